@@ -1,0 +1,121 @@
+import { Actor } from "./actor";
+import { refuse, type Refusal } from "../src/errors";
+import { sha256Hex } from "../src/hash";
+import { newId } from "../src/ids";
+import { verifyPassword } from "../src/auth/password";
+import { REFRESH_TOKEN_TTL_S, newAccountSecret, type Scope } from "../src/auth/tokens";
+
+export interface AccountIdentity {
+  account_id: string;
+  wallet_id: string;
+  username: string;
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  created_at: string;
+  revoked_at: string | null;
+}
+
+const SCHEMA = [
+  `CREATE TABLE account (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     account_id TEXT NOT NULL, wallet_id TEXT NOT NULL, username TEXT NOT NULL,
+     password_hash TEXT NOT NULL, created_at TEXT NOT NULL);
+   CREATE TABLE refresh_tokens (
+     token_hash TEXT PRIMARY KEY, family_id TEXT NOT NULL, expires_at INTEGER NOT NULL, used_at TEXT);
+   CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+   CREATE TABLE revoked_families (family_id TEXT PRIMARY KEY, revoked_at TEXT NOT NULL);
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, name TEXT NOT NULL, scopes TEXT NOT NULL,
+     created_at TEXT NOT NULL, revoked_at TEXT);`,
+];
+
+/**
+ * One per account: its credentials. Passwords are checked here (so a login costs only its own
+ * account's time); refresh tokens and API keys are stored as SHA-256 hashes, never in clear.
+ */
+export class AccountActor extends Actor {
+  protected readonly schema = SCHEMA;
+
+  /** Creates the account (idempotent for the same id) and returns its first refresh token. */
+  async create(identity: AccountIdentity, password_hash: string): Promise<{ refresh_token: string }> {
+    if (!this.identity()) {
+      this.sql`INSERT INTO account (id, account_id, wallet_id, username, password_hash, created_at)
+               VALUES (1, ${identity.account_id}, ${identity.wallet_id}, ${identity.username}, ${password_hash}, ${new Date().toISOString()})`;
+    }
+    return { refresh_token: await this.issueRefreshToken(newId("fam")) };
+  }
+
+  /** Checks the password; on success starts a new refresh-token family. */
+  async login(password: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal> {
+    const row = this.sql<AccountIdentity & { password_hash: string }>`SELECT account_id, wallet_id, username, password_hash FROM account`[0];
+    if (!row || !(await verifyPassword(password, row.password_hash))) return refuse("unauthorized", "wrong username or password");
+    return { ok: true, identity: this.identity()!, refresh_token: await this.issueRefreshToken(newId("fam")) };
+  }
+
+  /**
+   * Rotates a refresh token: the presented one is spent and a new one of the same family
+   * returned. Presenting a spent token means it leaked: the whole family is revoked.
+   */
+  async rotateRefreshToken(token: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal> {
+    const identity = this.identity();
+    const hash = await sha256Hex(token);
+    const row = this.sql<{ family_id: string; expires_at: number; used_at: string | null }>`
+      SELECT family_id, expires_at, used_at FROM refresh_tokens WHERE token_hash = ${hash}`[0];
+    const invalid = refuse("unauthorized", "invalid refresh token");
+    if (!identity || !row) return invalid;
+    if (this.sql`SELECT 1 FROM revoked_families WHERE family_id = ${row.family_id}`.length) return invalid;
+    if (row.used_at) {
+      this.sql`INSERT OR IGNORE INTO revoked_families (family_id, revoked_at) VALUES (${row.family_id}, ${new Date().toISOString()})`;
+      return refuse("unauthorized", "refresh token reused: its session is revoked");
+    }
+    if (row.expires_at < Date.now()) return invalid;
+    this.sql`UPDATE refresh_tokens SET used_at = ${new Date().toISOString()} WHERE token_hash = ${hash}`;
+    return { ok: true, identity, refresh_token: await this.issueRefreshToken(row.family_id) };
+  }
+
+  /** Creates an API key; the key itself is returned only here. */
+  async createApiKey(name: string, scopes: Scope[]): Promise<{ id: string; key: string; scopes: Scope[]; name: string; created_at: string }> {
+    const identity = this.identity();
+    if (!identity) throw new Error("account not created");
+    const key = newAccountSecret("fhk", identity.account_id);
+    const id = newId("key");
+    const created_at = new Date().toISOString();
+    const unique = [...new Set(scopes)];
+    this.sql`INSERT INTO api_keys (id, key_hash, name, scopes, created_at) VALUES (${id}, ${await sha256Hex(key)}, ${name}, ${unique.join(",")}, ${created_at})`;
+    return { id, key, scopes: unique, name, created_at };
+  }
+
+  /** The account's API keys (never the keys themselves). */
+  async listApiKeys(): Promise<ApiKeyInfo[]> {
+    return this.sql<{ id: string; name: string; scopes: string; created_at: string; revoked_at: string | null }>`
+      SELECT id, name, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at`.map((r) => ({ ...r, scopes: r.scopes.split(",") as Scope[] }));
+  }
+
+  /** Revokes a key at once; false if the account has no such key. */
+  async revokeApiKey(id: string): Promise<boolean> {
+    const found = this.sql`SELECT 1 FROM api_keys WHERE id = ${id}`.length > 0;
+    if (found) this.sql`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${new Date().toISOString()}) WHERE id = ${id}`;
+    return found;
+  }
+
+  /** The account and scopes an API key grants, or null if unknown or revoked. */
+  async verifyApiKey(key: string): Promise<{ identity: AccountIdentity; scopes: Scope[] } | null> {
+    const identity = this.identity();
+    const row = this.sql<{ scopes: string }>`SELECT scopes FROM api_keys WHERE key_hash = ${await sha256Hex(key)} AND revoked_at IS NULL`[0];
+    return identity && row ? { identity, scopes: row.scopes.split(",") as Scope[] } : null;
+  }
+
+  private async issueRefreshToken(family_id: string): Promise<string> {
+    const token = newAccountSecret("rt", this.identity()!.account_id);
+    this.sql`INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES (${await sha256Hex(token)}, ${family_id}, ${Date.now() + REFRESH_TOKEN_TTL_S * 1000})`;
+    return token;
+  }
+
+  private identity(): AccountIdentity | null {
+    return this.sql<AccountIdentity>`SELECT account_id, wallet_id, username FROM account`[0] ?? null;
+  }
+}

@@ -1,0 +1,29 @@
+/** Values SQLite accepts as bound parameters. */
+export type SqlParam = string | number | null | ArrayBuffer;
+
+/**
+ * A tagged template over the actor's SQLite: every interpolation becomes a bound `?`
+ * parameter, so SQL text never contains caller data.
+ *   sql<Row>`SELECT * FROM t WHERE id = ${id}`
+ */
+export type Sql = <Row = Record<string, SqlStorageValue>>(strings: TemplateStringsArray, ...values: SqlParam[]) => Row[];
+
+export function sqlFor(storage: SqlStorage): Sql {
+  return <Row>(strings: TemplateStringsArray, ...values: SqlParam[]) =>
+    storage.exec(strings.join("?"), ...values).toArray() as Row[];
+}
+
+/**
+ * Applies the schema steps this actor has not yet run, each in its own transaction.
+ * Steps are append-only: never edit one that has shipped, add another.
+ */
+export function migrate(storage: DurableObjectStorage, steps: readonly string[]): void {
+  storage.sql.exec("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+  const row = storage.sql.exec<{ v: number | null }>("SELECT MAX(version) AS v FROM _migrations").one();
+  for (let version = (row.v ?? 0) + 1; version <= steps.length; version++) {
+    storage.transactionSync(() => {
+      storage.sql.exec(steps[version - 1]!);
+      storage.sql.exec("INSERT INTO _migrations (version, applied_at) VALUES (?, ?)", version, new Date().toISOString());
+    });
+  }
+}

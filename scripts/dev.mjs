@@ -1,0 +1,12 @@
+// `npm start`: the hub in development mode on 127.0.0.1:$PORT (default 8787), local Durable Objects.
+import { spawn } from "node:child_process";
+
+await import("./dev-vars.mjs");
+const port = process.env.PORT || "8787";
+const child = spawn(
+  "wrangler",
+  ["dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", "--log-level", process.env.LOG_LEVEL || "info"],
+  { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+);
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+child.on("exit", (code) => process.exit(code ?? 1));

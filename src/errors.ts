@@ -1,0 +1,40 @@
+/** The contract's error codes and the HTTP status each one maps to. */
+export const errorStatus = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  username_taken: 409,
+  idempotency_conflict: 409,
+  payload_too_large: 413,
+  insufficient_balance: 422,
+  self_payment: 422,
+  unknown_recipient: 404,
+  rate_limited: 429,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+/** A failure the API reports to the caller as `{error:{code,message}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+  get status(): number {
+    return errorStatus[this.code];
+  }
+  toJSON() {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/** How an actor reports a refusal across RPC (exceptions lose their class there). */
+export type Refusal = { ok: false; code: ErrorCode; message: string };
+export const refuse = (code: ErrorCode, message: string): Refusal => ({ ok: false, code, message });
+export const isRefusal = (x: unknown): x is Refusal =>
+  typeof x === "object" && x !== null && (x as Refusal).ok === false && typeof (x as Refusal).code === "string";

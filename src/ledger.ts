@@ -1,0 +1,52 @@
+import type { Msat } from "./money";
+
+/**
+ * The books each wallet actor keeps. Amounts are signed millisatoshis; every journal
+ * (one business event) has entries that sum to zero, so money only moves, never appears.
+ *
+ *  wallet     what the hub owes the user (their balance); may never go negative
+ *  faucet     the development faucet: credits come out of it, so it runs negative
+ *  in_flight  sent to another wallet, not yet acknowledged by it (the outbox)
+ *  peers      clearing with other wallets: + what this wallet delivered, − what it received
+ */
+export type LedgerAccount = "wallet" | "faucet" | "in_flight" | "peers";
+
+export interface Entry {
+  account: LedgerAccount;
+  amount_msat: Msat;
+}
+
+/** Throws unless the entries form a valid journal: whole msat, non-zero legs, sum zero. */
+export function assertBalanced(entries: readonly Entry[]): void {
+  if (entries.length < 2) throw new Error("a journal needs at least two entries");
+  let sum = 0;
+  for (const e of entries) {
+    if (!Number.isSafeInteger(e.amount_msat) || e.amount_msat === 0) throw new Error(`bad entry amount ${e.amount_msat}`);
+    sum += e.amount_msat;
+  }
+  if (sum !== 0) throw new Error(`journal does not balance: sums to ${sum}`);
+}
+
+/** The journals of an intraledger transfer, from each side's books. */
+export const journals = {
+  faucetCredit: (amount: Msat): Entry[] => [
+    { account: "faucet", amount_msat: -amount },
+    { account: "wallet", amount_msat: amount },
+  ],
+  transferDebit: (amount: Msat): Entry[] => [
+    { account: "wallet", amount_msat: -amount },
+    { account: "in_flight", amount_msat: amount },
+  ],
+  transferDelivered: (amount: Msat): Entry[] => [
+    { account: "in_flight", amount_msat: -amount },
+    { account: "peers", amount_msat: amount },
+  ],
+  transferReturned: (amount: Msat): Entry[] => [
+    { account: "in_flight", amount_msat: -amount },
+    { account: "wallet", amount_msat: amount },
+  ],
+  transferCredit: (amount: Msat): Entry[] => [
+    { account: "peers", amount_msat: -amount },
+    { account: "wallet", amount_msat: amount },
+  ],
+};

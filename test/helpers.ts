@@ -1,0 +1,88 @@
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import type { Env } from "../workers/env";
+import type { WalletAudit } from "../durable/wallet-actor";
+
+export const testEnv = env as unknown as Env;
+
+export interface Call {
+  body?: unknown;
+  raw?: string;
+  token?: string;
+  key?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Reply<T = any> {
+  status: number;
+  json: T;
+}
+
+/** Calls the hub's own fetch handler, as a client over HTTP would. */
+export async function api<T = any>(method: string, path: string, call: Call = {}): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...call.headers };
+  if (call.token) headers.authorization = `Bearer ${call.token}`;
+  if (call.body !== undefined || call.raw !== undefined) headers["content-type"] ??= "application/json";
+  if (call.key) headers["idempotency-key"] = call.key;
+  const res = await (exports as any).default.fetch(`http://hub.test${path}`, {
+    method,
+    headers,
+    body: call.raw ?? (call.body === undefined ? undefined : JSON.stringify(call.body)),
+  });
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = { _text: text };
+  }
+  return { status: res.status, json };
+}
+
+let counter = 0;
+export const uniqueName = (prefix = "u") => `${prefix}_${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+export const newKey = () => crypto.randomUUID();
+
+export interface TestAccount {
+  account_id: string;
+  wallet_id: string;
+  username: string;
+  access_token: string;
+  refresh_token: string;
+}
+
+export const PASSWORD = "correct horse battery staple";
+
+export async function createAccount(prefix = "u"): Promise<TestAccount> {
+  const username = uniqueName(prefix);
+  const r = await api("POST", "/v1/accounts", { body: { username, password: PASSWORD } });
+  expect(r.status, JSON.stringify(r.json)).toBe(201);
+  return r.json;
+}
+
+export async function fund(a: TestAccount, sat: number): Promise<void> {
+  const r = await api("POST", "/dev/faucet", { body: { amount_sat: sat }, token: a.access_token, key: newKey() });
+  expect(r.status, JSON.stringify(r.json)).toBe(200);
+}
+
+export async function balanceOf(a: TestAccount): Promise<number> {
+  const r = await api("GET", "/v1/wallet", { token: a.access_token });
+  expect(r.status).toBe(200);
+  return r.json.balance_msat;
+}
+
+export const walletStub = (walletId: string) => testEnv.WALLET.get(testEnv.WALLET.idFromName(walletId));
+
+export async function auditOf(walletId: string): Promise<WalletAudit> {
+  return walletStub(walletId).audit();
+}
+
+/** The books of one wallet agree with themselves: ledger, balance cache, history and event log. */
+export function expectConsistentBooks(a: WalletAudit): void {
+  expect(a.unbalanced_journals).toBe(0);
+  expect(a.balance_msat).toBe(a.entries_balance_msat);
+  expect(a.history_sum_msat).toBe(a.balance_msat + a.in_flight_msat);
+  expect(a.balance_msat).toBeGreaterThanOrEqual(0);
+  if (a.min_event_balance_msat !== null) expect(a.min_event_balance_msat).toBeGreaterThanOrEqual(0);
+  expect(a.max_seq).toBe(a.event_count);
+}

@@ -1,0 +1,43 @@
+import { bodyLimit } from "hono/body-limit";
+import { ApiError } from "../src/errors";
+import { errorJson, onError } from "./errors";
+import { newRouter } from "./openapi";
+import { accounts } from "./routes/accounts";
+import { dev } from "./routes/dev";
+import { payments } from "./routes/payments";
+import { wallet } from "./routes/wallet";
+
+/** Requests larger than this are refused before they are read. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+export function createApp() {
+  const app = newRouter();
+  app.onError(onError);
+  app.notFound((c) => errorJson(c, 404, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("payload_too_large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  app.get("/health", (c) => c.json({ ok: true, service: "flash-hub", environment: c.env.ENVIRONMENT }));
+  app.route("/", accounts);
+  app.route("/", wallet);
+  app.route("/", payments);
+  app.route("/", dev);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "a JWT access token, or an API key (fhk_…)",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Flash Hub API", version: "1.0.0", description: "Custodial Lightning wallet and payment hub. Amounts are integers: requests take *_sat, responses carry *_msat." },
+  });
+  return app;
+}

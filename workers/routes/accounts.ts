@@ -1,0 +1,129 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError, isRefusal } from "../../src/errors";
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../../src/auth/password";
+import { ACCESS_TOKEN_TTL_S, accountOfSecret, signAccessToken } from "../../src/auth/tokens";
+import { newId } from "../../src/ids";
+import * as s from "../../src/schemas";
+import { requireAuth } from "../middleware/auth";
+import { accountActor, usernameActor, walletActor, type Env } from "../env";
+import { signingKeys } from "../keys";
+import { bearer, errors, jsonBody, jsonResponse, newRouter } from "../openapi";
+import { throwRefusal } from "../errors";
+
+export const accounts = newRouter();
+
+async function tokens(env: Env, identity: { account_id: string; wallet_id: string; username: string }, refresh_token: string) {
+  const access_token = await signAccessToken(await signingKeys(env), {
+    accountId: identity.account_id,
+    walletId: identity.wallet_id,
+    username: identity.username,
+  });
+  return { access_token, refresh_token, expires_in: ACCESS_TOKEN_TTL_S, token_type: "Bearer" as const };
+}
+
+accounts.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/accounts",
+    summary: "Create an account and its wallet",
+    request: jsonBody(s.CreateAccountBody),
+    responses: { 201: jsonResponse(s.AccountCreated, "created, logged in"), 400: errors[400], 409: errors[409] },
+  }),
+  async (c) => {
+    const { username, password } = c.req.valid("json");
+    const name = usernameActor(c.env, username);
+    // Fail fast on a taken name; the claim below is what decides.
+    if (await name.lookup()) throw new ApiError("username_taken", "that username is taken");
+    const identity = { account_id: newId("acc"), wallet_id: newId("wal"), username };
+    // Account and wallet exist before the name points at them, so a name never leads nowhere.
+    const { refresh_token } = await accountActor(c.env, identity.account_id).create(identity, await hashPassword(password));
+    await walletActor(c.env, identity.wallet_id).open(identity);
+    const claimed = await name.claim(identity);
+    if (isRefusal(claimed)) throwRefusal(claimed);
+    return c.json({ ...identity, ...(await tokens(c.env, identity, refresh_token)) }, 201);
+  },
+);
+
+accounts.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/auth/login",
+    summary: "Log in with username and password",
+    request: jsonBody(s.LoginBody),
+    responses: { 200: jsonResponse(s.Tokens, "logged in"), 400: errors[400], 401: errors[401] },
+  }),
+  async (c) => {
+    const { username, password } = c.req.valid("json");
+    const claim = /^[A-Za-z0-9_]{3,32}$/.test(username) ? await usernameActor(c.env, username).lookup() : null;
+    if (!claim) {
+      await verifyPassword(password, DUMMY_PASSWORD_HASH); // same cost as a real check: no user enumeration by timing
+      throw new ApiError("unauthorized", "wrong username or password");
+    }
+    const result = await accountActor(c.env, claim.account_id).login(password);
+    if (isRefusal(result)) throwRefusal(result);
+    return c.json(await tokens(c.env, result.identity, result.refresh_token), 200);
+  },
+);
+
+accounts.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/auth/refresh",
+    summary: "Trade a refresh token for new tokens (the old one is spent)",
+    request: jsonBody(s.RefreshBody),
+    responses: { 200: jsonResponse(s.Tokens, "rotated"), 400: errors[400], 401: errors[401] },
+  }),
+  async (c) => {
+    const { refresh_token } = c.req.valid("json");
+    const accountId = accountOfSecret("rt", refresh_token);
+    if (!accountId) throw new ApiError("unauthorized", "invalid refresh token");
+    const result = await accountActor(c.env, accountId).rotateRefreshToken(refresh_token);
+    if (isRefusal(result)) throwRefusal(result);
+    return c.json(await tokens(c.env, result.identity, result.refresh_token), 200);
+  },
+);
+
+accounts.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/api-keys",
+    summary: "Create an API key (shown once)",
+    security: bearer,
+    middleware: [requireAuth("read", { jwtOnly: true })] as const,
+    request: jsonBody(s.CreateApiKeyBody),
+    responses: { 201: jsonResponse(s.ApiKeyCreated, "created"), 400: errors[400], 401: errors[401], 403: errors[403] },
+  }),
+  async (c) => {
+    const { name, scopes } = c.req.valid("json");
+    return c.json(await accountActor(c.env, c.get("principal").accountId).createApiKey(name, scopes), 201);
+  },
+);
+
+accounts.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/api-keys",
+    summary: "List API keys",
+    security: bearer,
+    middleware: [requireAuth("read", { jwtOnly: true })] as const,
+    responses: { 200: jsonResponse(z.object({ api_keys: z.array(s.ApiKeyInfo) }), "the keys"), 401: errors[401], 403: errors[403] },
+  }),
+  async (c) => c.json({ api_keys: await accountActor(c.env, c.get("principal").accountId).listApiKeys() }, 200),
+);
+
+accounts.openapi(
+  createRoute({
+    method: "delete",
+    path: "/v1/api-keys/{id}",
+    summary: "Revoke an API key",
+    security: bearer,
+    middleware: [requireAuth("read", { jwtOnly: true })] as const,
+    request: { params: z.object({ id: z.string().max(64) }) },
+    responses: { 200: jsonResponse(z.object({ id: z.string(), revoked: z.literal(true) }), "revoked"), 401: errors[401], 404: errors[404] },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await accountActor(c.env, c.get("principal").accountId).revokeApiKey(id))) throw new ApiError("not_found", "no such API key");
+    return c.json({ id, revoked: true as const }, 200);
+  },
+);
