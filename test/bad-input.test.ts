@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import worker from "../workers/index";
+import { api, auditOf, createAccount, fund, newKey, testEnv } from "./helpers";
+
+describe("bad input gets a 4xx in the contract's shape and changes nothing", () => {
+  it("payments: malformed JSON, wrong types, bad amounts, SQL-looking strings", async () => {
+    const a = await createAccount("a");
+    const b = await createAccount("b");
+    await fund(a, 5000);
+    const before = await auditOf(a.wallet_id);
+    const beforeB = await auditOf(b.wallet_id);
+    const bodies: [string, string | object][] = [
+      ["malformed JSON", "{not json"],
+      ["truncated JSON", '{"to": "x", "amount_sat": 1'],
+      ["array", "[1,2,3]"],
+      ["null", "null"],
+      ["empty", ""],
+      ["amount as string", { to: b.username, amount_sat: "100" }],
+      ["negative", { to: b.username, amount_sat: -100 }],
+      ["zero", { to: b.username, amount_sat: 0 }],
+      ["fractional", { to: b.username, amount_sat: 1.5 }],
+      ["huge", { to: b.username, amount_sat: 1e30 }],
+      ["above the per-payment bound", { to: b.username, amount_sat: 100_000_001 }],
+      ["unsafe integer", { to: b.username, amount_sat: 2 ** 53 + 2 }],
+      ["missing amount", { to: b.username }],
+      ["missing to", { amount_sat: 1 }],
+      ["to as number", { to: 42, amount_sat: 1 }],
+      ["memo over 639 bytes", { to: b.username, amount_sat: 1, memo: "é".repeat(320) }],
+      ["unknown field", { to: b.username, amount_sat: 1, amount_msat: 1 }],
+    ];
+    for (const [name, body] of bodies) {
+      const r = await api("POST", "/v1/payments/intraledger", {
+        raw: typeof body === "string" ? body : JSON.stringify(body),
+        token: a.access_token,
+        key: newKey(),
+      });
+      expect(r.status, name).toBe(400);
+      expect(r.json.error.code, name).toBe("invalid_request");
+      expect(typeof r.json.error.message, name).toBe("string");
+    }
+    for (const to of ["'; DROP TABLE entries; --", "bob' OR '1'='1", "wal_' UNION SELECT * FROM balances --"]) {
+      const r = await api("POST", "/v1/payments/intraledger", { body: { to, amount_sat: 1, memo: "'); DELETE FROM events; --" }, token: a.access_token, key: newKey() });
+      expect(r.status, to).toBeGreaterThanOrEqual(400);
+      expect(r.status, to).toBeLessThan(500);
+    }
+    // A SQL-looking memo on a valid payment is stored as text, verbatim.
+    const memo = "'); DELETE FROM events; --";
+    const ok = await api("POST", "/v1/payments/intraledger", { body: { to: b.username, amount_sat: 1, memo }, token: a.access_token, key: newKey() });
+    expect(ok.json.transaction.memo).toBe(memo);
+    const bad = { ...(await auditOf(a.wallet_id)) };
+    expect(bad.balance_msat).toBe(before.balance_msat - 1000);
+    expect(bad.event_count).toBe(before.event_count + 2);
+    expect((await auditOf(b.wallet_id)).event_count).toBe(beforeB.event_count + 1);
+  });
+
+  it("bad idempotency keys and oversized bodies", async () => {
+    const a = await createAccount("a");
+    const b = await createAccount("b");
+    await fund(a, 5000);
+    const before = await auditOf(a.wallet_id);
+    const longKey = await api("POST", "/v1/payments/intraledger", { body: { to: b.username, amount_sat: 1 }, token: a.access_token, key: "k".repeat(256) });
+    expect(longKey.status).toBe(400);
+    const big = JSON.stringify({ to: b.username, amount_sat: 1, memo: "x".repeat(70 * 1024) });
+    const r = await api("POST", "/v1/payments/intraledger", { raw: big, token: a.access_token, key: newKey() });
+    expect([r.status, r.json.error.code]).toEqual([413, "payload_too_large"]);
+    const account = await api("POST", "/v1/accounts", { raw: JSON.stringify({ username: "big_body", password: "p".repeat(100_000) }) });
+    expect(account.status).toBe(413);
+    expect(await auditOf(a.wallet_id)).toEqual(before);
+  });
+
+  it("query parameters and unknown routes", async () => {
+    const a = await createAccount("a");
+    for (const q of ["limit=0", "limit=101", "limit=abc", "cursor=xyz", "cursor=1;DROP"]) {
+      const r = await api("GET", `/v1/wallet/transactions?${q}`, { token: a.access_token });
+      expect([r.status, r.json.error.code], q).toEqual([400, "invalid_request"]);
+    }
+    const missing = await api("GET", "/v1/nothing-here");
+    expect([missing.status, missing.json.error.code]).toEqual([404, "not_found"]);
+    const wrongType = await api("POST", "/v1/accounts", { raw: "username=x", headers: { "content-type": "text/plain" } });
+    expect(wrongType.status).toBeGreaterThanOrEqual(400);
+    expect(wrongType.status).toBeLessThan(500);
+    expect(wrongType.json.error.code).toBeTruthy();
+  });
+
+  it("/dev/* is 404 in production", async () => {
+    const a = await createAccount("a");
+    const production = { ...testEnv, ENVIRONMENT: "production" };
+    const r = await worker.fetch(
+      new Request("http://hub.test/dev/faucet", {
+        method: "POST",
+        headers: { authorization: `Bearer ${a.access_token}`, "content-type": "application/json" },
+        body: JSON.stringify({ amount_sat: 1000 }),
+      }),
+      production,
+      {} as ExecutionContext,
+    );
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as any).error.code).toBe("not_found");
+    expect((await auditOf(a.wallet_id)).balance_msat).toBe(0);
+  });
+});
+
+describe("OpenAPI document", () => {
+  it("describes every route from the validating schemas", async () => {
+    const r = await api("GET", "/openapi.json");
+    expect(r.status).toBe(200);
+    const paths = Object.keys(r.json.paths);
+    for (const p of ["/v1/accounts", "/v1/auth/login", "/v1/auth/refresh", "/v1/api-keys", "/v1/api-keys/{id}", "/v1/wallet", "/v1/wallet/transactions", "/v1/payments/intraledger", "/v1/events", "/v1/events/stream", "/dev/faucet"]) {
+      expect(paths, p).toContain(p);
+    }
+    const body = r.json.paths["/v1/payments/intraledger"].post.requestBody.content["application/json"].schema;
+    expect(body.required).toEqual(expect.arrayContaining(["to", "amount_sat"]));
+    expect(body.properties.amount_sat.maximum).toBe(100_000_000);
+    const headers = r.json.paths["/v1/payments/intraledger"].post.parameters.map((p: any) => p.name);
+    expect(headers).toContain("idempotency-key");
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { assertBalanced, journals } from "../src/ledger";
+import { requestFingerprint, isValidIdempotencyKey } from "../src/idempotency";
+import { hashPassword, verifyPassword } from "../src/auth/password";
+import { accountOfSecret, newAccountSecret } from "../src/auth/tokens";
+import { satToMsat } from "../src/money";
+
+describe("ledger rules", () => {
+  it("every journal the hub posts balances", () => {
+    for (const make of Object.values(journals)) expect(() => assertBalanced(make(1234))).not.toThrow();
+  });
+  it("refuses unbalanced, fractional, zero-leg and one-legged journals", () => {
+    expect(() => assertBalanced([{ account: "wallet", amount_msat: 1 }, { account: "faucet", amount_msat: -2 }])).toThrow(/balance/);
+    expect(() => assertBalanced([{ account: "wallet", amount_msat: 0.5 }, { account: "faucet", amount_msat: -0.5 }])).toThrow();
+    expect(() => assertBalanced([{ account: "wallet", amount_msat: 0 }, { account: "faucet", amount_msat: 0 }])).toThrow();
+    expect(() => assertBalanced([{ account: "wallet", amount_msat: 1 }])).toThrow();
+  });
+  it("converts sat to msat only for whole amounts", () => {
+    expect(satToMsat(21)).toBe(21_000);
+    expect(() => satToMsat(1.5)).toThrow();
+    expect(() => satToMsat(-1)).toThrow();
+  });
+});
+
+describe("idempotency fingerprints", () => {
+  it("ignore key order but not values", async () => {
+    const a = await requestFingerprint("op", { to: "bob", amount_sat: 1, memo: "x" });
+    expect(await requestFingerprint("op", { memo: "x", amount_sat: 1, to: "bob" })).toBe(a);
+    expect(await requestFingerprint("op", { to: "bob", amount_sat: 2, memo: "x" })).not.toBe(a);
+    expect(await requestFingerprint("other", { to: "bob", amount_sat: 1, memo: "x" })).not.toBe(a);
+  });
+  it("bound the keys", () => {
+    expect(isValidIdempotencyKey("abc-123")).toBe(true);
+    expect(isValidIdempotencyKey("")).toBe(false);
+    expect(isValidIdempotencyKey("x".repeat(256))).toBe(false);
+    expect(isValidIdempotencyKey("has space")).toBe(false);
+  });
+});
+
+describe("credentials", () => {
+  it("password hashes are salted and verify only the right password", async () => {
+    const [h1, h2] = [await hashPassword("hunter22!"), await hashPassword("hunter22!")];
+    expect(h1).not.toBe(h2);
+    expect(await verifyPassword("hunter22!", h1)).toBe(true);
+    expect(await verifyPassword("hunter22?", h1)).toBe(false);
+    expect(await verifyPassword("hunter22!", "garbage")).toBe(false);
+  });
+  it("secrets name their account and nothing else parses", () => {
+    const acc = `acc_${"a".repeat(32)}`;
+    const rt = newAccountSecret("rt", acc);
+    expect(accountOfSecret("rt", rt)).toBe(acc);
+    expect(accountOfSecret("fhk", rt)).toBeNull();
+    expect(accountOfSecret("rt", rt + "0")).toBeNull();
+  });
+});
