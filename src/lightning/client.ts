@@ -1,0 +1,236 @@
+// Typed methods over LND's REST endpoints. Converts arguments to the wire
+// form LND documents (int64 as strings, bytes as base64, base64url in URLs)
+// and responses back through the decode-* modules.
+
+import { hex32, hexToBase64, hexToBase64Url } from "./bytes";
+import { decodeAddHoldInvoice, decodeInvoice, decodeListInvoices } from "./decode-invoices";
+import { decodeChannelBalance, decodeGetInfo, decodeListChannels, decodePayReq, decodeWalletBalance, decodeWalletState } from "./decode-node";
+import { decodePayment, decodeRouteFee } from "./decode-payments";
+import { waitForFinalPayment } from "./payment-outcome";
+import { LndTransport, type CallOptions, type LndTransportConfig, type StreamOptions } from "./transport";
+import type {
+  AddHoldInvoiceRequest,
+  AddHoldInvoiceResult,
+  Channel,
+  ChannelBalance,
+  EstimateRouteFeeRequest,
+  Invoice,
+  ListChannelsRequest,
+  ListInvoicesRequest,
+  ListInvoicesResult,
+  NodeInfo,
+  PayReq,
+  Payment,
+  PaymentOutcome,
+  RouteFeeEstimate,
+  SendPaymentRequest,
+  SubscribeInvoicesRequest,
+  WalletBalance,
+  WalletState,
+} from "./types";
+
+export type LndClientConfig = LndTransportConfig;
+
+export interface WaitOptions {
+  /** how long to wait for a final state before answering "still pending". */
+  waitMs: number;
+  signal?: AbortSignal;
+}
+
+export class LndRestClient {
+  private readonly http: LndTransport;
+
+  constructor(config: LndClientConfig) {
+    this.http = new LndTransport(config);
+  }
+
+  // ---- node ----
+
+  async getInfo(options?: CallOptions): Promise<NodeInfo> {
+    return decodeGetInfo(await this.http.call("GET", "/v1/getinfo", {}, options));
+  }
+
+  /** Served even while the wallet is locked (no macaroon needed). */
+  async getState(options?: CallOptions): Promise<WalletState> {
+    return decodeWalletState(await this.http.call("GET", "/v1/state", {}, options));
+  }
+
+  // ---- hold invoices ----
+
+  async addHoldInvoice(req: AddHoldInvoiceRequest, options?: CallOptions): Promise<AddHoldInvoiceResult> {
+    const body: Record<string, unknown> = {
+      hash: hexToBase64(hex32(req.hash, "hash")),
+      value_msat: int64Text(req.value_msat, "value_msat"),
+    };
+    if (req.memo !== undefined) body.memo = req.memo;
+    if (req.expiry !== undefined) body.expiry = int64Text(req.expiry, "expiry");
+    if (req.cltv_expiry !== undefined) body.cltv_expiry = int64Text(req.cltv_expiry, "cltv_expiry");
+    if (req.private !== undefined) body.private = req.private;
+    if (req.description_hash !== undefined) {
+      body.description_hash = hexToBase64(hex32(req.description_hash, "description_hash"));
+    }
+    return decodeAddHoldInvoice(await this.http.call("POST", "/v2/invoices/hodl", { body }, options));
+  }
+
+  /** Succeeds again if already settled; fails ("invoice still open") before an HTLC is accepted. */
+  async settleInvoice(preimageHex: string, options?: CallOptions): Promise<void> {
+    const body = { preimage: hexToBase64(hex32(preimageHex, "preimage")) };
+    await this.http.call("POST", "/v2/invoices/settle", { body }, options);
+  }
+
+  /** Succeeds again if already canceled; fails if settled. */
+  async cancelInvoice(paymentHashHex: string, options?: CallOptions): Promise<void> {
+    const body = { payment_hash: hexToBase64(hex32(paymentHashHex, "payment_hash")) };
+    await this.http.call("POST", "/v2/invoices/cancel", { body }, options);
+  }
+
+  /** LookupInvoiceV2; unknown hash → LndError code 5 (NOT_FOUND), HTTP 404. */
+  async lookupInvoice(paymentHashHex: string, options?: CallOptions): Promise<Invoice> {
+    const query = { payment_hash: hexToBase64Url(hex32(paymentHashHex, "payment_hash")) };
+    return decodeInvoice(await this.http.call("GET", "/v2/invoices/lookup", { query }, options));
+  }
+
+  async listInvoices(req: ListInvoicesRequest = {}, options?: CallOptions): Promise<ListInvoicesResult> {
+    const query = {
+      index_offset: optInt(req.index_offset, "index_offset"),
+      num_max_invoices: optInt(req.num_max_invoices, "num_max_invoices"),
+      pending_only: req.pending_only,
+      reversed: req.reversed,
+      creation_date_start: optInt(req.creation_date_start, "creation_date_start"),
+      creation_date_end: optInt(req.creation_date_end, "creation_date_end"),
+    };
+    return decodeListInvoices(await this.http.call("GET", "/v1/invoices", { query }, options));
+  }
+
+  /**
+   * All invoices: LND only reports additions (OPEN) and settlements (SETTLED)
+   * here — ACCEPTED and CANCELED come only from subscribeSingleInvoice.
+   * Nothing is sent until an event occurs, so there is no default time limit.
+   */
+  async *subscribeInvoices(req: SubscribeInvoicesRequest = {}, options: StreamOptions = {}): AsyncGenerator<Invoice> {
+    const query = { add_index: optInt(req.add_index, "add_index"), settle_index: optInt(req.settle_index, "settle_index") };
+    for await (const result of this.http.stream("GET", "/v1/invoices/subscribe", { query }, options)) {
+      yield decodeInvoice(result);
+    }
+  }
+
+  /** Current state first, then every transition; LND closes it after SETTLED or CANCELED. */
+  async *subscribeSingleInvoice(paymentHashHex: string, options: StreamOptions = {}): AsyncGenerator<Invoice> {
+    const path = `/v2/invoices/subscribe/${hexToBase64Url(hex32(paymentHashHex, "payment_hash"))}`;
+    const opts = { firstMessageTimeoutMs: this.http.timeoutMs, ...options };
+    for await (const result of this.http.stream("GET", path, {}, opts)) yield decodeInvoice(result);
+  }
+
+  // ---- payments ----
+
+  /**
+   * SendPaymentV2. Closing the stream does not cancel the payment (the
+   * request never sets `cancelable`). Already paid / in flight → LndError
+   * code 6 (ALREADY_EXISTS) before any update.
+   */
+  async *sendPayment(req: SendPaymentRequest, options: StreamOptions = {}): AsyncGenerator<Payment> {
+    const body: Record<string, unknown> = {
+      payment_request: req.payment_request,
+      fee_limit_msat: int64Text(req.fee_limit_msat, "fee_limit_msat"),
+      timeout_seconds: int32(req.timeout_seconds, "timeout_seconds"),
+    };
+    if (req.amt_msat !== undefined) body.amt_msat = int64Text(req.amt_msat, "amt_msat");
+    if (req.max_parts !== undefined) body.max_parts = int32(req.max_parts, "max_parts");
+    if (req.no_inflight_updates !== undefined) body.no_inflight_updates = req.no_inflight_updates;
+    if (req.allow_self_payment !== undefined) body.allow_self_payment = req.allow_self_payment;
+    if (req.outgoing_chan_ids !== undefined) body.outgoing_chan_ids = req.outgoing_chan_ids.map(uint64IdText);
+    if (req.last_hop_pubkey !== undefined) body.last_hop_pubkey = hexToBase64(req.last_hop_pubkey);
+    // The first update comes as soon as LND registers the payment, unless in-flight updates are off.
+    const opts = { firstMessageTimeoutMs: req.no_inflight_updates ? undefined : this.http.timeoutMs, ...options };
+    for await (const result of this.http.stream("POST", "/v2/router/send", { body }, opts)) {
+      yield decodePayment(result);
+    }
+  }
+
+  /** TrackPaymentV2: current state first. Unknown hash → LndError code 5 (NOT_FOUND). */
+  async *trackPayment(
+    paymentHashHex: string,
+    req: { no_inflight_updates?: boolean } = {},
+    options: StreamOptions = {},
+  ): AsyncGenerator<Payment> {
+    const path = `/v2/router/track/${hexToBase64Url(hex32(paymentHashHex, "payment_hash"))}`;
+    const query = { no_inflight_updates: req.no_inflight_updates };
+    const opts = { firstMessageTimeoutMs: req.no_inflight_updates ? undefined : this.http.timeoutMs, ...options };
+    for await (const result of this.http.stream("GET", path, { query }, opts)) yield decodePayment(result);
+  }
+
+  /** Sends and waits up to `waitMs` for SUCCEEDED/FAILED; see PaymentOutcome. */
+  payInvoice(req: SendPaymentRequest, wait: WaitOptions): Promise<PaymentOutcome> {
+    // Only the wait bounds the call: a hang ends as "pending", not as an error.
+    const open = (signal: AbortSignal) => this.sendPayment(req, { signal, firstMessageTimeoutMs: undefined });
+    return waitForFinalPayment(open, wait.waitMs, wait.signal);
+  }
+
+  /** Tracks and waits up to `waitMs` for SUCCEEDED/FAILED; see PaymentOutcome. */
+  waitForPayment(paymentHashHex: string, wait: WaitOptions): Promise<PaymentOutcome> {
+    const open = (signal: AbortSignal) =>
+      this.trackPayment(paymentHashHex, {}, { signal, firstMessageTimeoutMs: undefined });
+    return waitForFinalPayment(open, wait.waitMs, wait.signal);
+  }
+
+  /** Graph estimate with {dest, amt_sat}, or probe with {payment_request, timeout}. */
+  async estimateRouteFee(req: EstimateRouteFeeRequest, options?: CallOptions): Promise<RouteFeeEstimate> {
+    const body: Record<string, unknown> = {};
+    if (req.dest !== undefined) body.dest = hexToBase64(req.dest);
+    if (req.amt_sat !== undefined) body.amt_sat = int64Text(req.amt_sat, "amt_sat");
+    if (req.payment_request !== undefined) body.payment_request = req.payment_request;
+    if (req.timeout !== undefined) body.timeout = int32(req.timeout, "timeout");
+    return decodeRouteFee(await this.http.call("POST", "/v2/router/route/estimatefee", { body }, options));
+  }
+
+  async decodePayReq(paymentRequest: string, options?: CallOptions): Promise<PayReq> {
+    const path = `/v1/payreq/${encodeURIComponent(paymentRequest)}`;
+    return decodePayReq(await this.http.call("GET", path, {}, options));
+  }
+
+  // ---- channels and balances ----
+
+  async listChannels(req: ListChannelsRequest = {}, options?: CallOptions): Promise<Channel[]> {
+    const query = {
+      active_only: req.active_only,
+      inactive_only: req.inactive_only,
+      public_only: req.public_only,
+      private_only: req.private_only,
+      peer: req.peer === undefined ? undefined : hexToBase64Url(req.peer),
+    };
+    return decodeListChannels(await this.http.call("GET", "/v1/channels", { query }, options));
+  }
+
+  async channelBalance(options?: CallOptions): Promise<ChannelBalance> {
+    return decodeChannelBalance(await this.http.call("GET", "/v1/balance/channels", {}, options));
+  }
+
+  async walletBalance(options?: CallOptions): Promise<WalletBalance> {
+    return decodeWalletBalance(await this.http.call("GET", "/v1/balance/blockchain", {}, options));
+  }
+}
+
+export function createLndClient(config: LndClientConfig): LndRestClient {
+  return new LndRestClient(config);
+}
+
+// ---- argument encoding (programming errors throw TypeError) ----
+
+function int64Text(value: number, name: string): string {
+  if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a non-negative safe integer`);
+  return String(value);
+}
+
+function int32(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw new TypeError(`${name} must fit an int32`);
+  return value;
+}
+
+function optInt(value: number | undefined, name: string): string | undefined {
+  return value === undefined ? undefined : int64Text(value, name);
+}
+
+function uint64IdText(value: string): string {
+  if (!/^\d+$/.test(value)) throw new TypeError(`channel id must be a decimal string, got ${JSON.stringify(value)}`);
+  return value;
+}
