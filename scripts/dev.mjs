@@ -1,11 +1,21 @@
-// `npm start`: the hub in development mode on 127.0.0.1:$PORT (default 8787), local Durable Objects.
+// `npm start`: the hub in development mode on 127.0.0.1:$PORT (default 8787), local Durable Objects,
+// together with the LND simulator (sim/wrangler.toml), which the hub reaches through its LND_SIM
+// binding. wrangler's multi-config dev runs both; the first config is the one served on the port.
 import { spawn } from "node:child_process";
 
 await import("./dev-vars.mjs");
 const port = process.env.PORT || "8787";
 const child = spawn(
   "wrangler",
-  ["dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", "--log-level", process.env.LOG_LEVEL || "info"],
+  [
+    "dev",
+    "-c", "wrangler.toml",
+    "-c", "sim/wrangler.toml",
+    "--ip", "127.0.0.1",
+    "--port", port,
+    "--show-interactive-dev-session=false",
+    "--log-level", process.env.LOG_LEVEL || "info",
+  ],
   { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));

@@ -1,0 +1,200 @@
+// Channel balances in motion: an HTLC chain is one payment attempt's HTLCs
+// along a route. Locking it takes each amount from the sending side; settling
+// gives it to the receiving side; failing returns it. Also the hub node's
+// channel and balance answers (ListChannels, ChannelBalance, WalletBalance).
+
+import type { Route, Store } from "./store";
+import {
+  CHANNELS,
+  HUB_CHANNELS,
+  NODES,
+  ONCHAIN_CONFIRMED_SAT,
+  channelById,
+  peerOf,
+  sideOf,
+  type ChannelDef,
+} from "./topology";
+import { b64, int64, type JsonObject } from "./wire";
+
+/** Takes the route's HTLC amounts from each sending side. */
+export function lockChain(store: Store, chain: string, route: Route, hash: string): void {
+  route.hops.forEach((hop, k) => {
+    const channel = channelById(hop.chanId) as ChannelDef;
+    const from = route.nodes[k]!;
+    const amount = k === 0 ? route.totalAmtMsat : route.hops[k - 1]!.amtToForwardMsat;
+    const expiry = k === 0 ? route.totalTimeLock : route.hops[k - 1]!.expiry;
+    const side = sideOf(channel, from);
+    store.adjustBalance(channel.chanId, side, -amount);
+    store.insertHtlc({
+      chain,
+      chanId: channel.chanId,
+      fromA: side === "a",
+      amountMsat: amount,
+      hash,
+      expiryHeight: expiry,
+      htlcIndex: store.next(`htlc_index:${channel.chanId}:${side}`) - 1,
+    });
+  });
+}
+
+export function settleChain(store: Store, chain: string): void {
+  for (const h of store.pendingHtlcs(chain)) {
+    store.adjustBalance(h.chanId, h.fromA ? "b" : "a", h.amountMsat);
+    store.addSent(h.chanId, h.fromA ? "a" : "b", h.amountMsat);
+    store.resolveHtlc(h.id, "settled");
+  }
+}
+
+export function failChain(store: Store, chain: string): void {
+  for (const h of store.pendingHtlcs(chain)) {
+    store.adjustBalance(h.chanId, h.fromA ? "a" : "b", h.amountMsat);
+    store.resolveHtlc(h.id, "failed");
+  }
+}
+
+// ---- wire answers ----
+
+const sat = (msat: number) => Math.floor(msat / 1000);
+const amount = (msat: number) => ({ sat: int64(sat(msat)), msat: int64(msat) });
+
+const constraints = (csvDelay: number, reserveSat: number) => ({
+  csv_delay: csvDelay,
+  chan_reserve_sat: int64(reserveSat),
+  dust_limit_sat: "354",
+  max_pending_amt_msat: "0",
+  min_htlc_msat: "1",
+  max_accepted_htlcs: 483,
+});
+
+function hubSides(channel: ChannelDef) {
+  const local = sideOf(channel, "hub");
+  return { local, remote: local === "a" ? ("b" as const) : ("a" as const) };
+}
+
+/** lnrpc.Channel for each of the hub node's channels (all active and public: the inactive/private filters match none). */
+export function listChannels(store: Store, filter: { peer: string; inactiveOnly: boolean; privateOnly: boolean }): JsonObject {
+  const balances = store.balances();
+  const pending = store.pendingHtlcs();
+  const listed = filter.inactiveOnly || filter.privateOnly ? [] : HUB_CHANNELS;
+  const channels = listed
+    .filter((c) => !filter.peer || NODES[peerOf(c, "hub")].pubkey === filter.peer)
+    .map((channel) => {
+      const b = balances.get(channel.chanId)!;
+      const { local, remote } = hubSides(channel);
+      const htlcs = pending.filter((h) => h.chanId === channel.chanId);
+      const reserve = Math.floor(channel.capacitySat / 100);
+      return {
+        active: true,
+        remote_pubkey: NODES[peerOf(channel, "hub")].pubkey,
+        channel_point: channel.channelPoint,
+        chan_id: channel.chanId,
+        capacity: int64(channel.capacitySat),
+        local_balance: int64(sat(local === "a" ? b.aMsat : b.bMsat)),
+        remote_balance: int64(sat(remote === "a" ? b.aMsat : b.bMsat)),
+        commit_fee: int64(channel.initiator === "hub" ? channel.commitFeeSat : 0),
+        commit_weight: "1116",
+        fee_per_kw: "2500",
+        unsettled_balance: int64(sat(htlcs.reduce((s, h) => s + h.amountMsat, 0))),
+        total_satoshis_sent: int64(sat(local === "a" ? b.aSentMsat : b.bSentMsat)),
+        total_satoshis_received: int64(sat(remote === "a" ? b.aSentMsat : b.bSentMsat)),
+        num_updates: int64(b.numUpdates),
+        pending_htlcs: htlcs.map((h) => ({
+          incoming: (h.fromA ? "a" : "b") === remote,
+          amount: int64(sat(h.amountMsat)),
+          hash_lock: b64(h.hash),
+          expiration_height: h.expiryHeight,
+          htlc_index: int64(h.htlcIndex),
+          forwarding_channel: "0",
+          forwarding_htlc_index: "0",
+          locked_in: true,
+        })),
+        csv_delay: 144,
+        private: false,
+        initiator: channel.initiator === "hub",
+        chan_status_flags: "ChanStatusDefault",
+        local_chan_reserve_sat: int64(reserve),
+        remote_chan_reserve_sat: int64(reserve),
+        static_remote_key: false,
+        commitment_type: "ANCHORS",
+        lifetime: "86400",
+        uptime: "86400",
+        close_address: "",
+        push_amount_sat: int64(channel.initiator === "hub" ? channel.capacitySat / 2 : 0),
+        thaw_height: 0,
+        local_constraints: constraints(144, reserve),
+        remote_constraints: constraints(144, reserve),
+        alias_scids: [],
+        zero_conf: false,
+        zero_conf_confirmed_scid: "0",
+        peer_alias: NODES[peerOf(channel, "hub")].alias,
+        peer_scid_alias: "0",
+        memo: "",
+        custom_channel_data: "",
+      };
+    });
+  return { channels };
+}
+
+/** lnrpc.ChannelBalanceResponse over the hub node's channels. */
+export function channelBalance(store: Store): JsonObject {
+  const balances = store.balances();
+  const pending = store.pendingHtlcs();
+  let local = 0;
+  let remote = 0;
+  let unsettledLocal = 0;
+  let unsettledRemote = 0;
+  for (const channel of HUB_CHANNELS) {
+    const b = balances.get(channel.chanId)!;
+    const sides = hubSides(channel);
+    local += sides.local === "a" ? b.aMsat : b.bMsat;
+    remote += sides.remote === "a" ? b.aMsat : b.bMsat;
+    for (const h of pending.filter((p) => p.chanId === channel.chanId)) {
+      if ((h.fromA ? "a" : "b") === sides.local) unsettledLocal += h.amountMsat;
+      else unsettledRemote += h.amountMsat;
+    }
+  }
+  return {
+    balance: int64(sat(local)),
+    pending_open_balance: "0",
+    local_balance: amount(local),
+    remote_balance: amount(remote),
+    unsettled_local_balance: amount(unsettledLocal),
+    unsettled_remote_balance: amount(unsettledRemote),
+    pending_open_local_balance: amount(0),
+    pending_open_remote_balance: amount(0),
+    custom_channel_data: "",
+  };
+}
+
+/** lnrpc.WalletBalanceResponse: static funds, 10k sat reserved per anchor channel (LND caps it at 100k). */
+export function walletBalance(): JsonObject {
+  const reserved = Math.min(10_000 * HUB_CHANNELS.length, 100_000);
+  return {
+    total_balance: int64(ONCHAIN_CONFIRMED_SAT),
+    confirmed_balance: int64(ONCHAIN_CONFIRMED_SAT),
+    unconfirmed_balance: "0",
+    locked_balance: "0",
+    reserved_balance_anchor_chan: int64(reserved),
+    account_balance: { default: { confirmed_balance: int64(ONCHAIN_CONFIRMED_SAT), unconfirmed_balance: "0" } },
+  };
+}
+
+/** The whole network (for /sim/info): every channel with both sides' balances. */
+export function networkView(store: Store): JsonObject[] {
+  const balances = store.balances();
+  return CHANNELS.map((c) => {
+    const b = balances.get(c.chanId)!;
+    return {
+      chan_id: c.chanId,
+      scid: c.scid,
+      node1: c.a,
+      node2: c.b,
+      capacity_sat: c.capacitySat,
+      node1_balance_msat: b.aMsat,
+      node2_balance_msat: b.bMsat,
+      node1_policy: { fee_base_msat: c.policy.a.baseMsat, fee_rate_ppm: c.policy.a.ppm, cltv_delta: c.policy.a.cltvDelta },
+      node2_policy: { fee_base_msat: c.policy.b.baseMsat, fee_rate_ppm: c.policy.b.ppm, cltv_delta: c.policy.b.cltvDelta },
+      hub_channel: c.a === "hub" || c.b === "hub",
+    };
+  });
+}

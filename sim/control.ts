@@ -1,0 +1,233 @@
+// The simulator's own endpoints (not LND's), under /sim/: the outside world
+// issues invoices and pays the hub node's invoices, tests set knobs.
+// Errors: 4xx {error: {code, message}}.
+
+import { sha256 } from "@noble/hashes/sha2.js";
+import { InvalidInvoiceError, decodeInvoice, encodeInvoice, type DecodedInvoice } from "../src/bolt11";
+import { failChain, lockChain, networkView } from "./channels";
+import { randomHex32, type SimContext } from "./context";
+import type { InvoiceBook } from "./invoices";
+import { DEFAULT_KNOBS, PAYMENT_KNOBS, parseKnobs, type Knobs } from "./knobs";
+import { OUTSIDE_INVOICE_FEATURE_BITS } from "./lnd-json";
+import { attemptFailure, findRoutes } from "./routing";
+import { HUB, NODES, OUTSIDE_FINAL_CLTV, OUTSIDE_NODES, type NodeName } from "./topology";
+import { bytesToHex, hexToBytes, jsonResponse, type JsonObject } from "./wire";
+
+const DEFAULT_OUTSIDE_EXPIRY_S = 3600;
+const DEFAULT_PAY_WAIT_MS = 5000;
+const MAX_PAY_WAIT_MS = 60_000;
+const DEFAULT_PAYER: NodeName = "dave";
+
+class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const badRequest = (code: string, message: string) => new ControlError(400, code, message);
+
+/** Knob storage per scope; the DO owns the cache. */
+export interface KnobAccess {
+  effective(scope: string): Knobs;
+  /** replaces the scope's knobs: what is not given is back to its default. */
+  set(scope: string, knobs: Partial<Knobs>): Knobs;
+  reset(scope: string): void;
+  /** the whole simulator back to its opening state. */
+  resetNetwork(): void;
+}
+
+export class Control {
+  constructor(
+    private readonly ctx: SimContext,
+    private readonly invoices: InvoiceBook,
+    private readonly knobs: KnobAccess,
+  ) {}
+
+  async handle(request: Request, path: string, scope: string): Promise<Response> {
+    try {
+      const route = `${request.method} ${path}`;
+      switch (route) {
+        case "POST /sim/invoices":
+          return jsonResponse(this.createInvoice(await body(request)));
+        case "POST /sim/pay":
+          return jsonResponse(await this.pay(await body(request), scope));
+        case "GET /sim/knobs":
+          return jsonResponse({ scope, knobs: this.knobs.effective(scope) });
+        case "POST /sim/knobs": {
+          const parsed = parseKnobs(await body(request));
+          if (typeof parsed === "string") throw badRequest("invalid_knobs", parsed);
+          return jsonResponse({ scope, knobs: this.knobs.set(scope, parsed) });
+        }
+        case "POST /sim/reset": {
+          const b = await body(request);
+          if (b.network === true) this.knobs.resetNetwork();
+          else this.knobs.reset(scope);
+          return jsonResponse({ scope, knobs: this.knobs.effective(scope), network_reset: b.network === true });
+        }
+        case "GET /sim/info":
+          return jsonResponse(this.info());
+        case "GET /sim/streams":
+          return jsonResponse(this.ctx.events.counts());
+        default:
+          throw new ControlError(404, "not_found", `no simulator endpoint ${route}`);
+      }
+    } catch (e) {
+      if (e instanceof ControlError) return jsonResponse({ error: { code: e.code, message: e.message } }, e.status);
+      throw e;
+    }
+  }
+
+  /** An outside node's invoice the hub can pay; the simulator keeps the preimage until it is paid. */
+  private createInvoice(b: JsonObject): JsonObject {
+    const amountSat = optionalInt(b, "amount_sat") ?? 0;
+    const amountMsat = optionalInt(b, "amount_msat") ?? amountSat * 1000;
+    const expiry = optionalInt(b, "expiry_s") ?? DEFAULT_OUTSIDE_EXPIRY_S;
+    const memo = b.memo === undefined ? "" : b.memo;
+    if (typeof memo !== "string") throw badRequest("invalid_request", "memo must be a string");
+    const payee = (b.payee ?? "dave") as NodeName;
+    if (!OUTSIDE_NODES.includes(payee)) throw badRequest("invalid_request", `payee must be one of ${OUTSIDE_NODES.join(", ")}`);
+    const knobs = parseKnobs(b.knobs ?? {}, PAYMENT_KNOBS);
+    if (typeof knobs === "string") throw badRequest("invalid_knobs", knobs);
+
+    const preimage = randomHex32();
+    const hash = bytesToHex(sha256(hexToBytes(preimage)));
+    const paymentAddr = randomHex32();
+    const now = this.ctx.nowSeconds();
+    const paymentRequest = encodeInvoice(
+      {
+        network: "regtest",
+        amount_msat: amountMsat === 0 ? null : amountMsat,
+        timestamp: now,
+        payment_hash: hash,
+        payment_secret: paymentAddr,
+        description: memo,
+        expiry_s: expiry,
+        min_final_cltv_expiry: OUTSIDE_FINAL_CLTV,
+        features: OUTSIDE_INVOICE_FEATURE_BITS,
+      },
+      NODES[payee].privateKey,
+    );
+    this.ctx.store.putOutsideInvoice({
+      hash,
+      preimage,
+      node: payee,
+      paymentRequest,
+      paymentAddr,
+      amountMsat: amountMsat === 0 ? null : amountMsat,
+      expiresAtMs: (now + expiry) * 1000,
+      knobs,
+      paid: false,
+    });
+    return { payment_request: paymentRequest, payment_hash: hash, payee: NODES[payee].pubkey };
+  }
+
+  /** The outside world pays a hub invoice: the HTLC is held (ACCEPTED) until the hub settles or cancels. */
+  private async pay(b: JsonObject, scope: string): Promise<JsonObject> {
+    if (typeof b.payment_request !== "string") throw badRequest("invalid_request", "payment_request is required");
+    let decoded: DecodedInvoice;
+    try {
+      decoded = decodeInvoice(b.payment_request);
+    } catch (e) {
+      throw badRequest("invalid_payment_request", e instanceof InvalidInvoiceError ? e.message : String(e));
+    }
+    if (decoded.network !== "regtest") throw badRequest("invalid_payment_request", "not a regtest invoice");
+    if (decoded.payee !== HUB.pubkey) throw badRequest("invalid_payment_request", "not an invoice of the hub node");
+    const waitMs = optionalInt(b, "wait_ms") ?? DEFAULT_PAY_WAIT_MS;
+    if (waitMs > MAX_PAY_WAIT_MS) throw badRequest("invalid_request", `wait_ms must be at most ${MAX_PAY_WAIT_MS}`);
+    const payer = (b.payer ?? DEFAULT_PAYER) as NodeName;
+    if (!OUTSIDE_NODES.includes(payer)) throw badRequest("invalid_request", `payer must be one of ${OUTSIDE_NODES.join(", ")}`);
+    if (b.drop_invoice_events !== undefined && typeof b.drop_invoice_events !== "boolean") {
+      throw badRequest("invalid_request", "drop_invoice_events must be a boolean");
+    }
+
+    const amountSat = optionalInt(b, "amount_sat");
+    let amountMsat: number;
+    if (decoded.amount_msat === null) {
+      if (!amountSat) throw badRequest("amount_required", "the invoice has no amount: give amount_sat");
+      amountMsat = amountSat * 1000;
+    } else {
+      amountMsat = amountSat ? amountSat * 1000 : decoded.amount_msat;
+    }
+
+    const hash = decoded.payment_hash;
+    const refused = this.invoices.rejection(hash, decoded.payment_secret, amountMsat);
+    if (refused) throw badRequest(REJECTION_CODES[refused] ?? "invalid_payment_request", refused);
+
+    const balances = this.ctx.store.balances();
+    const route = findRoutes({
+      from: payer,
+      to: "hub",
+      amountMsat,
+      finalCltvDelta: decoded.min_final_cltv_expiry,
+      height: this.ctx.tip().height,
+      balances,
+    }).find((r) => attemptFailure(r, balances) === null);
+    if (!route) throw badRequest("no_route", `no route from ${payer} to the hub node can carry ${amountMsat} msat`);
+
+    const chain = `ext:${this.ctx.store.next("external_payment")}`;
+    lockChain(this.ctx.store, chain, route, hash);
+    const finalHop = route.hops[route.hops.length - 1]!;
+    const rejected = this.invoices.accept(hash, decoded.payment_secret, {
+      amountMsat,
+      chain,
+      chanId: finalHop.chanId,
+      htlcIndex: this.ctx.store.pendingHtlcs(chain).at(-1)?.htlcIndex ?? 0,
+      expiryHeight: finalHop.expiry,
+      dropAccepted: b.drop_invoice_events === true || this.knobs.effective(scope).drop_invoice_events,
+    });
+    if (rejected) {
+      failChain(this.ctx.store, chain);
+      throw badRequest(REJECTION_CODES[rejected] ?? "invalid_payment_request", rejected);
+    }
+
+    const done = await this.ctx.events.waitForInvoice(hash, (inv) => inv.state === "SETTLED" || inv.state === "CANCELED", waitMs);
+    const inv = done ?? this.invoices.invoice(hash);
+    if (inv?.state === "SETTLED") return { status: "succeeded", payment_hash: hash, amount_msat: amountMsat, preimage: inv.preimage };
+    if (inv?.state === "CANCELED") return { status: "failed", payment_hash: hash, amount_msat: amountMsat };
+    return { status: "pending", payment_hash: hash, amount_msat: amountMsat };
+  }
+
+  private info(): JsonObject {
+    const tip = this.ctx.tip();
+    return {
+      network: "regtest",
+      block_height: tip.height,
+      nodes: (Object.keys(NODES) as NodeName[]).map((name) => ({ name, pubkey: NODES[name].pubkey, alias: NODES[name].alias })),
+      channels: networkView(this.ctx.store),
+      default_knobs: DEFAULT_KNOBS,
+    };
+  }
+}
+
+/** Why the hub node refused the HTLC → /sim/pay error code. */
+const REJECTION_CODES: Record<string, string> = {
+  "unknown invoice": "invalid_payment_request",
+  "invoice expired": "invoice_expired",
+  "invoice canceled": "invoice_canceled",
+  "invoice already paid": "invoice_already_paid",
+  "amount too low": "amount_too_low",
+  "amount too high": "amount_too_high",
+};
+
+async function body(request: Request): Promise<JsonObject> {
+  const text = await request.text();
+  if (text.trim() === "") return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return parsed as JsonObject;
+  } catch {
+    // fall through
+  }
+  throw badRequest("invalid_request", "the body must be a JSON object");
+}
+
+function optionalInt(b: JsonObject, key: string): number | undefined {
+  const v = b[key];
+  if (v === undefined || v === null) return undefined;
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw badRequest("invalid_request", `${key} must be a non-negative integer`);
+  return v as number;
+}

@@ -1,0 +1,322 @@
+// The hub node's outgoing payments (routerrpc SendPaymentV2 / TrackPaymentV2
+// / EstimateRouteFee). A payment tries routes cheapest first; an attempt that
+// hits a remote channel without liquidity fails with
+// TEMPORARY_CHANNEL_FAILURE and the next route is tried. An attempt that
+// reaches an outside node is held for payment_in_flight_ms, then settled
+// (preimage revealed) or failed by the payee; one that reaches the hub node
+// itself (allow_self_payment) is held by the hub's own invoice.
+
+import { sha256 } from "@noble/hashes/sha2.js";
+import { InvalidInvoiceError, decodeInvoice, type DecodedInvoice } from "../src/bolt11";
+import { failChain, lockChain, settleChain } from "./channels";
+import type { SimContext } from "./context";
+import type { InvoiceBook } from "./invoices";
+import type { Knobs } from "./knobs";
+import { paymentJson } from "./lnd-json";
+import { attemptFailure, findRoutes, totalOutbound } from "./routing";
+import type { Attempt, HubPayment, Route } from "./store";
+import { NdjsonStream } from "./streams";
+import { HUB, HUB_CLTV_DELTA, nodeByPubkey, type NodeName } from "./topology";
+import { Code, GrpcError, bytesToHex, goTimeString, hash32, hexToBytes, int64, lndError, type Fields, type JsonObject } from "./wire";
+
+/** routerrpc's fee limit for fee estimates (routeFeeLimitSat: 100M sat). */
+const ESTIMATE_FEE_LIMIT_MSAT = 100_000_000_000;
+
+interface SendOptions {
+  feeLimitMsat: number;
+  outgoingChanIds: string[];
+  lastHopPubkey: string;
+}
+
+/** Decodes a payment request as LND's zpay32.Decode does for a regtest node. */
+export function decodeForRegtest(paymentRequest: string): DecodedInvoice {
+  let decoded: DecodedInvoice;
+  try {
+    decoded = decodeInvoice(paymentRequest);
+  } catch (e) {
+    throw lndError(e instanceof InvalidInvoiceError ? e.message : String(e));
+  }
+  if (decoded.network !== "regtest") throw lndError("invoice not for current active network 'regtest'");
+  return decoded;
+}
+
+export class PaymentBook {
+  constructor(
+    private readonly ctx: SimContext,
+    private readonly invoices: InvoiceBook,
+  ) {}
+
+  /** SendPaymentV2: validation errors come before the stream's first message. */
+  send(f: Fields, knobs: Knobs, signal: AbortSignal): Promise<Response> {
+    // Checked in the order of LND's extractIntentFromSendRequest.
+    const feeLimitSat = f.int("fee_limit_sat");
+    const feeLimitMsatField = f.int("fee_limit_msat");
+    if (feeLimitSat !== 0 && feeLimitMsatField !== 0) throw lndError("sat and msat arguments are mutually exclusive");
+    const amtSat = f.int("amt");
+    const amtMsatField = f.int("amt_msat");
+    if (amtSat !== 0 && amtMsatField !== 0) throw lndError("sat and msat arguments are mutually exclusive");
+    const requested = amtMsatField || amtSat * 1000;
+    const paymentRequest = f.str("payment_request");
+    if (paymentRequest === "") throw lndError("sim: only payments of a payment_request are supported");
+    if (f.bytes("dest") !== "") throw lndError("dest and payment_request cannot appear together");
+    if (f.bytes("payment_hash") !== "") throw lndError("payment_hash and payment_request cannot appear together");
+    if (f.int("final_cltv_delta") !== 0) throw lndError("final_cltv_delta and payment_request cannot appear together");
+    const decoded = decodeForRegtest(paymentRequest);
+    const validUntil = decoded.timestamp + decoded.expiry_s;
+    if (this.ctx.nowSeconds() > validUntil) throw lndError(`invoice expired. Valid until ${goTimeString(validUntil)}`);
+
+    let amountMsat: number;
+    if (decoded.amount_msat === null) {
+      if (requested === 0) throw lndError("amount must be specified when paying a zero amount invoice");
+      amountMsat = requested;
+    } else {
+      if (requested !== 0) throw lndError("amount must not be specified when paying a non-zero amount invoice");
+      amountMsat = decoded.amount_msat;
+    }
+    const options: SendOptions = {
+      feeLimitMsat: feeLimitMsatField || feeLimitSat * 1000,
+      outgoingChanIds: f.list("outgoing_chan_ids").map(String),
+      lastHopPubkey: f.bytes("last_hop_pubkey"),
+    };
+    if (!f.bool("allow_self_payment") && decoded.payee === HUB.pubkey) throw lndError("self-payments not allowed");
+
+    const hash = decoded.payment_hash;
+    const existing = this.ctx.store.payment(hash);
+    if (existing?.status === "SUCCEEDED") throw new GrpcError(Code.ALREADY_EXISTS, "invoice is already paid");
+    if (existing?.status === "IN_FLIGHT") throw new GrpcError(Code.ALREADY_EXISTS, "payment is in transition");
+
+    const payment: HubPayment = {
+      hash,
+      paymentIndex: this.ctx.store.next("payment_index"),
+      paymentRequest,
+      paymentAddr: decoded.payment_secret,
+      valueMsat: amountMsat,
+      feeMsat: 0,
+      status: "IN_FLIGHT",
+      failureReason: "FAILURE_REASON_NONE",
+      preimage: null,
+      creationTimeNs: this.ctx.nowNs(),
+      attempts: [],
+      resolveAtMs: null,
+      outcome: "succeed",
+    };
+    const stream = new NdjsonStream(signal);
+    this.ctx.events.payments.add(hash, stream, { noInflightUpdates: f.bool("no_inflight_updates") });
+    this.update(payment);
+
+    const outside = this.ctx.store.outsideInvoice(hash);
+    const effective: Knobs = { ...knobs, ...(outside?.knobs ?? {}) };
+    this.pay(payment, decoded, options, effective);
+    return stream.response;
+  }
+
+  /** TrackPaymentV2: current state first (unless no_inflight_updates hides it), then changes. */
+  track(hashHex: string, noInflightUpdates: boolean, signal: AbortSignal): Promise<Response> {
+    const stream = new NdjsonStream(signal);
+    const payment = this.ctx.store.payment(hash32(hashHex));
+    if (!payment) {
+      stream.fail(new GrpcError(Code.NOT_FOUND, "payment isn't initiated"));
+      return stream.response;
+    }
+    if (payment.status !== "IN_FLIGHT") {
+      stream.send(paymentJson(payment));
+      stream.close();
+      return stream.response;
+    }
+    if (!noInflightUpdates) stream.send(paymentJson(payment));
+    this.ctx.events.payments.add(payment.hash, stream, { noInflightUpdates });
+    return stream.response;
+  }
+
+  /** EstimateRouteFee: a graph estimate for {dest, amt_sat}, a probe for {payment_request}. */
+  estimateFee(f: Fields): JsonObject {
+    const dest = f.bytes("dest");
+    const paymentRequest = f.str("payment_request");
+    if ((dest !== "") === (paymentRequest !== "")) throw lndError("specify either a destination or an invoice");
+    const balances = this.ctx.store.balances();
+    const height = this.ctx.tip().height;
+    if (dest !== "") {
+      if (dest.length !== 66) throw lndError("invalid length destination key");
+      const amtSat = f.int("amt_sat");
+      if (amtSat <= 0) throw lndError("amount must be greater than 0");
+      const node = nodeByPubkey(dest);
+      const routes =
+        node && node.name !== "hub"
+          ? findRoutes({ from: "hub", to: node.name, amountMsat: amtSat * 1000, finalCltvDelta: HUB_CLTV_DELTA, height, balances, feeLimitMsat: ESTIMATE_FEE_LIMIT_MSAT })
+          : [];
+      const best = routes[0];
+      if (!best) throw lndError("unable to find a path to destination");
+      // LND adds its block padding to the (absolute) total time lock.
+      return { routing_fee_msat: int64(best.totalFeesMsat), time_lock_delay: int64(best.totalTimeLock + 3), failure_reason: "FAILURE_REASON_NONE" };
+    }
+    const decoded = decodeForRegtest(paymentRequest);
+    if (decoded.amount_msat === null || decoded.amount_msat <= 0) throw lndError("payment request amount must be greater than 0");
+    const node = nodeByPubkey(decoded.payee);
+    const probe =
+      node && node.name !== "hub"
+        ? findRoutes({
+            from: "hub",
+            to: node.name,
+            amountMsat: decoded.amount_msat,
+            finalCltvDelta: decoded.min_final_cltv_expiry,
+            height,
+            balances,
+            feeLimitMsat: ESTIMATE_FEE_LIMIT_MSAT,
+          }).find((r) => attemptFailure(r, balances) === null)
+        : undefined;
+    if (!probe) return { routing_fee_msat: "0", time_lock_delay: "0", failure_reason: "FAILURE_REASON_NO_ROUTE" };
+    return { routing_fee_msat: int64(probe.totalFeesMsat), time_lock_delay: int64(probe.totalTimeLock), failure_reason: "FAILURE_REASON_NONE" };
+  }
+
+  /** Resolves held attempts whose time has come (alarm and request sweeps). */
+  resolveDue(): void {
+    for (const payment of this.ctx.store.duePayments(this.ctx.nowMs())) {
+      const attempt = payment.attempts.find((a) => a.status === "IN_FLIGHT");
+      if (!attempt) continue;
+      const outside = this.ctx.store.outsideInvoice(payment.hash);
+      if (payment.outcome === "succeed" && outside) this.succeed(payment, attempt, outside.preimage);
+      else this.failAtPayee(payment, attempt);
+    }
+  }
+
+  /** An HTLC chain held by a hub invoice (a self-payment) was settled or failed there. */
+  chainResolved(chain: string, preimage: string | null): void {
+    const match = /^pay:([0-9a-f]{64}):(\d+)$/.exec(chain);
+    if (!match) return;
+    const payment = this.ctx.store.payment(match[1] as string);
+    const attempt = payment?.attempts.find((a) => a.chain === chain && a.status === "IN_FLIGHT");
+    if (!payment || !attempt) return;
+    if (preimage) this.succeed(payment, attempt, preimage);
+    else this.failAtPayee(payment, attempt);
+  }
+
+  // ---- the payment lifecycle ----
+
+  private pay(payment: HubPayment, decoded: DecodedInvoice, options: SendOptions, knobs: Knobs): void {
+    const dest = nodeByPubkey(decoded.payee);
+    if (knobs.no_route || !dest) {
+      return this.finish(payment, "FAILURE_REASON_NO_ROUTE");
+    }
+    const balances = this.ctx.store.balances();
+    if (totalOutbound(balances, "hub") < payment.valueMsat) return this.finish(payment, "FAILURE_REASON_INSUFFICIENT_BALANCE");
+    const routes = findRoutes({
+      from: "hub",
+      to: dest.name,
+      amountMsat: payment.valueMsat,
+      finalCltvDelta: decoded.min_final_cltv_expiry,
+      height: this.ctx.tip().height,
+      balances,
+      feeLimitMsat: options.feeLimitMsat,
+      outgoingChanIds: options.outgoingChanIds,
+      lastHopPubkey: options.lastHopPubkey,
+    });
+    for (const route of routes) {
+      const attempt = this.startAttempt(payment, route);
+      const failedAt = attemptFailure(route, this.ctx.store.balances());
+      if (failedAt === null) lockChain(this.ctx.store, attempt.chain, route, payment.hash);
+      this.update(payment); // the attempt is registered, in flight
+      if (failedAt !== null) {
+        this.failAttempt(payment, attempt, "TEMPORARY_CHANNEL_FAILURE", failedAt, 0);
+        continue;
+      }
+      this.deliver(payment, attempt, dest.name, decoded, knobs);
+      return;
+    }
+    this.finish(payment, "FAILURE_REASON_NO_ROUTE");
+  }
+
+  /** The final node receives the HTLC. */
+  private deliver(payment: HubPayment, attempt: Attempt, dest: NodeName, decoded: DecodedInvoice, knobs: Knobs): void {
+    const route = attempt.route;
+    const finalHop = route.hops[route.hops.length - 1]!;
+    if (dest === "hub") {
+      const htlcIndex = this.ctx.store.pendingHtlcs(attempt.chain).at(-1)?.htlcIndex ?? 0;
+      const rejected = this.invoices.accept(payment.hash, decoded.payment_secret, {
+        amountMsat: finalHop.amtToForwardMsat,
+        chain: attempt.chain,
+        chanId: finalHop.chanId,
+        htlcIndex,
+        expiryHeight: finalHop.expiry,
+        dropAccepted: knobs.drop_invoice_events,
+      });
+      if (rejected) this.failAtPayee(payment, attempt);
+      return;
+    }
+    const outside = this.ctx.store.outsideInvoice(payment.hash);
+    const acceptable =
+      outside !== null &&
+      outside.node === dest &&
+      outside.paymentAddr === decoded.payment_secret &&
+      outside.expiresAtMs > this.ctx.nowMs() &&
+      (outside.amountMsat === null || finalHop.amtToForwardMsat >= outside.amountMsat);
+    if (!acceptable) return this.failAtPayee(payment, attempt);
+    if (knobs.payment_in_flight_ms > 0) {
+      payment.resolveAtMs = this.ctx.nowMs() + knobs.payment_in_flight_ms;
+      payment.outcome = knobs.payment_outcome;
+      this.ctx.store.putPayment(payment);
+      this.ctx.reschedule();
+      return;
+    }
+    if (knobs.payment_outcome === "fail") return this.failAtPayee(payment, attempt);
+    this.succeed(payment, attempt, outside.preimage);
+  }
+
+  private startAttempt(payment: HubPayment, route: Route): Attempt {
+    const attemptId = this.ctx.store.next("attempt_id");
+    const attempt: Attempt = {
+      attemptId,
+      status: "IN_FLIGHT",
+      route,
+      attemptTimeNs: this.ctx.nowNs(),
+      resolveTimeNs: "0",
+      failure: null,
+      preimage: null,
+      chain: `pay:${payment.hash}:${attemptId}`,
+    };
+    payment.attempts.push(attempt);
+    return attempt;
+  }
+
+  private failAttempt(payment: HubPayment, attempt: Attempt, code: string, sourceIndex: number, htlcMsat: number): void {
+    failChain(this.ctx.store, attempt.chain);
+    attempt.status = "FAILED";
+    attempt.resolveTimeNs = this.ctx.nowNs();
+    attempt.failure = { code, failureSourceIndex: sourceIndex, htlcMsat, height: code === "TEMPORARY_CHANNEL_FAILURE" ? 0 : this.ctx.tip().height };
+    this.update(payment);
+  }
+
+  /** The payee refuses the HTLC: a terminal failure. */
+  private failAtPayee(payment: HubPayment, attempt: Attempt): void {
+    const final = attempt.route.hops[attempt.route.hops.length - 1]!;
+    this.failAttempt(payment, attempt, "INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS", attempt.route.hops.length, final.amtToForwardMsat);
+    this.finish(payment, "FAILURE_REASON_INCORRECT_PAYMENT_DETAILS");
+  }
+
+  private succeed(payment: HubPayment, attempt: Attempt, preimage: string): void {
+    if (bytesToHex(sha256(hexToBytes(preimage))) !== payment.hash) return this.failAtPayee(payment, attempt);
+    settleChain(this.ctx.store, attempt.chain);
+    attempt.status = "SUCCEEDED";
+    attempt.resolveTimeNs = this.ctx.nowNs();
+    attempt.preimage = preimage;
+    payment.status = "SUCCEEDED";
+    payment.preimage = preimage;
+    payment.resolveAtMs = null;
+    const outside = this.ctx.store.outsideInvoice(payment.hash);
+    if (outside) this.ctx.store.putOutsideInvoice({ ...outside, paid: true });
+    this.update(payment);
+  }
+
+  private finish(payment: HubPayment, reason: string): void {
+    payment.status = "FAILED";
+    payment.failureReason = reason;
+    payment.resolveAtMs = null;
+    this.update(payment);
+  }
+
+  /** Persists and reports the payment; as in LND, its fee counts settled attempts only. */
+  private update(payment: HubPayment): void {
+    payment.feeMsat = payment.attempts.filter((a) => a.status === "SUCCEEDED").reduce((s, a) => s + a.route.totalFeesMsat, 0);
+    this.ctx.store.putPayment(payment);
+    this.ctx.events.paymentChanged(payment);
+  }
+}
