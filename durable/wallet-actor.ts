@@ -1,13 +1,21 @@
 import { Actor } from "./actor";
-import { refuse, type Refusal } from "../src/errors";
+import type { LightningNodeActor } from "./lightning-node-actor";
+import { lndClient, type LndEnv } from "./lnd";
+import { LndError, LndUnreachableError, GrpcCode, type PaymentOutcome } from "../src/lightning";
+import { PAY_MAX_PARTS, PAY_TIMEOUT_S, PAY_WAIT_MS } from "../src/payment-rules";
+import { isRefusal, refuse, type Refusal } from "../src/errors";
 import { assertBalanced, journals, type Entry, type LedgerAccount } from "../src/ledger";
 import { IDEMPOTENCY_TTL_MS } from "../src/idempotency";
-import { newId } from "../src/ids";
+import { newId, randomHex } from "../src/ids";
+import { hexToBytes, sha256HexOfBytes } from "../src/hash";
 import { MAX_PAYMENT_SAT, MAX_FAUCET_SAT, MSAT_PER_SAT, type Msat } from "../src/money";
-import type { ApiAnswer, Counterparty, Transaction, TransferPayload, WalletEvent } from "../src/wallet-types";
+import type { ApiAnswer, Counterparty, Invoice, LightningPayment, Transaction, TransferPayload, WalletEvent } from "../src/wallet-types";
 
-export interface WalletEnv {
+export interface WalletEnv extends LndEnv {
+  /** How long a payment request waits on LND before answering `pending` (tests shorten it). */
+  LND_PAY_WAIT_MS?: string;
   WALLET: DurableObjectNamespace<WalletActor>;
+  LIGHTNING: DurableObjectNamespace<LightningNodeActor>;
 }
 
 /** How a money-moving call identifies itself for replay (see src/idempotency.ts). */
@@ -23,6 +31,17 @@ export interface SendTransferRequest {
   memo: string | null;
 }
 
+export interface PayLightningRequest {
+  idempotency: IdempotencyTag;
+  payment_request: string;
+  payment_hash: string;
+  /** What the payee receives: the invoice's amount, or the caller's for an amountless invoice. */
+  amount_msat: Msat;
+  amountless: boolean;
+  max_fee_msat: Msat;
+  memo: string | null;
+}
+
 export interface WalletIdentity {
   wallet_id: string;
   account_id: string;
@@ -35,6 +54,11 @@ export interface WalletAudit {
   in_flight_msat: Msat;
   faucet_msat: Msat;
   peers_msat: Msat;
+  holds_msat: Msat;
+  lnd_msat: Msat;
+  fees_msat: Msat;
+  /** Amounts (not fees) of outgoing Lightning payments whose hold is still open. */
+  pending_holds_amount_msat: Msat;
   unbalanced_journals: number;
   history_sum_msat: Msat;
   min_event_balance_msat: Msat | null;
@@ -72,6 +96,18 @@ const SCHEMA = [
      delivered_at TEXT);
    CREATE INDEX outbox_undelivered ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
    CREATE TABLE received_transfers (transfer_id TEXT PRIMARY KEY, transaction_id TEXT NOT NULL, received_at TEXT NOT NULL);`,
+  `CREATE TABLE invoices (
+     payment_hash TEXT PRIMARY KEY, preimage TEXT NOT NULL, payment_request TEXT,
+     amount_msat INTEGER, memo TEXT, status TEXT NOT NULL, expires_at TEXT NOT NULL, created_at TEXT NOT NULL,
+     paid_at TEXT, paid_msat INTEGER, paid_via TEXT, transaction_id TEXT);
+   CREATE TABLE lightning_payments (
+     payment_id TEXT PRIMARY KEY, payment_hash TEXT NOT NULL, payment_request TEXT NOT NULL, route TEXT NOT NULL,
+     amountless INTEGER NOT NULL, amount_msat INTEGER NOT NULL, reserved_msat INTEGER NOT NULL, fee_msat INTEGER NOT NULL DEFAULT 0,
+     status TEXT NOT NULL, preimage TEXT, failure_reason TEXT, transaction_id TEXT NOT NULL,
+     created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+   -- The hub pays a hash at most once: a failed attempt frees it, nothing else does.
+   CREATE UNIQUE INDEX lightning_payments_live_hash ON lightning_payments (payment_hash) WHERE status <> 'failed';
+   CREATE INDEX lightning_payments_pending ON lightning_payments (status) WHERE status = 'pending';`,
 ];
 
 /** First retry of an unacknowledged transfer after this long; doubles up to the cap. */
@@ -79,6 +115,9 @@ const RETRY_BASE_MS = 1_000;
 const RETRY_CAP_MS = 60_000;
 /** Transfers the alarm tries to deliver per run; it re-arms itself for the rest. */
 const DELIVERIES_PER_ALARM = 100;
+/** How long one alarm run waits on LND for a pending payment, and how soon it looks again. */
+const TRACK_WAIT_MS = 2_000;
+const PAYMENT_TRACK_INTERVAL_MS = 10_000;
 const REPLAY_PAGE = 500;
 
 interface OutboxRow {
@@ -89,6 +128,40 @@ interface OutboxRow {
   attempts: number;
   delivered_at: string | null;
 }
+
+interface InvoiceRow {
+  payment_hash: string;
+  preimage: string;
+  payment_request: string | null;
+  amount_msat: number | null;
+  memo: string | null;
+  status: Invoice["status"];
+  expires_at: string;
+  created_at: string;
+  paid_at: string | null;
+  paid_msat: number | null;
+  paid_via: "lnd" | "internal" | null;
+}
+
+interface PaymentRow {
+  payment_id: string;
+  payment_hash: string;
+  payment_request: string;
+  route: "internal" | "external";
+  amountless: number;
+  amount_msat: number;
+  reserved_msat: number;
+  fee_msat: number;
+  status: LightningPayment["status"];
+  preimage: string | null;
+  failure_reason: string | null;
+  transaction_id: string;
+}
+
+/** Refusals by a receiving wallet that are final: the money goes back to the sender. */
+const FINAL_REFUSALS = new Set(["unknown_recipient", "not_found", "already_paid", "invoice_expired", "invalid_request"]);
+/** Pending outgoing payments the alarm follows up per run. */
+const PAYMENTS_PER_ALARM = 20;
 
 interface TransactionRow extends Omit<Transaction, "counterparty"> {
   seq: number;
@@ -107,6 +180,8 @@ export class WalletActor extends Actor<WalletEnv> {
   private readonly running = new Map<string, { fingerprint: string; answer: Promise<ApiAnswer | Refusal> }>();
   /** Events committed by the current transaction, pushed to sockets once it commits. */
   private uncommittedEvents: WalletEvent[] = [];
+  /** Outgoing payments this instance is handing to LND right now (not to be sent twice). */
+  private readonly sending = new Set<string>();
   /** When the alarm is due, as far as this instance knows (null after a wake-up). */
   private alarmAt: number | null = null;
 
@@ -139,7 +214,7 @@ export class WalletActor extends Actor<WalletEnv> {
     return {
       wallet_id: this.identity?.wallet_id ?? "",
       balance_msat: this.balanceOf("wallet"),
-      pending_out_msat: this.balanceOf("in_flight"),
+      pending_out_msat: this.balanceOf("in_flight") + this.balanceOf("holds"),
     };
   }
 
@@ -203,6 +278,109 @@ export class WalletActor extends Actor<WalletEnv> {
     });
   }
 
+  // ── RPC: Lightning ─────────────────────────────────────────────────────────
+
+  /** Creates a hold invoice: the wallet keeps the preimage, LND holds the HTLC until we credit. */
+  async createInvoice(request: { amount_msat: Msat | null; memo: string | null; expiry_s: number }): Promise<ApiAnswer<Invoice> | Refusal> {
+    if (!this.identity) return refuse("not_found", "wallet not opened");
+    const preimage = randomHex(32);
+    const payment_hash = await sha256HexOfBytes(hexToBytes(preimage));
+    const created_at = new Date().toISOString();
+    const expires_at = new Date(Date.now() + request.expiry_s * 1000).toISOString();
+    // The preimage is stored before LND knows the hash: an accepted HTLC always finds it here.
+    this.sql`INSERT INTO invoices (payment_hash, preimage, amount_msat, memo, status, expires_at, created_at)
+             VALUES (${payment_hash}, ${preimage}, ${request.amount_msat}, ${request.memo}, 'open', ${expires_at}, ${created_at})`;
+    const created = await this.node().createHoldInvoice({ payment_hash, wallet_id: this.identity.wallet_id, ...request });
+    if (!created.ok) {
+      this.sql`UPDATE invoices SET status = 'canceled' WHERE payment_hash = ${payment_hash}`;
+      return created;
+    }
+    this.sql`UPDATE invoices SET payment_request = ${created.payment_request} WHERE payment_hash = ${payment_hash}`;
+    return { ok: true, status: 201, body: this.invoiceByHash(payment_hash)! };
+  }
+
+  /** One of this wallet's invoices, with its current status. */
+  async getInvoice(payment_hash: string): Promise<ApiAnswer<Invoice> | Refusal> {
+    const invoice = this.invoiceByHash(payment_hash);
+    return invoice ? { ok: true, status: 200, body: invoice } : refuse("not_found", "no such invoice");
+  }
+
+  /**
+   * Called by the node actor when LND holds an HTLC for one of our invoices: credits once
+   * (idempotent by hash) and returns the preimage that lets the node settle it.
+   */
+  async creditInvoice(payment_hash: string, amount_msat: Msat): Promise<{ ok: true; preimage: string } | Refusal> {
+    const row = this.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payment_hash}`[0];
+    if (!row) return refuse("not_found", "no such invoice");
+    if (row.status === "paid") return row.paid_via === "lnd" ? { ok: true, preimage: row.preimage } : refuse("already_paid", "paid inside the hub");
+    if (row.status === "canceled") return refuse("not_found", "invoice canceled");
+    // Payers may overpay an invoice a little; anything beyond twice the payment bound is sent back.
+    if (!isPaymentAmount(amount_msat, MAX_PAYMENT_SAT * 2) || (row.amount_msat !== null && amount_msat < row.amount_msat)) {
+      return refuse("invalid_request", `cannot credit ${amount_msat} msat for this invoice`);
+    }
+    // An HTLC LND accepted is money the node holds, even if our clock says the invoice just expired.
+    const now = new Date().toISOString();
+    this.commit(() => {
+      const transaction = this.insertTransaction({ kind: "lightning", direction: "in", amount_msat, status: "succeeded", counterparty: null, memo: row.memo }, now);
+      this.post(`${payment_hash}:received`, journals.invoiceCredit(amount_msat), now);
+      this.sql`UPDATE invoices SET status = 'paid', paid_at = ${now}, paid_msat = ${amount_msat}, paid_via = 'lnd', transaction_id = ${transaction.id}
+               WHERE payment_hash = ${payment_hash}`;
+      this.appendEvent("invoice.paid", { invoice: this.invoiceByHash(payment_hash), transaction, balance_msat: this.balanceOf("wallet") }, now);
+    });
+    return { ok: true, preimage: row.preimage };
+  }
+
+  /** Pays a BOLT 11 invoice: hub invoices inside the hub, others through LND with a fee-capped hold. */
+  async payLightning(request: PayLightningRequest): Promise<ApiAnswer<LightningPayment> | Refusal> {
+    return this.once(request.idempotency, async () => {
+      if (!this.identity) return refuse("not_found", "wallet not opened");
+      const live = this.sql<{ payment_id: string }>`SELECT payment_id FROM lightning_payments WHERE payment_hash = ${request.payment_hash} AND status <> 'failed'`[0];
+      if (live) return refuse("already_paid", "this wallet already paid or is paying this invoice");
+      const payment_id = newId("pay");
+      const route = await this.node().routePayment(request.payment_hash, this.identity.wallet_id, payment_id);
+      if (isRefusal(route)) return route;
+      if (route.route === "internal") {
+        if (route.wallet_id === this.identity.wallet_id) return refuse("self_payment", "a wallet cannot pay its own invoice");
+        const to = await this.walletStub(route.wallet_id).describe();
+        const held = this.holdForPayment(request, payment_id, "internal", { wallet_id: route.wallet_id, username: to?.username ?? "" });
+        if (!held.ok) return held;
+        await this.deliver(held.transfer_id!);
+      } else {
+        const held = this.holdForPayment(request, payment_id, "external", null);
+        if (!held.ok) {
+          await this.node().finishPayment(request.payment_hash, payment_id, "failed");
+          return held;
+        }
+        await this.sendThroughLnd(payment_id);
+      }
+      return { ok: true, status: 200, body: this.lightningPaymentById(payment_id)! };
+    }) as Promise<ApiAnswer<LightningPayment> | Refusal>;
+  }
+
+  /** Credits an internal payment of one of our invoices; the same transfer again only acknowledges. */
+  async receiveInvoicePayment(payload: TransferPayload): Promise<{ ok: true; preimage: string } | Refusal> {
+    const seen = this.sql`SELECT 1 FROM received_transfers WHERE transfer_id = ${payload.transfer_id}`.length > 0;
+    const row = this.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payload.payment_hash ?? ""}`[0];
+    if (!row) return refuse("not_found", "no such invoice");
+    if (seen) return { ok: true, preimage: row.preimage };
+    if (row.status === "paid") return refuse("already_paid", "this invoice was already paid");
+    if (row.status === "canceled") return refuse("not_found", "this invoice was canceled");
+    if (Date.parse(row.expires_at) < Date.now()) return refuse("invoice_expired", "this invoice has expired");
+    if (row.amount_msat !== null && payload.amount_msat !== row.amount_msat) return refuse("invalid_request", "amount does not match the invoice");
+    const now = new Date().toISOString();
+    this.commit(() => {
+      const transaction = this.insertTransaction({ kind: "lightning", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: row.memo }, now);
+      this.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
+      this.sql`INSERT INTO received_transfers (transfer_id, transaction_id, received_at) VALUES (${payload.transfer_id}, ${transaction.id}, ${now})`;
+      this.sql`UPDATE invoices SET status = 'paid', paid_at = ${now}, paid_msat = ${payload.amount_msat}, paid_via = 'internal', transaction_id = ${transaction.id}
+               WHERE payment_hash = ${row.payment_hash}`;
+      this.appendEvent("invoice.paid", { invoice: this.invoiceByHash(row.payment_hash), transaction, balance_msat: this.balanceOf("wallet") }, now);
+    });
+    // No outside HTLC may pay it too; if this call is lost, the wallet refuses such an HTLC anyway.
+    this.ctx.waitUntil(this.node().invoicePaidInternally(row.payment_hash).catch(() => undefined));
+    return { ok: true, preimage: row.preimage };
+  }
+
   /** Books and figures for invariant checks: what the ledger, history and event log each say. */
   async audit(): Promise<WalletAudit> {
     const sum = (account: LedgerAccount) =>
@@ -220,6 +398,11 @@ export class WalletActor extends Actor<WalletEnv> {
       in_flight_msat: sum("in_flight"),
       faucet_msat: sum("faucet"),
       peers_msat: sum("peers"),
+      holds_msat: sum("holds"),
+      lnd_msat: sum("lnd"),
+      fees_msat: sum("fees"),
+      pending_holds_amount_msat:
+        this.sql<{ s: number | null }>`SELECT SUM(amount_msat) AS s FROM lightning_payments WHERE status = 'pending' AND route = 'external'`[0]?.s ?? 0,
       unbalanced_journals: unbalanced,
       history_sum_msat: history,
       min_event_balance_msat: events.min_balance,
@@ -259,19 +442,21 @@ export class WalletActor extends Actor<WalletEnv> {
   protected async deliver(transfer_id: string): Promise<"delivered" | "returned" | "retry"> {
     const row = this.outboxRow(transfer_id);
     if (!row || row.delivered_at) return "delivered";
-    let answer: Awaited<ReturnType<WalletActor["receiveTransfer"]>>;
+    const payload = JSON.parse(row.payload) as TransferPayload;
+    let answer: { ok: true; preimage?: string } | Refusal;
     try {
-      answer = await this.walletStub(row.to_wallet).receiveTransfer(JSON.parse(row.payload) as TransferPayload);
+      const receiver = this.walletStub(row.to_wallet);
+      answer = payload.payment_hash ? await receiver.receiveInvoicePayment(payload) : await receiver.receiveTransfer(payload);
     } catch {
       this.scheduleRetry(row);
       return "retry";
     }
     if (answer.ok) {
-      this.settleOutbox(transfer_id, "delivered");
+      this.settleOutbox(transfer_id, { outcome: "delivered", preimage: answer.preimage ?? null });
       return "delivered";
     }
-    if (answer.code === "unknown_recipient") {
-      this.settleOutbox(transfer_id, "returned");
+    if (FINAL_REFUSALS.has(answer.code)) {
+      this.settleOutbox(transfer_id, { outcome: "returned", reason: answer.message });
       return "returned";
     }
     this.scheduleRetry(row);
@@ -279,21 +464,26 @@ export class WalletActor extends Actor<WalletEnv> {
   }
 
   /** Step 3, one transaction: the outbox row is closed, its money leaves in_flight, the transaction is final. */
-  private settleOutbox(transfer_id: string, outcome: "delivered" | "returned"): void {
+  private settleOutbox(transfer_id: string, result: { outcome: "delivered"; preimage: string | null } | { outcome: "returned"; reason: string }): void {
     const now = new Date().toISOString();
     this.commit(() => {
       // Re-read inside the transaction: the alarm and the request path may both have delivered.
       const row = this.outboxRow(transfer_id);
       if (!row || row.delivered_at) return;
       const { amount_msat } = JSON.parse(row.payload) as TransferPayload;
-      const status = outcome === "delivered" ? "succeeded" : "failed";
+      const delivered = result.outcome === "delivered";
       this.sql`UPDATE outbox SET delivered_at = ${now} WHERE transfer_id = ${transfer_id}`;
-      this.sql`UPDATE transactions SET status = ${status} WHERE id = ${row.transaction_id}`;
-      this.post(`${transfer_id}:${outcome}`, outcome === "delivered" ? journals.transferDelivered(amount_msat) : journals.transferReturned(amount_msat), now);
-      const transaction = this.transactionById(row.transaction_id)!;
-      this.sql`UPDATE idempotency SET response = ${JSON.stringify({ status, transaction })}
-               WHERE transaction_id = ${row.transaction_id}`;
-      this.appendEvent(outcome === "delivered" ? "transfer.delivered" : "transfer.failed", { transaction, balance_msat: this.balanceOf("wallet") }, now);
+      this.sql`UPDATE transactions SET status = ${delivered ? "succeeded" : "failed"} WHERE id = ${row.transaction_id}`;
+      this.post(`${transfer_id}:${result.outcome}`, delivered ? journals.transferDelivered(amount_msat) : journals.transferReturned(amount_msat), now);
+      const payment = this.sql<PaymentRow>`SELECT * FROM lightning_payments WHERE transaction_id = ${row.transaction_id}`[0];
+      if (payment) {
+        this.sql`UPDATE lightning_payments SET status = ${delivered ? "succeeded" : "failed"}, updated_at = ${now},
+                   preimage = ${delivered ? result.preimage : null}, failure_reason = ${delivered ? null : result.reason}
+                 WHERE payment_id = ${payment.payment_id}`;
+      }
+      const type = payment ? (delivered ? "payment.succeeded" : "payment.failed") : delivered ? "transfer.delivered" : "transfer.failed";
+      this.appendEvent(type, { ...this.answerFor(row.transaction_id), balance_msat: this.balanceOf("wallet") }, now);
+      this.refreshStoredAnswer(row.transaction_id);
     });
   }
 
@@ -309,8 +499,139 @@ export class WalletActor extends Actor<WalletEnv> {
     const due = this.sql<{ transfer_id: string }>`
       SELECT transfer_id FROM outbox WHERE delivered_at IS NULL ORDER BY next_attempt_at LIMIT ${DELIVERIES_PER_ALARM}`;
     await Promise.all(due.map((r) => this.deliver(r.transfer_id)));
+    const pending = this.sql<{ payment_id: string }>`
+      SELECT payment_id FROM lightning_payments WHERE status = 'pending' AND route = 'external' ORDER BY updated_at LIMIT ${PAYMENTS_PER_ALARM}`;
+    await Promise.all(pending.map((p) => this.reconcileExternal(p.payment_id)));
     const next = this.sql<{ at: number | null }>`SELECT MIN(next_attempt_at) AS at FROM outbox WHERE delivered_at IS NULL`[0]?.at;
     if (next != null) this.armAlarm(Math.max(next, Date.now() + 100));
+    if (this.sql`SELECT 1 FROM lightning_payments WHERE status = 'pending' AND route = 'external' LIMIT 1`.length) {
+      this.armAlarm(Date.now() + PAYMENT_TRACK_INTERVAL_MS);
+    }
+  }
+
+  // ── Outgoing Lightning payment steps ───────────────────────────────────────
+
+  /**
+   * One transaction: balance check, the payment and its history row, and the money set aside —
+   * amount + maximum fee held for LND, or the amount debited into an outbox transfer for a hub invoice.
+   */
+  private holdForPayment(
+    request: PayLightningRequest,
+    payment_id: string,
+    route: "internal" | "external",
+    counterparty: Counterparty | null,
+  ): { ok: true; transfer_id: string | null } | Refusal {
+    const now = new Date().toISOString();
+    const reserved = route === "internal" ? request.amount_msat : request.amount_msat + request.max_fee_msat;
+    const from: Counterparty = { wallet_id: this.identity!.wallet_id, username: this.identity!.username };
+    return this.commit(() => {
+      // Re-checked inside the transaction: two concurrent requests may both have passed the first look.
+      if (this.sql`SELECT 1 FROM lightning_payments WHERE payment_hash = ${request.payment_hash} AND status <> 'failed'`.length) {
+        return refuse("already_paid", "this wallet already paid or is paying this invoice");
+      }
+      const balance = this.balanceOf("wallet");
+      if (balance < reserved) return refuse("insufficient_balance", `balance ${balance} msat is less than ${reserved} msat (amount + maximum fee)`);
+      const transaction = this.insertTransaction({ kind: "lightning", direction: "out", amount_msat: request.amount_msat, status: "pending", counterparty, memo: request.memo }, now);
+      this.sql`INSERT INTO lightning_payments (payment_id, payment_hash, payment_request, route, amountless, amount_msat, reserved_msat, status, transaction_id, created_at, updated_at)
+               VALUES (${payment_id}, ${request.payment_hash}, ${request.payment_request}, ${route}, ${request.amountless ? 1 : 0}, ${request.amount_msat},
+                       ${reserved}, 'pending', ${transaction.id}, ${now}, ${now})`;
+      let transfer_id: string | null = null;
+      if (route === "internal") {
+        transfer_id = newId("tr");
+        const payload: TransferPayload = { transfer_id, from, amount_msat: request.amount_msat, memo: request.memo, payment_hash: request.payment_hash };
+        this.post(`${transfer_id}:debit`, journals.transferDebit(request.amount_msat), now);
+        this.sql`INSERT INTO outbox (transfer_id, transaction_id, to_wallet, payload, next_attempt_at)
+                 VALUES (${transfer_id}, ${transaction.id}, ${counterparty?.wallet_id ?? ""}, ${JSON.stringify(payload)}, ${Date.now() + RETRY_BASE_MS})`;
+      } else {
+        this.post(`${payment_id}:hold`, journals.paymentHold(reserved), now);
+      }
+      this.appendEvent("payment.pending", { ...this.lightningPaymentById(payment_id)!, balance_msat: this.balanceOf("wallet") }, now);
+      this.remember(request.idempotency, transaction.id, { ok: true, status: 200, body: this.lightningPaymentById(payment_id)! });
+      this.armAlarm(Date.now() + RETRY_BASE_MS * 5);
+      return { ok: true as const, transfer_id };
+    });
+  }
+
+  /** Asks LND to pay, waiting a bounded time; no answer leaves the hold in place for the alarm. */
+  private async sendThroughLnd(payment_id: string): Promise<void> {
+    const p = this.paymentRow(payment_id);
+    if (!p || p.status !== "pending" || this.sending.has(payment_id)) return;
+    this.sending.add(payment_id);
+    try {
+      const outcome = await this.lnd().payInvoice(
+        {
+          payment_request: p.payment_request,
+          amt_msat: p.amountless ? p.amount_msat : undefined,
+          fee_limit_msat: p.reserved_msat - p.amount_msat,
+          timeout_seconds: PAY_TIMEOUT_S,
+          max_parts: PAY_MAX_PARTS,
+        },
+        { waitMs: Number(this.env.LND_PAY_WAIT_MS) || PAY_WAIT_MS },
+      );
+      await this.applyOutcome(payment_id, outcome);
+    } catch (error) {
+      if (error instanceof LndError && error.code === GrpcCode.ALREADY_EXISTS) {
+        // Our own earlier attempt (the node actor lets no one else send to this hash): follow it.
+        await this.trackThroughLnd(payment_id);
+      } else if (error instanceof LndError) {
+        await this.finishExternal(payment_id, { failed: `LND refused the payment: ${error.message}` });
+      }
+      // Unreachable or timed out: the outcome is unknown, so the hold stays until the alarm knows.
+    } finally {
+      this.sending.delete(payment_id);
+    }
+  }
+
+  /** The alarm's follow-up: LND's word on the payment; one LND never saw is sent now. */
+  private async reconcileExternal(payment_id: string): Promise<void> {
+    if (this.sending.has(payment_id)) return;
+    const state = await this.trackThroughLnd(payment_id);
+    if (state === "unknown_to_lnd") await this.sendThroughLnd(payment_id);
+  }
+
+  private async trackThroughLnd(payment_id: string): Promise<"tracked" | "unknown_to_lnd"> {
+    const p = this.paymentRow(payment_id);
+    if (!p || p.status !== "pending") return "tracked";
+    try {
+      await this.applyOutcome(payment_id, await this.lnd().waitForPayment(p.payment_hash, { waitMs: TRACK_WAIT_MS }));
+    } catch (error) {
+      if (error instanceof LndError && error.code === GrpcCode.NOT_FOUND) return "unknown_to_lnd";
+    }
+    return "tracked";
+  }
+
+  private async applyOutcome(payment_id: string, outcome: PaymentOutcome): Promise<void> {
+    if (!outcome.final) return;
+    const { payment } = outcome;
+    if (payment.status === "SUCCEEDED") await this.finishExternal(payment_id, { fee_msat: payment.fee_msat, preimage: payment.payment_preimage ?? "" });
+    else await this.finishExternal(payment_id, { failed: payment.failure_reason });
+  }
+
+  /** One transaction: settle the hold at the real fee (refunding the rest), or release it whole. */
+  private async finishExternal(payment_id: string, result: { fee_msat: Msat; preimage: string } | { failed: string }): Promise<void> {
+    const now = new Date().toISOString();
+    const finished = this.commit(() => {
+      const p = this.paymentRow(payment_id);
+      if (!p || p.status !== "pending") return null;
+      if ("failed" in result) {
+        this.post(`${payment_id}:released`, journals.paymentReleased(p.reserved_msat), now);
+        this.sql`UPDATE lightning_payments SET status = 'failed', failure_reason = ${result.failed}, updated_at = ${now} WHERE payment_id = ${payment_id}`;
+        this.sql`UPDATE transactions SET status = 'failed' WHERE id = ${p.transaction_id}`;
+      } else {
+        this.post(`${payment_id}:settled`, journals.paymentSettled(p.reserved_msat, p.amount_msat, result.fee_msat), now);
+        this.sql`UPDATE lightning_payments SET status = 'succeeded', fee_msat = ${result.fee_msat}, preimage = ${result.preimage}, updated_at = ${now}
+                 WHERE payment_id = ${payment_id}`;
+        this.sql`UPDATE transactions SET status = 'succeeded', fee_msat = ${result.fee_msat} WHERE id = ${p.transaction_id}`;
+      }
+      this.appendEvent("failed" in result ? "payment.failed" : "payment.succeeded", { ...this.answerFor(p.transaction_id), balance_msat: this.balanceOf("wallet") }, now);
+      this.refreshStoredAnswer(p.transaction_id);
+      return p;
+    });
+    if (finished) await this.node().finishPayment(finished.payment_hash, payment_id, "failed" in result ? "failed" : "succeeded").catch(() => undefined);
+  }
+
+  private paymentRow(payment_id: string): PaymentRow | undefined {
+    return this.sql<PaymentRow>`SELECT * FROM lightning_payments WHERE payment_id = ${payment_id}`[0];
   }
 
   // ── Live events ────────────────────────────────────────────────────────────
@@ -447,6 +768,51 @@ export class WalletActor extends Actor<WalletEnv> {
     return { ok: true, status: 200, body: { status: transaction.status, transaction } };
   }
 
+  /** The API's answer for a money movement as it stands now: a Lightning payment or a transfer. */
+  private answerFor(transaction_id: string): Record<string, unknown> {
+    const payment = this.sql<{ payment_id: string }>`SELECT payment_id FROM lightning_payments WHERE transaction_id = ${transaction_id}`[0];
+    if (payment) return { ...this.lightningPaymentById(payment.payment_id)! };
+    const transaction = this.transactionById(transaction_id)!;
+    return { status: transaction.status, transaction };
+  }
+
+  /** Keeps the idempotent replay of a request in step with its outcome. */
+  private refreshStoredAnswer(transaction_id: string): void {
+    this.sql`UPDATE idempotency SET response = ${JSON.stringify(this.answerFor(transaction_id))} WHERE transaction_id = ${transaction_id}`;
+  }
+
+  private lightningPaymentById(payment_id: string): LightningPayment | null {
+    const p = this.sql<PaymentRow>`SELECT * FROM lightning_payments WHERE payment_id = ${payment_id}`[0];
+    if (!p) return null;
+    const answer: LightningPayment = {
+      status: p.status,
+      payment_hash: p.payment_hash,
+      amount_msat: p.amount_msat,
+      fee_msat: p.fee_msat,
+      transaction: this.transactionById(p.transaction_id)!,
+    };
+    if (p.preimage) answer.preimage = p.preimage;
+    if (p.failure_reason) answer.failure_reason = p.failure_reason;
+    return answer;
+  }
+
+  private invoiceByHash(payment_hash: string): Invoice | null {
+    const row = this.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payment_hash} AND payment_request IS NOT NULL`[0];
+    if (!row) return null;
+    const expired = row.status === "open" && Date.parse(row.expires_at) <= Date.now();
+    return {
+      payment_hash: row.payment_hash,
+      payment_request: row.payment_request!,
+      amount_msat: row.amount_msat,
+      memo: row.memo,
+      status: expired ? "expired" : row.status,
+      expires_at: row.expires_at,
+      created_at: row.created_at,
+      paid_at: row.paid_at,
+      paid_msat: row.paid_msat,
+    };
+  }
+
   private balanceOf(account: LedgerAccount): Msat {
     return this.sql<{ balance_msat: number }>`SELECT balance_msat FROM balances WHERE account = ${account}`[0]?.balance_msat ?? 0;
   }
@@ -463,6 +829,14 @@ export class WalletActor extends Actor<WalletEnv> {
 
   private outboxRow(transfer_id: string): OutboxRow | undefined {
     return this.sql<OutboxRow>`SELECT transfer_id, transaction_id, to_wallet, payload, attempts, delivered_at FROM outbox WHERE transfer_id = ${transfer_id}`[0];
+  }
+
+  private node(): DurableObjectStub<LightningNodeActor> {
+    return this.env.LIGHTNING.get(this.env.LIGHTNING.idFromName("default"));
+  }
+
+  private lnd() {
+    return lndClient(this.env);
   }
 
   private walletStub(wallet_id: string): DurableObjectStub<WalletActor> {

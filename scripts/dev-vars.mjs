@@ -8,6 +8,7 @@ const current = existsSync(path) ? readFileSync(path, "utf8") : "";
 const has = (name) => new RegExp(`^${name}=`, "m").test(current);
 const lines = [];
 if (!has("ENVIRONMENT")) lines.push("ENVIRONMENT=development");
+if (!has("BITCOIN_NETWORK")) lines.push("BITCOIN_NETWORK=regtest"); // the simulator's chain
 if (!has("JWT_PRIVATE_JWK")) {
   const { privateKey } = await webcrypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
   const jwk = await webcrypto.subtle.exportKey("jwk", privateKey);

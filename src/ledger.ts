@@ -8,8 +8,11 @@ import type { Msat } from "./money";
  *  faucet     the development faucet: credits come out of it, so it runs negative
  *  in_flight  sent to another wallet, not yet acknowledged by it (the outbox)
  *  peers      clearing with other wallets: + what this wallet delivered, − what it received
+ *  holds      reserved for an outgoing Lightning payment (amount + maximum fee) until it is final
+ *  lnd        the hub's LND node: − what came in through it, + what went out through it
+ *  fees       routing fees paid to the Lightning network
  */
-export type LedgerAccount = "wallet" | "faucet" | "in_flight" | "peers";
+export type LedgerAccount = "wallet" | "faucet" | "in_flight" | "peers" | "holds" | "lnd" | "fees";
 
 export interface Entry {
   account: LedgerAccount;
@@ -49,4 +52,27 @@ export const journals = {
     { account: "peers", amount_msat: -amount },
     { account: "wallet", amount_msat: amount },
   ],
+  invoiceCredit: (amount: Msat): Entry[] => [
+    { account: "lnd", amount_msat: -amount },
+    { account: "wallet", amount_msat: amount },
+  ],
+  paymentHold: (reserved: Msat): Entry[] => [
+    { account: "wallet", amount_msat: -reserved },
+    { account: "holds", amount_msat: reserved },
+  ],
+  paymentReleased: (reserved: Msat): Entry[] => [
+    { account: "holds", amount_msat: -reserved },
+    { account: "wallet", amount_msat: reserved },
+  ],
+  /** Settles a hold at the real fee; what was reserved beyond amount + fee goes back to the wallet. */
+  paymentSettled: (reserved: Msat, amount: Msat, fee: Msat): Entry[] => {
+    if (amount + fee > reserved) throw new Error(`fee ${fee} exceeds the hold of ${reserved} for ${amount}`);
+    const entries: Entry[] = [
+      { account: "holds", amount_msat: -reserved },
+      { account: "lnd", amount_msat: amount },
+    ];
+    if (fee > 0) entries.push({ account: "fees", amount_msat: fee });
+    if (reserved - amount - fee > 0) entries.push({ account: "wallet", amount_msat: reserved - amount - fee });
+    return entries;
+  },
 };

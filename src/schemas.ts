@@ -96,3 +96,77 @@ export const EventStreamQuery = z.object({
   access_token: z.string().optional(),
 });
 export const EventPage = z.object({ events: z.array(Event) }).openapi("EventPage");
+
+const Hex32 = z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex characters");
+const PaymentRequest = z.string().min(1).max(8192).openapi({ description: "a BOLT 11 invoice" });
+
+export const CreateInvoiceBody = z
+  .object({
+    amount_sat: amountSat(MAX_PAYMENT_SAT).optional(),
+    memo: Memo.optional(),
+    expiry_s: z.number().int().min(60).max(7 * 24 * 3600).optional().openapi({ description: "seconds; default 3600" }),
+  })
+  .strict();
+export const Invoice = z
+  .object({
+    payment_hash: z.string(),
+    payment_request: z.string(),
+    amount_msat: z.number().int().nullable(),
+    memo: z.string().nullable(),
+    status: z.enum(["open", "paid", "expired", "canceled"]),
+    expires_at: z.string(),
+    created_at: z.string(),
+    paid_at: z.string().nullable(),
+    paid_msat: z.number().int().nullable(),
+  })
+  .openapi("Invoice");
+export const PaymentHashParam = z.object({ payment_hash: Hex32 });
+
+export const DecodeBody = z.object({ payment_request: PaymentRequest }).strict();
+export const DecodedInvoice = z
+  .object({
+    network: z.enum(["bitcoin", "testnet", "signet", "regtest"]),
+    amount_msat: z.number().int().nullable(),
+    payment_hash: z.string(),
+    description: z.string().nullable(),
+    description_hash: z.string().nullable(),
+    payee: z.string(),
+    created_at: z.string(),
+    expires_at: z.string(),
+    min_final_cltv_expiry: z.number().int(),
+    payment_secret: z.string(),
+    features: z.array(z.number().int()),
+    route_hints: z.array(z.array(z.object({ pubkey: z.string(), short_channel_id: z.string(), fee_base_msat: z.number(), fee_proportional_millionths: z.number(), cltv_expiry_delta: z.number() }))),
+  })
+  .openapi("DecodedInvoice");
+
+export const LightningPayBody = z
+  .object({
+    payment_request: PaymentRequest,
+    amount_sat: amountSat(MAX_PAYMENT_SAT).optional().openapi({ description: "only for invoices without an amount" }),
+    max_fee_sat: z.number().int().min(0).max(MAX_PAYMENT_SAT).optional().openapi({ description: "default max(10 sat, 0.5 %)" }),
+  })
+  .strict();
+export const EstimateBody = z.object({ payment_request: PaymentRequest, amount_sat: amountSat(MAX_PAYMENT_SAT).optional() }).strict();
+export const FeeEstimate = z.object({ fee_msat: z.number().int(), internal: z.boolean(), max_fee_msat: z.number().int() }).openapi("FeeEstimate");
+export const LightningPayment = z
+  .object({
+    status: z.enum(["succeeded", "pending", "failed"]),
+    payment_hash: z.string(),
+    amount_msat: z.number().int(),
+    fee_msat: z.number().int(),
+    preimage: z.string().optional(),
+    failure_reason: z.string().optional(),
+    transaction: Transaction,
+  })
+  .openapi("LightningPayment");
+
+export const SimPayBody = z
+  .object({
+    payment_request: PaymentRequest,
+    amount_sat: amountSat(MAX_PAYMENT_SAT).optional(),
+    wait_ms: z.number().int().min(0).max(60_000).optional().openapi({ description: "how long the payer waits for settlement (default 5000)" }),
+    drop_invoice_events: z.boolean().optional().openapi({ description: "simulate a lost ACCEPTED event: only the hub's sweep finds the payment" }),
+  })
+  .strict();
+export const SimInvoiceBody = z.object({ amount_sat: amountSat(MAX_PAYMENT_SAT), memo: Memo.optional() }).strict();

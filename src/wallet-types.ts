@@ -39,4 +39,30 @@ export interface TransferPayload {
   from: Counterparty;
   amount_msat: Msat;
   memo: string | null;
+  /** Set when the transfer pays a hub invoice internally. */
+  payment_hash?: string;
+}
+
+/** A hold invoice the wallet issued (the contract's invoice object). */
+export interface Invoice {
+  payment_hash: string;
+  payment_request: string;
+  amount_msat: Msat | null;
+  memo: string | null;
+  status: "open" | "paid" | "expired" | "canceled";
+  expires_at: string;
+  created_at: string;
+  paid_at: string | null;
+  paid_msat: Msat | null;
+}
+
+/** The contract's answer to POST /v1/payments/lightning. */
+export interface LightningPayment {
+  status: "succeeded" | "pending" | "failed";
+  payment_hash: string;
+  amount_msat: Msat;
+  fee_msat: Msat;
+  preimage?: string;
+  failure_reason?: string;
+  transaction: Transaction;
 }

@@ -7,7 +7,9 @@ import { satToMsat } from "../src/money";
 
 describe("ledger rules", () => {
   it("every journal the hub posts balances", () => {
-    for (const make of Object.values(journals)) expect(() => assertBalanced(make(1234))).not.toThrow();
+    for (const make of Object.values(journals)) expect(() => assertBalanced(make(1234, 1000, 34))).not.toThrow();
+    expect(() => assertBalanced(journals.paymentSettled(2000, 1000, 0))).not.toThrow();
+    expect(() => journals.paymentSettled(1000, 990, 11)).toThrow(/exceeds the hold/);
   });
   it("refuses unbalanced, fractional, zero-leg and one-legged journals", () => {
     expect(() => assertBalanced([{ account: "wallet", amount_msat: 1 }, { account: "faucet", amount_msat: -2 }])).toThrow(/balance/);

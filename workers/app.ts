@@ -5,6 +5,7 @@ import { newRouter } from "./openapi";
 import { accounts } from "./routes/accounts";
 import { dev } from "./routes/dev";
 import { payments } from "./routes/payments";
+import { lightning } from "./routes/lightning";
 import { wallet } from "./routes/wallet";
 
 /** Requests larger than this are refused before they are read. */
@@ -28,6 +29,7 @@ export function createApp() {
   app.route("/", accounts);
   app.route("/", wallet);
   app.route("/", payments);
+  app.route("/", lightning);
   app.route("/", dev);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {

@@ -3,5 +3,6 @@ import { createApp } from "./app";
 export { WalletActor } from "../durable/wallet-actor";
 export { AccountActor } from "../durable/account-actor";
 export { UsernameActor } from "../durable/username-actor";
+export { LightningNodeActor } from "../durable/lightning-node-actor";
 
 export default createApp();

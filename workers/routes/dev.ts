@@ -34,3 +34,34 @@ dev.openapi(
     return answer(c, await walletActor(c.env, c.get("principal").walletId).creditFromFaucet(satToMsat(body.amount_sat), tag)) as never;
   },
 );
+
+/** The simulated outside world (sim/), reached through the LND_SIM service binding. */
+async function simulator(env: AppEnv["Bindings"], path: string, body: unknown): Promise<Response> {
+  if (!env.LND_SIM) throw new ApiError("not_found", "no LND simulator is bound");
+  const res = await env.LND_SIM.fetch(`http://lnd-sim${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return new Response(res.body, { status: res.status, headers: { "content-type": "application/json" } });
+}
+
+dev.openapi(
+  createRoute({
+    method: "post",
+    path: "/dev/sim/pay",
+    summary: "Development only: an outside node pays a hub invoice",
+    middleware: [developmentOnly] as const,
+    request: jsonBody(s.SimPayBody),
+    responses: { 200: { description: "`{status, preimage?}` as the outside payer saw it" }, ...errors },
+  }),
+  async (c) => simulator(c.env, "/sim/pay", c.req.valid("json")) as never,
+);
+
+dev.openapi(
+  createRoute({
+    method: "post",
+    path: "/dev/sim/invoices",
+    summary: "Development only: an invoice of an outside node that the hub can pay",
+    middleware: [developmentOnly] as const,
+    request: jsonBody(s.SimInvoiceBody),
+    responses: { 200: { description: "`{payment_request, payment_hash}`" }, ...errors },
+  }),
+  async (c) => simulator(c.env, "/sim/invoices", c.req.valid("json")) as never,
+);

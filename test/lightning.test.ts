@@ -1,0 +1,277 @@
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import { encodeInvoice } from "../src/bolt11";
+import { createLndClient, LndError } from "../src/lightning";
+import type { WalletActor } from "../durable/wallet-actor";
+import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, testEnv, waitFor, walletStub, type TestAccount } from "./helpers";
+
+const sim = (path: string, body?: unknown) =>
+  testEnv.LND_SIM!.fetch(`http://sim${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(
+    async (r) => ({ status: r.status, json: (await r.json().catch(() => null)) as any }),
+  );
+const lnd = createLndClient({ baseUrl: "http://lnd", fetch: (input, init) => testEnv.LND_SIM!.fetch(input, init) });
+const node = () => testEnv.LIGHTNING.get(testEnv.LIGHTNING.idFromName("default"));
+
+/** Every test leaves the simulator as it found it. */
+afterEach(async () => {
+  await sim("/sim/knobs", {});
+});
+
+async function conserved(...accounts: TestAccount[]) {
+  expectConservation(await Promise.all(accounts.map((a) => auditOf(a.wallet_id))));
+}
+
+async function outsideInvoice(amount_sat: number, memo = "outside") {
+  const r = await api("POST", "/dev/sim/invoices", { body: { amount_sat, memo } });
+  expect(r.status, JSON.stringify(r.json)).toBe(200);
+  return r.json as { payment_request: string; payment_hash: string };
+}
+
+const payLn = (a: TestAccount, payment_request: string, extra: Record<string, unknown> = {}, key = newKey()) =>
+  api("POST", "/v1/payments/lightning", { body: { payment_request, ...extra }, token: a.access_token, key });
+
+describe("receiving", () => {
+  it("creates a hold invoice the outside world pays: credited once, then settled", async () => {
+    const a = await createAccount("rx");
+    const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 2100, memo: "coffee" }, token: a.access_token });
+    expect(inv.status, JSON.stringify(inv.json)).toBe(201);
+    expect(inv.json).toMatchObject({ amount_msat: 2_100_000, status: "open", memo: "coffee" });
+    const info = await lnd.getInfo();
+    const decoded = await api("POST", "/v1/lightning/decode", { body: { payment_request: inv.json.payment_request }, token: a.access_token });
+    expect(decoded.json).toMatchObject({ network: "regtest", amount_msat: 2_100_000, payment_hash: inv.json.payment_hash, description: "coffee", payee: info.identity_pubkey });
+
+    const paid = await api("POST", "/dev/sim/pay", { body: { payment_request: inv.json.payment_request } });
+    expect(paid.json.status, JSON.stringify(paid.json)).toBe("succeeded");
+    expect(await sha256(paid.json.preimage)).toBe(inv.json.payment_hash);
+    expect(await balanceOf(a)).toBe(2_100_000);
+    const after = await api("GET", `/v1/invoices/${inv.json.payment_hash}`, { token: a.access_token });
+    expect(after.json).toMatchObject({ status: "paid", paid_msat: 2_100_000 });
+    expect(after.json.paid_at).toBeTruthy();
+    expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("SETTLED");
+    const events = await api("GET", "/v1/events?after=0", { token: a.access_token });
+    expect(events.json.events.map((e: any) => e.type)).toEqual(["invoice.paid"]);
+    // Paying it again from outside is refused by LND; nothing more is credited.
+    await api("POST", "/dev/sim/pay", { body: { payment_request: inv.json.payment_request } });
+    expect(await balanceOf(a)).toBe(2_100_000);
+    await conserved(a);
+  });
+
+  it("a missed invoice event is found by the sweep", async () => {
+    const a = await createAccount("rx");
+    const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 500 }, token: a.access_token });
+    await sim("/sim/knobs", { drop_invoice_events: true });
+    const paid = await api("POST", "/dev/sim/pay", { body: { payment_request: inv.json.payment_request, wait_ms: 300 } });
+    expect(paid.json.status).toBe("pending");
+    expect(await balanceOf(a)).toBe(0);
+    expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("ACCEPTED");
+    await runDurableObjectAlarm(node());
+    expect(await balanceOf(a)).toBe(500_000);
+    expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("SETTLED");
+    await conserved(a);
+  });
+
+  it("the same invoice event delivered twice credits once", async () => {
+    const a = await createAccount("rx");
+    const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 700 }, token: a.access_token });
+    await sim("/sim/knobs", { drop_invoice_events: true });
+    await api("POST", "/dev/sim/pay", { body: { payment_request: inv.json.payment_request, wait_ms: 100 } });
+    const accepted = await lnd.lookupInvoice(inv.json.payment_hash);
+    const results = await Promise.all([node().applyInvoiceUpdate(accepted), node().applyInvoiceUpdate(accepted)]);
+    expect(results).toContain("settled");
+    await node().applyInvoiceUpdate(accepted);
+    expect(await balanceOf(a)).toBe(700_000);
+    expect((await api("GET", "/v1/events?after=0", { token: a.access_token })).json.events).toHaveLength(1);
+    await conserved(a);
+  });
+
+  it("an amountless invoice credits what was paid; an expired one says so", async () => {
+    const a = await createAccount("rx");
+    const open = await api("POST", "/v1/invoices", { body: {}, token: a.access_token });
+    expect(open.json.amount_msat).toBeNull();
+    const paid = await api("POST", "/dev/sim/pay", { body: { payment_request: open.json.payment_request, amount_sat: 321 } });
+    expect(paid.json.status).toBe("succeeded");
+    expect(await balanceOf(a)).toBe(321_000);
+    const short = await api("POST", "/v1/invoices", { body: { amount_sat: 1, expiry_s: 60 }, token: a.access_token });
+    await runInDurableObject(walletStub(a.wallet_id), (_i, state) => {
+      state.storage.sql.exec("UPDATE invoices SET expires_at = ? WHERE payment_hash = ?", new Date(Date.now() - 1000).toISOString(), short.json.payment_hash);
+    });
+    expect((await api("GET", `/v1/invoices/${short.json.payment_hash}`, { token: a.access_token })).json.status).toBe("expired");
+    expect((await api("GET", `/v1/invoices/${"0".repeat(64)}`, { token: a.access_token })).status).toBe(404);
+  });
+});
+
+describe("sending", () => {
+  it("pays an outside invoice: fee within the maximum, the rest of the hold refunded", async () => {
+    const a = await createAccount("tx");
+    await fund(a, 100_000);
+    const out = await outsideInvoice(20_000);
+    const p = await payLn(a, out.payment_request);
+    expect(p.status, JSON.stringify(p.json)).toBe(200);
+    expect(p.json).toMatchObject({ status: "succeeded", payment_hash: out.payment_hash, amount_msat: 20_000_000 });
+    expect(p.json.fee_msat).toBeGreaterThan(0);
+    expect(p.json.fee_msat).toBeLessThanOrEqual(100_000); // max(10 sat, 0.5 %) = 100 sat
+    expect(await sha256(p.json.preimage)).toBe(out.payment_hash);
+    expect(await balanceOf(a)).toBe(100_000_000 - 20_000_000 - p.json.fee_msat);
+    expect((await api("GET", "/v1/wallet", { token: a.access_token })).json.pending_out_msat).toBe(0);
+    const events = await api("GET", "/v1/events?after=0", { token: a.access_token });
+    expect(events.json.events.map((e: any) => e.type)).toEqual(["faucet.credited", "payment.pending", "payment.succeeded"]);
+    const tx = (await api("GET", "/v1/wallet/transactions", { token: a.access_token })).json.transactions[0];
+    expect(tx).toMatchObject({ kind: "lightning", direction: "out", status: "succeeded", fee_msat: p.json.fee_msat });
+    await conserved(a);
+  });
+
+  it("no route: the hold is released", async () => {
+    const a = await createAccount("tx");
+    await fund(a, 10_000);
+    await sim("/sim/knobs", { no_route: true });
+    const p = await payLn(a, (await outsideInvoice(1000)).payment_request);
+    expect(p.json.status).toBe("failed");
+    expect(p.json.failure_reason).toMatch(/NO_ROUTE/);
+    expect(await balanceOf(a)).toBe(10_000_000);
+    await conserved(a);
+  });
+
+  it("a maximum fee too low to route fails and releases", async () => {
+    const a = await createAccount("tx");
+    await fund(a, 10_000);
+    const p = await payLn(a, (await outsideInvoice(5000)).payment_request, { max_fee_sat: 0 });
+    expect(p.json.status).toBe("failed");
+    expect(await balanceOf(a)).toBe(10_000_000);
+    await conserved(a);
+  });
+
+  for (const outcome of ["succeed", "fail"] as const) {
+    it(`in flight past the wait: pending, then ${outcome === "succeed" ? "succeeded" : "failed"} through the alarm`, async () => {
+      const a = await createAccount("tx");
+      await fund(a, 10_000);
+      await sim("/sim/knobs", { payment_in_flight_ms: 2500, payment_outcome: outcome });
+      const out = await outsideInvoice(1000);
+      const key = newKey();
+      const p = await payLn(a, out.payment_request, {}, key);
+      expect(p.json.status).toBe("pending");
+      const held = await api("GET", "/v1/wallet", { token: a.access_token });
+      expect(held.json.pending_out_msat).toBe(1_000_000 + 10_000);
+      expect(held.json.balance_msat).toBe(10_000_000 - 1_010_000);
+      await new Promise((r) => setTimeout(r, 2600));
+      await runDurableObjectAlarm(walletStub(a.wallet_id));
+      const replay = await payLn(a, out.payment_request, {}, key);
+      expect(replay.json.status).toBe(outcome === "succeed" ? "succeeded" : "failed");
+      expect((await api("GET", "/v1/wallet", { token: a.access_token })).json.pending_out_msat).toBe(0);
+      expect(await balanceOf(a)).toBe(outcome === "succeed" ? 10_000_000 - 1_000_000 - replay.json.fee_msat : 10_000_000);
+      await conserved(a);
+    });
+  }
+
+  it("LND unreachable: stays pending, never released, reconciled once LND is back", async () => {
+    const a = await createAccount("tx");
+    await fund(a, 10_000);
+    const out = await outsideInvoice(1000);
+    await sim("/sim/knobs", { unreachable: true });
+    const p = await payLn(a, out.payment_request);
+    expect(p.json.status).toBe("pending");
+    await runDurableObjectAlarm(walletStub(a.wallet_id));
+    expect((await api("GET", "/v1/wallet", { token: a.access_token })).json.pending_out_msat).toBe(1_010_000);
+    await sim("/sim/knobs", {});
+    await runDurableObjectAlarm(walletStub(a.wallet_id));
+    const tx = (await api("GET", "/v1/wallet/transactions", { token: a.access_token })).json.transactions[0];
+    expect(tx.status).toBe("succeeded");
+    await conserved(a);
+  });
+
+  it("the wallet actor dies between the hold and the LND call: the alarm sends it, without loss", async () => {
+    const a = await createAccount("tx");
+    await fund(a, 10_000);
+    const out = await outsideInvoice(2000);
+    const payment_id = "pay_" + "ab".repeat(16);
+    await node().routePayment(out.payment_hash, a.wallet_id, payment_id);
+    await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) =>
+      (actor as any).holdForPayment(
+        { idempotency: { key: newKey(), fingerprint: "x" }, payment_request: out.payment_request, payment_hash: out.payment_hash, amount_msat: 2_000_000, amountless: false, max_fee_msat: 10_000, memo: null },
+        payment_id,
+        "external",
+        null,
+      ),
+    );
+    await abortAllDurableObjects();
+    await expect(lnd.lookupInvoice(out.payment_hash).catch((e) => e)).resolves.toBeTruthy();
+    expect(await runDurableObjectAlarm(walletStub(a.wallet_id))).toBe(true);
+    const tx = (await api("GET", "/v1/wallet/transactions", { token: a.access_token })).json.transactions[0];
+    expect(tx).toMatchObject({ status: "succeeded", amount_msat: 2_000_000 });
+    expect((await api("GET", "/v1/wallet", { token: a.access_token })).json.pending_out_msat).toBe(0);
+    await conserved(a);
+  });
+
+  it("the same invoice paid twice at once, by one wallet or two: one payment", async () => {
+    const [a, b] = [await createAccount("tx"), await createAccount("tx")];
+    await Promise.all([fund(a, 10_000), fund(b, 10_000)]);
+    const out = await outsideInvoice(3000);
+    const replies = await Promise.all([payLn(a, out.payment_request), payLn(a, out.payment_request), payLn(b, out.payment_request)]);
+    const ok = replies.filter((r) => r.status === 200 && r.json.status === "succeeded");
+    expect(ok).toHaveLength(1);
+    for (const r of replies.filter((r) => r !== ok[0])) expect([r.status, r.json.error?.code]).toEqual([409, "already_paid"]);
+    expect((await balanceOf(a)) + (await balanceOf(b))).toBe(20_000_000 - 3_000_000 - ok[0]!.json.fee_msat);
+    await conserved(a, b);
+  });
+
+  it("a hub invoice paid twice at once: one payment", async () => {
+    const [a, b] = [await createAccount("tx"), await createAccount("rx")];
+    await fund(a, 10_000);
+    const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 1000 }, token: b.access_token });
+    const replies = await Promise.all([payLn(a, inv.json.payment_request), payLn(a, inv.json.payment_request)]);
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(await balanceOf(a)).toBe(9_000_000);
+    expect(await balanceOf(b)).toBe(1_000_000);
+    await conserved(a, b);
+  });
+
+  it("a hub invoice is paid internally: no LND payment, no fee, the payee's invoice is paid", async () => {
+    const [a, b] = [await createAccount("tx"), await createAccount("rx")];
+    await fund(a, 10_000);
+    const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 4000, memo: "internal" }, token: b.access_token });
+    const estimate = await api("POST", "/v1/payments/lightning/estimate", { body: { payment_request: inv.json.payment_request }, token: a.access_token });
+    expect(estimate.json).toMatchObject({ fee_msat: 0, internal: true });
+    const p = await payLn(a, inv.json.payment_request);
+    expect(p.json).toMatchObject({ status: "succeeded", fee_msat: 0, amount_msat: 4_000_000 });
+    expect(await sha256(p.json.preimage)).toBe(inv.json.payment_hash);
+    expect(await balanceOf(a)).toBe(6_000_000);
+    expect(await balanceOf(b)).toBe(4_000_000);
+    expect((await api("GET", `/v1/invoices/${inv.json.payment_hash}`, { token: b.access_token })).json.status).toBe("paid");
+    const tracked = await lnd.trackPayment(inv.json.payment_hash).next().catch((e) => e);
+    expect(tracked).toBeInstanceOf(LndError); // LND never saw a payment for this hash
+    await waitFor(async () => (await lnd.lookupInvoice(inv.json.payment_hash)).state === "CANCELED", "LND hold invoice canceled");
+    // Paying it again, internally or from outside, moves nothing.
+    expect((await payLn(a, inv.json.payment_request)).status).toBe(409);
+    const outside = await api("POST", "/dev/sim/pay", { body: { payment_request: inv.json.payment_request, wait_ms: 300 } });
+    expect(outside.json.status).not.toBe("succeeded");
+    expect(await balanceOf(b)).toBe(4_000_000);
+    const events = await api("GET", "/v1/events?after=0", { token: b.access_token });
+    expect(events.json.events.map((e: any) => e.type)).toEqual(["invoice.paid"]);
+    await conserved(a, b);
+  });
+
+  it("refuses expired, foreign-network, malformed invoices and insufficient balance, changing nothing", async () => {
+    const a = await createAccount("tx");
+    await fund(a, 1000);
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    key[0] = 1;
+    const base = { payment_hash: "11".repeat(32), payment_secret: "22".repeat(32), description: "x", amount_msat: 1000 };
+    const expired = encodeInvoice({ ...base, network: "regtest", timestamp: Math.floor(Date.now() / 1000) - 7200, expiry_s: 3600 }, key);
+    const mainnet = encodeInvoice({ ...base, network: "bitcoin", timestamp: Math.floor(Date.now() / 1000) }, key);
+    expect((await payLn(a, expired)).json.error.code).toBe("invoice_expired");
+    expect((await payLn(a, mainnet)).json.error.code).toBe("invalid_payment_request");
+    const garbage = await payLn(a, "lnbcrt1garbage");
+    expect([garbage.status, garbage.json.error.code]).toEqual([400, "invalid_payment_request"]);
+    const poor = await payLn(a, (await outsideInvoice(5000)).payment_request);
+    expect([poor.status, poor.json.error.code]).toEqual([422, "insufficient_balance"]);
+    const noKey = await api("POST", "/v1/payments/lightning", { body: { payment_request: expired }, token: a.access_token });
+    expect(noKey.status).toBe(400);
+    expect(await balanceOf(a)).toBe(1_000_000);
+    expect((await api("GET", "/v1/events?after=0", { token: a.access_token })).json.events).toHaveLength(1);
+    await conserved(a);
+  });
+});
+
+async function sha256(hex: string): Promise<string> {
+  const bytes = Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+  return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
