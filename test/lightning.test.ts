@@ -97,6 +97,7 @@ describe("receiving", () => {
     });
     expect((await api("GET", `/v1/invoices/${short.json.payment_hash}`, { token: a.access_token })).json.status).toBe("expired");
     expect((await api("GET", `/v1/invoices/${"0".repeat(64)}`, { token: a.access_token })).status).toBe(404);
+    await conserved(a);
   });
 });
 
