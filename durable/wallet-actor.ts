@@ -7,7 +7,8 @@ import { isRefusal, refuse, type Refusal } from "../src/errors";
 import { assertBalanced, journals, type Entry, type LedgerAccount } from "../src/ledger";
 import { IDEMPOTENCY_TTL_MS } from "../src/idempotency";
 import { newId, randomHex } from "../src/ids";
-import { hexToBytes, sha256HexOfBytes } from "../src/hash";
+import { sha256HexOfBytes } from "../src/hash";
+import { hexToBytes } from "../src/lightning/bytes";
 import { MAX_PAYMENT_SAT, MAX_FAUCET_SAT, MSAT_PER_SAT, type Msat } from "../src/money";
 import type { ApiAnswer, Counterparty, Invoice, LightningPayment, Transaction, TransferPayload, WalletEvent } from "../src/wallet-types";
 

@@ -64,17 +64,9 @@ export function streamErrorResponse(error: GrpcError): Response {
 
 export const int64 = (n: number | bigint): string => String(n);
 
-export function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-export function bytesToHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
+// One hex codec for the whole repository: the LND client's.
+export { bytesToHex, hexToBytes } from "../src/lightning/bytes";
+import { hexToBytes } from "../src/lightning/bytes";
 
 /** `bytes` field: padded standard base64 ("" for empty or absent). */
 export function b64(hex: string | null | undefined): string {

@@ -21,5 +21,3 @@ export function constantTimeEqual(a: string, b: string): boolean {
 export async function sha256HexOfBytes(bytes: Uint8Array): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", bytes));
 }
-
-export const hexToBytes = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
