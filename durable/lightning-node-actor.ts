@@ -34,6 +34,8 @@ const SCHEMA = [
 
 /** How often the sweep looks for accepted invoices whose event was missed. */
 export const SWEEP_INTERVAL_MS = 15_000;
+/** A payment claim older than this is checked with its wallet before it blocks another payment. */
+const CLAIM_CONFIRM_AFTER_MS = 60_000;
 /** Pending invoices one sweep lists, and invoices it looks up one by one at most. */
 const SWEEP_PAGE = 1000;
 const SWEEP_LOOKUPS = 50;
@@ -85,8 +87,9 @@ export class LightningNodeActor extends Actor<LightningNodeEnv> {
   async routePayment(payment_hash: string, wallet_id: string, payment_id: string): Promise<PaymentRoute | Refusal> {
     const invoice = this.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payment_hash}`[0];
     if (invoice) return { route: "internal", wallet_id: invoice.wallet_id };
-    const claim = this.sql<{ payment_id: string; state: string }>`SELECT payment_id, state FROM payments WHERE payment_hash = ${payment_hash}`[0];
-    if (claim && claim.payment_id !== payment_id && claim.state !== "failed") {
+    const claim = this.sql<{ payment_id: string; wallet_id: string; state: string; updated_at: number }>`
+      SELECT payment_id, wallet_id, state, updated_at FROM payments WHERE payment_hash = ${payment_hash}`[0];
+    if (claim && claim.payment_id !== payment_id && claim.state !== "failed" && !(await this.claimIsStale(claim))) {
       return refuse("already_paid", claim.state === "succeeded" ? "this invoice was already paid" : "this invoice is being paid");
     }
     this.sql`INSERT OR REPLACE INTO payments (payment_hash, wallet_id, payment_id, state, updated_at)
@@ -97,6 +100,18 @@ export class LightningNodeActor extends Actor<LightningNodeEnv> {
   /** True when the hash belongs to an invoice this hub issued. */
   async isHubInvoice(payment_hash: string): Promise<boolean> {
     return this.sql`SELECT 1 FROM invoices WHERE payment_hash = ${payment_hash}`.length > 0;
+  }
+
+  /**
+   * A claim left `in_flight` by a wallet that crashed before holding the funds (or before telling
+   * us the outcome) would block its hash forever: after a while, ask that wallet what it knows.
+   */
+  private async claimIsStale(claim: { payment_id: string; wallet_id: string; state: string; updated_at: number }): Promise<boolean> {
+    if (claim.state !== "in_flight" || Date.now() - claim.updated_at < CLAIM_CONFIRM_AFTER_MS) return false;
+    const state = await this.walletStub(claim.wallet_id).lightningPaymentState(claim.payment_id);
+    if (state === "pending") return false;
+    this.sql`UPDATE payments SET state = ${state === "succeeded" ? "succeeded" : "failed"}, updated_at = ${Date.now()} WHERE payment_id = ${claim.payment_id}`;
+    return state !== "succeeded";
   }
 
   /** Records how an outside payment ended; a failed one frees its hash for another try. */

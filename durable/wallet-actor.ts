@@ -358,6 +358,11 @@ export class WalletActor extends Actor<WalletEnv> {
     }) as Promise<ApiAnswer<LightningPayment> | Refusal>;
   }
 
+  /** Where one of this wallet's Lightning payments stands; `unknown` if it was never held. */
+  async lightningPaymentState(payment_id: string): Promise<LightningPayment["status"] | "unknown"> {
+    return this.paymentRow(payment_id)?.status ?? "unknown";
+  }
+
   /** Credits an internal payment of one of our invoices; the same transfer again only acknowledges. */
   async receiveInvoicePayment(payload: TransferPayload): Promise<{ ok: true; preimage: string } | Refusal> {
     const seen = this.sql`SELECT 1 FROM received_transfers WHERE transfer_id = ${payload.transfer_id}`.length > 0;

@@ -276,3 +276,20 @@ async function sha256(hex: string): Promise<string> {
   const bytes = Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
   return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+describe("payment claims", () => {
+  it("a claim a crashed wallet left behind does not block the invoice forever", async () => {
+    const [a, b] = [await createAccount("tx"), await createAccount("tx")];
+    await fund(b, 10_000);
+    const out = await outsideInvoice(1000);
+    // A claimed the hash, then died before holding any funds.
+    expect(await node().routePayment(out.payment_hash, a.wallet_id, "pay_" + "cd".repeat(16))).toEqual({ route: "external" });
+    expect((await payLn(b, out.payment_request)).json.error.code).toBe("already_paid");
+    await runInDurableObject(node(), (_n, state) => {
+      state.storage.sql.exec("UPDATE payments SET updated_at = updated_at - 120000 WHERE payment_hash = ?", out.payment_hash);
+    });
+    const p = await payLn(b, out.payment_request);
+    expect(p.json.status).toBe("succeeded");
+    await conserved(a, b);
+  });
+});
