@@ -14,16 +14,30 @@ export const payments = newRouter();
 const WALLET_ID = /^wal_[0-9a-f]{32}$/;
 const USERNAME = /^[A-Za-z0-9_]{3,32}$/;
 
+/**
+ * Recipients already resolved by this isolate. A name never changes owner and a wallet is never
+ * deleted, so a found recipient stays right; misses are not cached (the name may be claimed next).
+ */
+const knownRecipients = new Map<string, Counterparty>();
+const KNOWN_RECIPIENTS_MAX = 10_000;
+
 /** Finds the wallet a payment is addressed to: a wallet id, or a username (case-insensitive). */
 async function resolveRecipient(env: Env, to: string): Promise<Counterparty> {
+  const key = to.toLowerCase();
+  const known = knownRecipients.get(key);
+  if (known) return known;
+  let found: Counterparty | null = null;
   if (WALLET_ID.test(to)) {
-    const found = await walletActor(env, to).describe();
-    if (found) return { wallet_id: found.wallet_id, username: found.username };
+    const wallet = await walletActor(env, to).describe();
+    if (wallet) found = { wallet_id: wallet.wallet_id, username: wallet.username };
   } else if (USERNAME.test(to)) {
     const claim = await usernameActor(env, to).lookup();
-    if (claim) return { wallet_id: claim.wallet_id, username: claim.username };
+    if (claim) found = { wallet_id: claim.wallet_id, username: claim.username };
   }
-  throw new ApiError("unknown_recipient", `no wallet or user "${to}"`);
+  if (!found) throw new ApiError("unknown_recipient", `no wallet or user "${to}"`);
+  if (knownRecipients.size >= KNOWN_RECIPIENTS_MAX) knownRecipients.delete(knownRecipients.keys().next().value!);
+  knownRecipients.set(key, found);
+  return found;
 }
 
 payments.openapi(
