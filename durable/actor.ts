@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { migrate, sqlFor, type Sql } from "./sql";
+import { migrate, sqlFor, sqlWriteFor, type Sql, type SqlWrite } from "./sql";
 
 /**
  * Base of every actor: SQLite schema brought up to date before the first request, a bound-
@@ -7,11 +7,13 @@ import { migrate, sqlFor, type Sql } from "./sql";
  */
 export abstract class Actor<Env = unknown> extends DurableObject<Env> {
   protected readonly sql: Sql;
+  protected readonly sqlWrite: SqlWrite;
   protected abstract readonly schema: readonly string[];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = sqlFor(ctx.storage.sql);
+    this.sqlWrite = sqlWriteFor(ctx.storage.sql);
     // Subclass fields (the schema) exist only after this constructor returns.
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, this.schema);

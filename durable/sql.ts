@@ -8,6 +8,13 @@ export type SqlParam = string | number | null | ArrayBuffer;
  */
 export type Sql = <Row = Record<string, SqlStorageValue>>(strings: TemplateStringsArray, ...values: SqlParam[]) => Row[];
 
+/** The same, for a write whose row count matters: returns how many rows it wrote. */
+export type SqlWrite = (strings: TemplateStringsArray, ...values: SqlParam[]) => number;
+
+export function sqlWriteFor(storage: SqlStorage): SqlWrite {
+  return (strings: TemplateStringsArray, ...values: SqlParam[]) => storage.exec(strings.join("?"), ...values).rowsWritten;
+}
+
 export function sqlFor(storage: SqlStorage): Sql {
   return <Row>(strings: TemplateStringsArray, ...values: SqlParam[]) =>
     storage.exec(strings.join("?"), ...values).toArray() as Row[];

@@ -179,6 +179,8 @@ export class WalletActor extends Actor<WalletEnv> {
   private identity: WalletIdentity | null = null;
   /** Money-moving calls under way, by idempotency key: a concurrent duplicate awaits the first. */
   private readonly running = new Map<string, { fingerprint: string; answer: Promise<ApiAnswer | Refusal> }>();
+  /** The next event's seq, once read from the log (kept in memory: the log is append-only here). */
+  private nextSeq: number | null = null;
   /** Events committed by the current transaction, pushed to sockets once it commits. */
   private uncommittedEvents: WalletEvent[] = [];
   /** Outgoing payments this instance is handing to LND right now (not to be sent twice). */
@@ -717,6 +719,7 @@ export class WalletActor extends Actor<WalletEnv> {
       result = this.ctx.storage.transactionSync(body);
     } catch (error) {
       this.uncommittedEvents = [];
+      this.nextSeq = null; // the rolled-back events gave their numbers back
       throw error;
     }
     const events = this.uncommittedEvents;
@@ -742,14 +745,15 @@ export class WalletActor extends Actor<WalletEnv> {
     assertBalanced(entries);
     for (const e of entries) {
       this.sql`INSERT INTO entries (journal, account, amount_msat, created_at) VALUES (${journal}, ${e.account}, ${e.amount_msat}, ${now})`;
-      // Not an upsert: SQLite checks the CHECK constraint on the would-be inserted row first.
-      this.sql`INSERT OR IGNORE INTO balances (account, balance_msat) VALUES (${e.account}, 0)`;
-      this.sql`UPDATE balances SET balance_msat = balance_msat + ${e.amount_msat} WHERE account = ${e.account}`;
+      const updated = this.sqlWrite`UPDATE balances SET balance_msat = balance_msat + ${e.amount_msat} WHERE account = ${e.account}`;
+      // An account's first posting creates its row; the CHECK (no negative wallet) applies to it too.
+      if (updated === 0) this.sql`INSERT INTO balances (account, balance_msat) VALUES (${e.account}, ${e.amount_msat})`;
     }
   }
 
   private appendEvent(type: string, data: Record<string, unknown>, now: string): WalletEvent {
-    const seq = this.sql<{ next: number }>`SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM events`[0]!.next;
+    this.nextSeq ??= this.sql<{ next: number }>`SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM events`[0]!.next;
+    const seq = this.nextSeq++;
     this.sql`INSERT INTO events (seq, type, data, created_at) VALUES (${seq}, ${type}, ${JSON.stringify(data)}, ${now})`;
     const event = { seq, type, created_at: now, data };
     this.uncommittedEvents.push(event);
