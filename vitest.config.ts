@@ -24,6 +24,8 @@ export default defineConfig({
   test: {
     // Only our suites: .cache/ holds Go module sources with their own spec files.
     include: ["test/**/*.test.ts"],
+    // The regtest tier has its own config (vitest.regtest.config.ts): real lnd, not the simulator.
+    exclude: ["test/regtest/**"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

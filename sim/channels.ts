@@ -3,7 +3,7 @@
 // gives it to the receiving side; failing returns it. Also the hub node's
 // channel and balance answers (ListChannels, ChannelBalance, WalletBalance).
 
-import type { Route, Store } from "./store";
+import type { ChannelBalance as ChannelBalanceRow, PendingHtlc, Route, Store } from "./store";
 import {
   CHANNELS,
   HUB_CHANNELS,
@@ -57,11 +57,12 @@ export function failChain(store: Store, chain: string): void {
 const sat = (msat: number) => Math.floor(msat / 1000);
 const amount = (msat: number) => ({ sat: int64(sat(msat)), msat: int64(msat) });
 
-const constraints = (csvDelay: number, reserveSat: number) => ({
+const constraints = (csvDelay: number, capacitySat: number) => ({
   csv_delay: csvDelay,
-  chan_reserve_sat: int64(reserveSat),
-  dust_limit_sat: "354",
-  max_pending_amt_msat: "0",
+  chan_reserve_sat: int64(Math.floor(capacitySat / 100)),
+  dust_limit_sat: int64(DUST_LIMIT_SAT),
+  // LND's default: 99 % of the capacity may be in flight.
+  max_pending_amt_msat: int64(capacitySat * 990),
   min_htlc_msat: "1",
   max_accepted_htlcs: 483,
 });
@@ -71,17 +72,39 @@ function hubSides(channel: ChannelDef) {
   return { local, remote: local === "a" ? ("b" as const) : ("a" as const) };
 }
 
+/** The commitment's fee rate (sat per kiloweight) and what one HTLC output adds to its weight. */
+const FEE_PER_KW = 2500;
+const HTLC_OUTPUT_WEIGHT = 172;
+const COMMIT_WEIGHT = 1116;
+const DUST_LIMIT_SAT = 354;
+/** Anchor outputs: 330 sat for each side (both sides always have an output here). */
+const ANCHOR_SAT = 330;
+
+/**
+ * The commitment as LND reports it: every HTLC above the dust limit is an output that makes the
+ * commitment heavier, and the channel's initiator pays the extra fee out of its balance while
+ * the HTLC is in flight. Balances in msat, with that fee taken from the initiator's side.
+ */
+function commitment(channel: ChannelDef, b: ChannelBalanceRow, htlcs: PendingHtlc[]) {
+  const outputs = htlcs.filter((h) => h.amountMsat >= DUST_LIMIT_SAT * 1000).length;
+  const htlcFeeSat = Math.floor((FEE_PER_KW * HTLC_OUTPUT_WEIGHT * outputs) / 1000);
+  const initiatorSide = sideOf(channel, channel.initiator);
+  const aMsat = b.aMsat - (initiatorSide === "a" ? htlcFeeSat * 1000 : 0);
+  const bMsat = b.bMsat - (initiatorSide === "b" ? htlcFeeSat * 1000 : 0);
+  return { aMsat, bMsat, weight: COMMIT_WEIGHT + HTLC_OUTPUT_WEIGHT * outputs };
+}
+
 /** lnrpc.Channel for each of the hub node's channels (all active and public: the inactive/private filters match none). */
-export function listChannels(store: Store, filter: { peer: string; inactiveOnly: boolean; privateOnly: boolean }): JsonObject {
+export function listChannels(store: Store, filter: { peer: string; inactiveOnly: boolean; privateOnly: boolean; peerAliasLookup: boolean }): JsonObject {
   const balances = store.balances();
   const pending = store.pendingHtlcs();
   const listed = filter.inactiveOnly || filter.privateOnly ? [] : HUB_CHANNELS;
   const channels = listed
     .filter((c) => !filter.peer || NODES[peerOf(c, "hub")].pubkey === filter.peer)
     .map((channel) => {
-      const b = balances.get(channel.chanId)!;
       const { local, remote } = hubSides(channel);
       const htlcs = pending.filter((h) => h.chanId === channel.chanId);
+      const b = { ...balances.get(channel.chanId)!, ...commitment(channel, balances.get(channel.chanId)!, htlcs) };
       const reserve = Math.floor(channel.capacitySat / 100);
       return {
         active: true,
@@ -91,10 +114,14 @@ export function listChannels(store: Store, filter: { peer: string; inactiveOnly:
         capacity: int64(channel.capacitySat),
         local_balance: int64(sat(local === "a" ? b.aMsat : b.bMsat)),
         remote_balance: int64(sat(remote === "a" ? b.aMsat : b.bMsat)),
-        commit_fee: int64(channel.initiator === "hub" ? channel.commitFeeSat : 0),
-        commit_weight: "1116",
-        fee_per_kw: "2500",
-        unsettled_balance: int64(sat(htlcs.reduce((s, h) => s + h.amountMsat, 0))),
+        // What the commitment leaves for fees (LND: capacity minus every output), which also
+        // absorbs the msat the sat-denominated outputs round away.
+        commit_fee: int64(
+          channel.capacitySat - sat(b.aMsat) - sat(b.bMsat) - htlcs.reduce((s, h) => s + sat(h.amountMsat), 0) - 2 * ANCHOR_SAT,
+        ),
+        commit_weight: int64(b.weight),
+        fee_per_kw: int64(FEE_PER_KW),
+        unsettled_balance: int64(htlcs.reduce((s, h) => s + sat(h.amountMsat), 0)),
         total_satoshis_sent: int64(sat(local === "a" ? b.aSentMsat : b.bSentMsat)),
         total_satoshis_received: int64(sat(remote === "a" ? b.aSentMsat : b.bSentMsat)),
         num_updates: int64(b.numUpdates),
@@ -121,12 +148,13 @@ export function listChannels(store: Store, filter: { peer: string; inactiveOnly:
         close_address: "",
         push_amount_sat: int64(channel.initiator === "hub" ? channel.capacitySat / 2 : 0),
         thaw_height: 0,
-        local_constraints: constraints(144, reserve),
-        remote_constraints: constraints(144, reserve),
+        local_constraints: constraints(144, channel.capacitySat),
+        remote_constraints: constraints(144, channel.capacitySat),
         alias_scids: [],
         zero_conf: false,
         zero_conf_confirmed_scid: "0",
-        peer_alias: NODES[peerOf(channel, "hub")].alias,
+        // Filled only when asked for (peer_alias_lookup).
+        peer_alias: filter.peerAliasLookup ? NODES[peerOf(channel, "hub")].alias : "",
         peer_scid_alias: "0",
         memo: "",
         custom_channel_data: "",
@@ -144,13 +172,15 @@ export function channelBalance(store: Store): JsonObject {
   let unsettledLocal = 0;
   let unsettledRemote = 0;
   for (const channel of HUB_CHANNELS) {
-    const b = balances.get(channel.chanId)!;
+    const htlcs = pending.filter((p) => p.chanId === channel.chanId);
+    const b = commitment(channel, balances.get(channel.chanId)!, htlcs);
     const sides = hubSides(channel);
     local += sides.local === "a" ? b.aMsat : b.bMsat;
     remote += sides.remote === "a" ? b.aMsat : b.bMsat;
-    for (const h of pending.filter((p) => p.chanId === channel.chanId)) {
-      if ((h.fromA ? "a" : "b") === sides.local) unsettledLocal += h.amountMsat;
-      else unsettledRemote += h.amountMsat;
+    // As LND counts them: incoming HTLCs are unsettled *local* balance, outgoing ones remote.
+    for (const h of htlcs) {
+      if ((h.fromA ? "a" : "b") === sides.local) unsettledRemote += h.amountMsat;
+      else unsettledLocal += h.amountMsat;
     }
   }
   return {
@@ -162,7 +192,8 @@ export function channelBalance(store: Store): JsonObject {
     unsettled_remote_balance: amount(unsettledRemote),
     pending_open_local_balance: amount(0),
     pending_open_remote_balance: amount(0),
-    custom_channel_data: "",
+    // What lnd 0.21 answers when no custom channels (taproot assets) exist.
+    custom_channel_data: "AwAAAAA=",
   };
 }
 

@@ -7,6 +7,8 @@ import { InvalidInvoiceError, decodeInvoice, encodeInvoice, type DecodedInvoice 
 import { failChain, lockChain, networkView } from "./channels";
 import { randomHex32, type SimContext } from "./context";
 import type { InvoiceBook } from "./invoices";
+import type { PaymentBook } from "./payments";
+import type { OutsideInvoice } from "./store";
 import { DEFAULT_KNOBS, PAYMENT_KNOBS, parseKnobs, type Knobs } from "./knobs";
 import { OUTSIDE_INVOICE_FEATURE_BITS } from "./lnd-json";
 import { attemptFailure, findRoutes } from "./routing";
@@ -44,6 +46,7 @@ export class Control {
   constructor(
     private readonly ctx: SimContext,
     private readonly invoices: InvoiceBook,
+    private readonly payments: PaymentBook,
     private readonly knobs: KnobAccess,
   ) {}
 
@@ -53,6 +56,10 @@ export class Control {
       switch (route) {
         case "POST /sim/invoices":
           return jsonResponse(this.createInvoice(await body(request)));
+        case "POST /sim/invoices/settle":
+          return jsonResponse(this.settleOutside(await body(request)));
+        case "POST /sim/invoices/cancel":
+          return jsonResponse(this.cancelOutside(await body(request)));
         case "POST /sim/pay":
           return jsonResponse(await this.pay(await body(request), scope));
         case "GET /sim/knobs":
@@ -92,6 +99,7 @@ export class Control {
     if (!OUTSIDE_NODES.includes(payee)) throw badRequest("invalid_request", `payee must be one of ${OUTSIDE_NODES.join(", ")}`);
     const knobs = parseKnobs(b.knobs ?? {}, PAYMENT_KNOBS);
     if (typeof knobs === "string") throw badRequest("invalid_knobs", knobs);
+    if (b.hold !== undefined && typeof b.hold !== "boolean") throw badRequest("invalid_request", "hold must be a boolean");
 
     const preimage = randomHex32();
     const hash = bytesToHex(sha256(hexToBytes(preimage)));
@@ -121,8 +129,36 @@ export class Control {
       expiresAtMs: (now + expiry) * 1000,
       knobs,
       paid: false,
+      hold: b.hold === true,
+      state: "open",
     });
     return { payment_request: paymentRequest, payment_hash: hash, payee: NODES[payee].pubkey };
+  }
+
+  /** The outside node settles its hold invoice: the hub's payment holding it succeeds. */
+  private settleOutside(b: JsonObject): JsonObject {
+    const inv = this.outsideHold(b);
+    if (inv.state === "settled") return { payment_hash: inv.hash, state: "settled" };
+    if (inv.state === "canceled") throw badRequest("invoice_canceled", "the invoice was canceled");
+    if (!this.payments.settleHeld(inv.hash)) throw badRequest("invoice_open", "no payment holds this invoice yet");
+    return { payment_hash: inv.hash, state: "settled" };
+  }
+
+  /** The outside node cancels its hold invoice: a payment holding it fails back, later ones fail too. */
+  private cancelOutside(b: JsonObject): JsonObject {
+    const inv = this.outsideHold(b);
+    if (inv.state === "settled") throw badRequest("invoice_already_paid", "the invoice was settled");
+    this.payments.cancelHeld(inv.hash);
+    return { payment_hash: inv.hash, state: "canceled" };
+  }
+
+  private outsideHold(b: JsonObject): OutsideInvoice {
+    if (typeof b.payment_hash !== "string" || !/^[0-9a-f]{64}$/.test(b.payment_hash)) {
+      throw badRequest("invalid_request", "payment_hash (hex) is required");
+    }
+    const inv = this.ctx.store.outsideInvoice(b.payment_hash);
+    if (!inv?.hold) throw new ControlError(404, "not_found", "no outside hold invoice with this payment_hash");
+    return inv;
   }
 
   /** The outside world pays a hub invoice: the HTLC is held (ACCEPTED) until the hub settles or cancels. */

@@ -11,7 +11,8 @@ import { HUB_INVOICE_FEATURE_BITS, invoiceJson } from "./lnd-json";
 import type { HubInvoice } from "./store";
 import { NdjsonStream } from "./streams";
 import { HUB, HUB_CLTV_DELTA } from "./topology";
-import { Code, GrpcError, bytesToHex, hash32, hexToBytes, int64, lndError, b64, type Fields, type JsonObject } from "./wire";
+import { Code, GrpcError, bytesToHex, hash32, hexToBytes, int64, lndError, b64, type JsonObject } from "./wire";
+import type { Fields } from "./request";
 
 const DEFAULT_EXPIRY_S = 86_400;
 const MAX_MEMO_BYTES = 1024;

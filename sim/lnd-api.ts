@@ -1,7 +1,9 @@
 // LND's REST routes served by the simulator, and the gateway behaviour around
-// them: 404/405 for unknown routes, the macaroon check (every route but
-// /v1/state), and error bodies (unary: the status at the top level; streams,
-// before their first message: {"error": status} with the mapped HTTP status).
+// them: 404 for unknown routes and 501 for another method, request parsing
+// (sim/request.ts: its errors are unary, even on streams), then the macaroon
+// check (every route but /v1/state), and LND's errors (unary: the status at the
+// top level; streams, before their first message: {"error": status} with the
+// mapped HTTP status).
 
 import { HUB_CHANNELS, HUB } from "./topology";
 import type { InvoiceBook } from "./invoices";
@@ -10,40 +12,48 @@ import { NODE_FEATURE_BITS, featureMap, payReqJson } from "./lnd-json";
 import { channelBalance, listChannels, walletBalance } from "./channels";
 import { decodeForRegtest, type PaymentBook } from "./payments";
 import type { SimContext } from "./context";
-import {
-  Code,
-  Fields,
-  GrpcError,
-  Query,
-  errorResponse,
-  jsonResponse,
-  streamErrorResponse,
-  lndError,
-  pathBytes,
-  readJsonBody,
-  type JsonObject,
-} from "./wire";
+import { Code, GrpcError, errorResponse, jsonResponse, streamErrorResponse, lndError, type JsonObject } from "./wire";
+import { Fields, GatewayError, Query, pathBytes, readJsonBody, type Schema } from "./request";
 
 /** The LND release whose REST behaviour the simulator follows. */
 const LND_VERSION = "0.21.3-beta commit=v0.21.3-beta";
 const LND_COMMIT = "b8b6cd2b9a4c9f0e3d8f1a2b3c4d5e6f7a8b9c0d";
 
-/** Request messages' fields (proto names): anything else in a body is refused, as LND does. */
-const ADD_HOLD_INVOICE = ["memo", "hash", "value", "value_msat", "description_hash", "expiry", "fallback_addr", "cltv_expiry", "route_hints", "private"];
-const SETTLE_INVOICE = ["preimage"];
-const CANCEL_INVOICE = ["payment_hash"];
-const SEND_PAYMENT = [
-  "dest", "amt", "payment_hash", "final_cltv_delta", "payment_request", "timeout_seconds", "fee_limit_sat", "cltv_limit",
-  "route_hints", "dest_custom_records", "amt_msat", "fee_limit_msat", "last_hop_pubkey", "allow_self_payment",
-  "dest_features", "max_parts", "no_inflight_updates", "outgoing_chan_ids", "payment_addr", "max_shard_size_msat", "amp",
-  "time_pref", "cancelable", "first_hop_custom_records",
-];
-const ROUTE_FEE = ["dest", "amt_sat", "payment_request", "timeout"];
+/** Request messages (proto names and types, LND 0.21): anything else in a body is refused, as LND does. */
+const ADD_HOLD_INVOICE: Schema = {
+  memo: "string", hash: "bytes", value: "int64", value_msat: "int64", description_hash: "bytes", expiry: "int64",
+  fallback_addr: "string", cltv_expiry: "uint64", route_hints: "repeated", private: "bool",
+};
+const SETTLE_INVOICE: Schema = { preimage: "bytes" };
+const CANCEL_INVOICE: Schema = { payment_hash: "bytes" };
+const SEND_PAYMENT: Schema = {
+  dest: "bytes", amt: "int64", payment_hash: "bytes", final_cltv_delta: "int32", payment_request: "string",
+  timeout_seconds: "int32", fee_limit_sat: "int64", outgoing_chan_id: "uint64", cltv_limit: "uint32", route_hints: "repeated",
+  dest_custom_records: "map", amt_msat: "int64", fee_limit_msat: "int64", last_hop_pubkey: "bytes", allow_self_payment: "bool",
+  dest_features: "repeated", max_parts: "uint32", no_inflight_updates: "bool", outgoing_chan_ids: "repeated",
+  payment_addr: "bytes", max_shard_size_msat: "uint64", amp: "bool", time_pref: "double", cancelable: "bool",
+  first_hop_custom_records: "map",
+};
+const ROUTE_FEE: Schema = { dest: "bytes", amt_sat: "int64", payment_request: "string", timeout: "uint32" };
+
+/** Query parameters the gateway maps onto request fields (unknown ones are ignored). */
+const LOOKUP_QUERY: Schema = { payment_hash: "bytes", payment_addr: "bytes", set_id: "bytes" };
+const LIST_INVOICES_QUERY: Schema = {
+  pending_only: "bool", index_offset: "uint64", num_max_invoices: "uint64", reversed: "bool",
+  creation_date_start: "uint64", creation_date_end: "uint64",
+};
+const SUBSCRIBE_QUERY: Schema = { add_index: "uint64", settle_index: "uint64" };
+const TRACK_QUERY: Schema = { no_inflight_updates: "bool" };
+const CHANNELS_QUERY: Schema = {
+  active_only: "bool", inactive_only: "bool", public_only: "bool", private_only: "bool", peer: "bytes", peer_alias_lookup: "bool",
+};
 
 interface Call {
   request: Request;
   query: Query;
-  /** the `{…}` path segment, if the route has one. */
+  /** the request body, read by the gateway (routes with a body schema). */
+  body: Fields;
+  /** the `{…}` path segment: hex for `bytes` parameters, else as given. */
   param: string;
   knobs: Knobs;
 }
@@ -53,6 +63,10 @@ interface Route {
   pattern: RegExp;
   stream?: boolean;
   noMacaroon?: boolean;
+  body?: Schema;
+  query?: Schema;
+  /** the path parameter's proto name, when it is a `bytes` field. */
+  bytesParam?: string;
   handle: (call: Call) => JsonObject | Promise<JsonObject> | Promise<Response>;
 }
 
@@ -64,62 +78,72 @@ export class LndApi {
     invoices: InvoiceBook,
     payments: PaymentBook,
   ) {
-    const body = async (call: Call, known: readonly string[]) => new Fields(await readJsonBody(call.request), known);
     this.routes = [
       { method: "GET", pattern: /^\/v1\/getinfo$/, handle: () => this.getInfo() },
       { method: "GET", pattern: /^\/v1\/state$/, noMacaroon: true, handle: () => ({ state: "SERVER_ACTIVE" }) },
-      { method: "POST", pattern: /^\/v2\/invoices\/hodl$/, handle: async (c) => invoices.addHold(await body(c, ADD_HOLD_INVOICE)) },
+      { method: "POST", pattern: /^\/v2\/invoices\/hodl$/, body: ADD_HOLD_INVOICE, handle: (c) => invoices.addHold(c.body) },
       {
         method: "POST",
         pattern: /^\/v2\/invoices\/settle$/,
-        handle: async (c) => (invoices.settle((await body(c, SETTLE_INVOICE)).bytes("preimage")), {}),
+        body: SETTLE_INVOICE,
+        handle: (c) => (invoices.settle(c.body.bytes("preimage")), {}),
       },
       {
         method: "POST",
         pattern: /^\/v2\/invoices\/cancel$/,
-        handle: async (c) => (invoices.cancel((await body(c, CANCEL_INVOICE)).bytes("payment_hash")), {}),
+        body: CANCEL_INVOICE,
+        handle: (c) => (invoices.cancel(c.body.bytes("payment_hash")), {}),
       },
-      { method: "GET", pattern: /^\/v2\/invoices\/lookup$/, handle: (c) => invoices.lookup(c.query.bytes("payment_hash"), c.query.bytes("payment_addr")) },
+      {
+        method: "GET",
+        pattern: /^\/v2\/invoices\/lookup$/,
+        query: LOOKUP_QUERY,
+        handle: (c) => invoices.lookup(c.query.bytes("payment_hash"), c.query.bytes("payment_addr")),
+      },
       {
         method: "GET",
         pattern: /^\/v1\/invoices$/,
+        query: LIST_INVOICES_QUERY,
         handle: (c) =>
           invoices.list({
-            indexOffset: c.query.int("index_offset"),
-            numMax: c.query.int("num_max_invoices"),
+            indexOffset: c.query.uint("index_offset"),
+            numMax: c.query.uint("num_max_invoices"),
             pendingOnly: c.query.bool("pending_only"),
             reversed: c.query.bool("reversed"),
-            start: c.query.int("creation_date_start"),
-            end: c.query.int("creation_date_end"),
+            start: c.query.uint("creation_date_start"),
+            end: c.query.uint("creation_date_end"),
           }),
       },
       {
         method: "GET",
         pattern: /^\/v1\/invoices\/subscribe$/,
         stream: true,
-        handle: (c) => invoices.subscribeAll(c.query.int("add_index"), c.query.int("settle_index"), c.request.signal),
+        query: SUBSCRIBE_QUERY,
+        handle: (c) => invoices.subscribeAll(c.query.uint("add_index"), c.query.uint("settle_index"), c.request.signal),
       },
       {
         method: "GET",
         pattern: /^\/v2\/invoices\/subscribe\/([^/]+)$/,
         stream: true,
-        handle: (c) =>
-          invoices.subscribeSingle(pathBytes(c.param, "r_hash"), c.knobs.drop_invoice_events, c.request.signal),
+        bytesParam: "r_hash",
+        handle: (c) => invoices.subscribeSingle(c.param, c.knobs.drop_invoice_events, c.request.signal),
       },
       {
         method: "POST",
         pattern: /^\/v2\/router\/send$/,
         stream: true,
-        handle: async (c) => payments.send(await body(c, SEND_PAYMENT), c.knobs, c.request.signal),
+        body: SEND_PAYMENT,
+        handle: (c) => payments.send(c.body, c.knobs, c.request.signal),
       },
       {
         method: "GET",
         pattern: /^\/v2\/router\/track\/([^/]+)$/,
         stream: true,
-        handle: (c) =>
-          payments.track(pathBytes(c.param, "payment_hash"), c.query.bool("no_inflight_updates"), c.request.signal),
+        bytesParam: "payment_hash",
+        query: TRACK_QUERY,
+        handle: (c) => payments.track(c.param, c.query.bool("no_inflight_updates"), c.request.signal),
       },
-      { method: "POST", pattern: /^\/v2\/router\/route\/estimatefee$/, handle: async (c) => payments.estimateFee(await body(c, ROUTE_FEE)) },
+      { method: "POST", pattern: /^\/v2\/router\/route\/estimatefee$/, body: ROUTE_FEE, handle: (c) => payments.estimateFee(c.body) },
       {
         method: "GET",
         pattern: /^\/v1\/payreq\/([^/]+)$/,
@@ -128,11 +152,13 @@ export class LndApi {
       {
         method: "GET",
         pattern: /^\/v1\/channels$/,
+        query: CHANNELS_QUERY,
         handle: (c) =>
           listChannels(this.ctx.store, {
             peer: c.query.bytes("peer"),
             inactiveOnly: c.query.bool("inactive_only"),
             privateOnly: c.query.bool("private_only"),
+            peerAliasLookup: c.query.bool("peer_alias_lookup"),
           }),
       },
       { method: "GET", pattern: /^\/v1\/balance\/channels$/, handle: () => channelBalance(this.ctx.store) },
@@ -141,24 +167,35 @@ export class LndApi {
   }
 
   /** Answers one LND REST call (knobs for faults and delays are applied by the caller). */
-  async handle(request: Request, path: string, knobs: Knobs, configuredMacaroon: string | undefined): Promise<Response> {
+  async handle(request: Request, rawPath: string, knobs: Knobs, configuredMacaroon: string | undefined): Promise<Response> {
+    // The gateway routes on the unescaped path: a percent-encoded '/' splits a segment too.
+    const path = rawPath.replace(/%2f/gi, "/");
     const matches = this.routes.filter((r) => r.pattern.test(path));
     const route = matches.find((r) => r.method === request.method);
     if (!route) {
-      return errorResponse(
-        matches.length > 0
-          ? new GrpcError(Code.UNIMPLEMENTED, "Method Not Allowed", 405)
-          : new GrpcError(Code.NOT_FOUND, "Not Found", 404),
-      );
+      await request.arrayBuffer().catch(() => undefined); // unread, the body would outlive the answer
+      return errorResponse(matches.length > 0 ? new GrpcError(Code.UNIMPLEMENTED, "Method Not Allowed") : new GrpcError(Code.NOT_FOUND, "Not Found"));
     }
+    // 1. The gateway reads the request (body, path, query); its errors are unary even on streams.
+    let call: Call;
+    try {
+      const segment = route.pattern.exec(path)?.[1] ?? "";
+      const query = new Query(new URL(request.url).searchParams);
+      const body = new Fields(route.body ? await readJsonBody(request) : { text: "", value: {}, members: [], start: 0 }, route.body ?? {});
+      const param = route.bytesParam ? pathBytes(segment, route.bytesParam) : segment;
+      for (const [name, kind] of Object.entries(route.query ?? {})) {
+        if (kind === "bool") query.bool(name);
+        else if (kind === "bytes") query.bytes(name);
+        else query.uint(name);
+      }
+      call = { request, query, body, param, knobs };
+    } catch (e) {
+      if (e instanceof GatewayError) return errorResponse(e);
+      throw e;
+    }
+    // 2. LND: the macaroon, then the call.
     try {
       if (!route.noMacaroon) checkMacaroon(request, knobs.macaroon_hex ?? configuredMacaroon ?? "");
-      const call: Call = {
-        request,
-        query: new Query(new URL(request.url).searchParams),
-        param: route.pattern.exec(path)?.[1] ?? "",
-        knobs,
-      };
       const result = await route.handle(call);
       return result instanceof Response ? result : jsonResponse(result);
     } catch (e) {
@@ -197,11 +234,24 @@ export class LndApi {
   }
 }
 
-/** LND's macaroon check, by its error texts (a plain error: code 2, HTTP 500). */
+/**
+ * LND's macaroon check, by its error texts (a plain error: code 2, HTTP 500). The header is hex
+ * decoded as Go's encoding/hex does; a well-formed macaroon other than the required one fails
+ * verification. (The binary macaroon format itself is not parsed.)
+ */
 function checkMacaroon(request: Request, required: string): void {
   if (required === "") return;
   const given = request.headers.get("Grpc-Metadata-macaroon");
   if (given === null || given === "") throw lndError("expected 1 macaroon, got 0");
-  if (!/^(?:[0-9a-fA-F]{2})+$/.test(given)) throw lndError("unable to decode macaroon: encoding/hex: invalid byte");
+  const bad = /[^0-9a-fA-F]/.exec(given);
+  if (bad) throw lndError(`encoding/hex: invalid byte: ${goRune(bad[0])}`);
+  if (given.length % 2 === 1) throw lndError("encoding/hex: odd length hex string");
   if (given.toLowerCase() !== required) throw lndError("verification failed: signature mismatch after caveat verification");
+}
+
+/** Go's %#U of a character: U+007A 'z'. */
+function goRune(c: string): string {
+  const code = c.codePointAt(0) ?? 0;
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+  return code >= 0x20 && code !== 0x7f ? `${hex} '${c}'` : hex;
 }

@@ -22,10 +22,13 @@ const FEATURE_NAMES: Record<number, string> = {
   24: "route-blinding",
   26: "shutdown-any-segwit",
   30: "amp",
+  34: "quiescence",
+  38: "onion-messages",
   44: "explicit-commitment-type",
   46: "scid-alias",
   48: "payment-metadata",
   50: "zero-conf",
+  260: "accountable-x",
   2022: "script-enforced-lease",
 };
 
@@ -35,8 +38,16 @@ export const HUB_INVOICE_FEATURE_BITS = [8, 14, 17, 25];
 /** The outside nodes' invoices (not LND: no route blinding). */
 export const OUTSIDE_INVOICE_FEATURE_BITS = [8, 14, 17];
 
-/** The hub node's advertised features. */
-export const NODE_FEATURE_BITS = [0, 5, 7, 8, 11, 12, 14, 17, 19, 23, 25, 27, 31, 45, 47, 51, 2023];
+/** The hub node's advertised features: a default lnd 0.21 node's (amp both required and optional, as lnd reports it). */
+export const NODE_FEATURE_BITS = [0, 5, 7, 8, 12, 14, 17, 23, 25, 27, 30, 31, 35, 39, 44, 261, 2023];
+
+/**
+ * LND 0.21 marks every HTLC it sends with the endorsement signal (TLV type 106823, value 0):
+ * in the payment's first_hop_custom_records, and in the custom records of the HTLC the payee
+ * accepts (also as the channel's TLV stream: fe0001a147 01 00).
+ */
+export const ENDORSEMENT_RECORDS = { "106823": "AA==" };
+const ENDORSEMENT_CHANNEL_DATA = "/gABoUcBAA==";
 
 /** map<uint32, lnrpc.Feature>. */
 export function featureMap(bits: readonly number[]): JsonObject {
@@ -83,10 +94,10 @@ export function invoiceJson(inv: HubInvoice): JsonObject {
       resolve_time: int64(h.resolveTime),
       expiry_height: h.expiryHeight,
       state: h.state,
-      custom_records: {},
+      custom_records: ENDORSEMENT_RECORDS,
       mpp_total_amt_msat: int64(h.amtMsat),
       amp: null,
-      custom_channel_data: "",
+      custom_channel_data: ENDORSEMENT_CHANNEL_DATA,
     })),
     features: featureMap(HUB_INVOICE_FEATURE_BITS),
     is_keysend: false,
@@ -107,9 +118,11 @@ function routeJson(route: Route, paymentAddr: string, finalMsat: number): JsonOb
     total_amt: int64(sat(route.totalAmtMsat)),
     hops: route.hops.map((hop, k) => {
       const last = k === route.hops.length - 1;
+      const carried = k === 0 ? route.totalAmtMsat : route.hops[k - 1]!.amtToForwardMsat;
       return {
         chan_id: hop.chanId,
-        chan_capacity: int64(hop.chanCapacitySat),
+        // LND 0.21 reports what the hop carries here (sat, rounded down), not the channel's capacity.
+        chan_capacity: int64(sat(carried)),
         amt_to_forward: int64(sat(hop.amtToForwardMsat)),
         fee: int64(sat(hop.feeMsat)),
         expiry: hop.expiry,
@@ -173,7 +186,7 @@ export function paymentJson(p: HubPayment): JsonObject {
     htlcs: p.attempts.map((a) => attemptJson(a, p.paymentAddr, p.valueMsat)),
     payment_index: int64(p.paymentIndex),
     failure_reason: p.failureReason,
-    first_hop_custom_records: {},
+    first_hop_custom_records: ENDORSEMENT_RECORDS,
   };
 }
 

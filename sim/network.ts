@@ -45,7 +45,7 @@ export class SimNetwork extends DurableObject<SimEnv> implements KnobAccess {
     this.invoices = new InvoiceBook(this.sim, (chain, preimage) => payments?.chainResolved(chain, preimage));
     this.payments = payments = new PaymentBook(this.sim, this.invoices);
     this.lnd = new LndApi(this.sim, this.invoices, this.payments);
-    this.control = new Control(this.sim, this.invoices, this);
+    this.control = new Control(this.sim, this.invoices, this.payments, this);
   }
 
   override async fetch(request: Request): Promise<Response> {

@@ -17,7 +17,8 @@ import { attemptFailure, findRoutes, totalOutbound } from "./routing";
 import type { Attempt, HubPayment, Route } from "./store";
 import { NdjsonStream } from "./streams";
 import { HUB, HUB_CLTV_DELTA, nodeByPubkey, type NodeName } from "./topology";
-import { Code, GrpcError, bytesToHex, goTimeString, hash32, hexToBytes, int64, lndError, type Fields, type JsonObject } from "./wire";
+import { Code, GrpcError, bytesToHex, goTimeString, hash32, hexToBytes, int64, lndError, type JsonObject } from "./wire";
+import type { Fields } from "./request";
 
 /** routerrpc's fee limit for fee estimates (routeFeeLimitSat: 100M sat). */
 const ESTIMATE_FEE_LIMIT_MSAT = 100_000_000_000;
@@ -28,8 +29,18 @@ interface SendOptions {
   lastHopPubkey: string;
 }
 
+/** The bech32 alphabet: zpay32 names the first character outside it by its byte value. */
+const BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
 /** Decodes a payment request as LND's zpay32.Decode does for a regtest node. */
 export function decodeForRegtest(paymentRequest: string): DecodedInvoice {
+  // zpay32's bech32 step: the data part (after the last '1') must be in the charset.
+  const separator = paymentRequest.toLowerCase().lastIndexOf("1");
+  if (separator >= 1 && separator + 7 <= paymentRequest.length && /^[\x21-\x7e]+$/.test(paymentRequest)) {
+    const data = paymentRequest.toLowerCase().slice(separator + 1);
+    const bad = [...data].find((c) => !BECH32_CHARSET.includes(c));
+    if (bad) throw lndError(`failed converting data to bytes: invalid character not part of charset: ${bad.charCodeAt(0)}`);
+  }
   let decoded: DecodedInvoice;
   try {
     decoded = decodeInvoice(paymentRequest);
@@ -146,8 +157,8 @@ export class PaymentBook {
           : [];
       const best = routes[0];
       if (!best) throw lndError("unable to find a path to destination");
-      // LND adds its block padding to the (absolute) total time lock.
-      return { routing_fee_msat: int64(best.totalFeesMsat), time_lock_delay: int64(best.totalTimeLock + 3), failure_reason: "FAILURE_REASON_NONE" };
+      // The route's absolute time lock, block padding included (once: buildRoute adds it).
+      return { routing_fee_msat: int64(best.totalFeesMsat), time_lock_delay: int64(best.totalTimeLock), failure_reason: "FAILURE_REASON_NONE" };
     }
     const decoded = decodeForRegtest(paymentRequest);
     if (decoded.amount_msat === null || decoded.amount_msat <= 0) throw lndError("payment request amount must be greater than 0");
@@ -248,8 +259,14 @@ export class PaymentBook {
       outside.node === dest &&
       outside.paymentAddr === decoded.payment_secret &&
       outside.expiresAtMs > this.ctx.nowMs() &&
+      (outside.state ?? "open") === "open" &&
       (outside.amountMsat === null || finalHop.amtToForwardMsat >= outside.amountMsat);
     if (!acceptable) return this.failAtPayee(payment, attempt);
+    if (outside.hold) {
+      // Held by the payee until /sim/invoices/settle or /cancel.
+      this.ctx.store.putOutsideInvoice({ ...outside, state: "accepted" });
+      return;
+    }
     if (knobs.payment_in_flight_ms > 0) {
       payment.resolveAtMs = this.ctx.nowMs() + knobs.payment_in_flight_ms;
       payment.outcome = knobs.payment_outcome;
@@ -285,10 +302,9 @@ export class PaymentBook {
     this.update(payment);
   }
 
-  /** The payee refuses the HTLC: a terminal failure. */
+  /** The payee refuses the HTLC: a terminal failure (LND reports no htlc_msat for this code). */
   private failAtPayee(payment: HubPayment, attempt: Attempt): void {
-    const final = attempt.route.hops[attempt.route.hops.length - 1]!;
-    this.failAttempt(payment, attempt, "INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS", attempt.route.hops.length, final.amtToForwardMsat);
+    this.failAttempt(payment, attempt, "INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS", attempt.route.hops.length, 0);
     this.finish(payment, "FAILURE_REASON_INCORRECT_PAYMENT_DETAILS");
   }
 
@@ -313,10 +329,41 @@ export class PaymentBook {
     this.update(payment);
   }
 
-  /** Persists and reports the payment; as in LND, its fee counts settled attempts only. */
+  /**
+   * Persists and reports the payment; as in LND, its fee counts settled attempts only. Once the
+   * payment is final, LND deletes its failed attempts (keep-failed-payment-attempts=false): the
+   * last live update still shows them, a later TrackPaymentV2 does not.
+   */
   private update(payment: HubPayment): void {
     payment.feeMsat = payment.attempts.filter((a) => a.status === "SUCCEEDED").reduce((s, a) => s + a.route.totalFeesMsat, 0);
     this.ctx.store.putPayment(payment);
     this.ctx.events.paymentChanged(payment);
+    if (payment.status !== "IN_FLIGHT" && payment.attempts.some((a) => a.status === "FAILED")) {
+      this.ctx.store.putPayment({ ...payment, attempts: payment.attempts.filter((a) => a.status !== "FAILED") });
+    }
+  }
+
+  /** An outside node settles its hold invoice: the payment holding it succeeds. False if none is held. */
+  settleHeld(hash: string): boolean {
+    const held = this.heldAttempt(hash);
+    const outside = this.ctx.store.outsideInvoice(hash);
+    if (!held || !outside) return false;
+    this.ctx.store.putOutsideInvoice({ ...outside, state: "settled" });
+    this.succeed(held.payment, held.attempt, outside.preimage);
+    return true;
+  }
+
+  /** An outside node cancels its hold invoice: a payment holding it fails, later ones too. */
+  cancelHeld(hash: string): void {
+    const outside = this.ctx.store.outsideInvoice(hash);
+    if (outside) this.ctx.store.putOutsideInvoice({ ...outside, state: "canceled" });
+    const held = this.heldAttempt(hash);
+    if (held) this.failAtPayee(held.payment, held.attempt);
+  }
+
+  private heldAttempt(hash: string): { payment: HubPayment; attempt: Attempt } | null {
+    const payment = this.ctx.store.payment(hash);
+    const attempt = payment?.status === "IN_FLIGHT" ? payment.attempts.find((a) => a.status === "IN_FLIGHT") : undefined;
+    return payment && attempt ? { payment, attempt } : null;
   }
 }

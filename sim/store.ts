@@ -114,6 +114,10 @@ export interface OutsideInvoice {
   /** payment knobs that apply when the hub pays this invoice. */
   knobs: Record<string, unknown>;
   paid: boolean;
+  /** a hold invoice: a payment stays in flight until /sim/invoices/settle or /cancel. */
+  hold?: boolean;
+  /** open → accepted (an HTLC is held) → settled or canceled; absent = open. */
+  state?: "open" | "accepted" | "settled" | "canceled";
 }
 
 export interface ChannelBalance {

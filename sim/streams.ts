@@ -54,7 +54,8 @@ export class NdjsonStream {
   /** Ends the stream with a gRPC status. */
   fail(error: GrpcError): void {
     if (this.ended) return;
-    this.start(error.httpStatus);
+    // Before the first message there is no gRPC metadata to forward: plain JSON headers.
+    this.start(error.httpStatus, this.started ? STREAM_HEADERS : { "Content-Type": "application/json" });
     this.controller.enqueue(encoder.encode(streamLine({ error: error.status() })));
     this.close();
   }
@@ -71,10 +72,10 @@ export class NdjsonStream {
     this.finish();
   }
 
-  private start(status: number): void {
+  private start(status: number, headers: Record<string, string> = STREAM_HEADERS): void {
     if (this.started) return;
     this.started = true;
-    this.resolveResponse(new Response(this.body, { status, headers: STREAM_HEADERS }));
+    this.resolveResponse(new Response(this.body, { status, headers }));
   }
 
   private finish(): void {

@@ -204,8 +204,12 @@ async function startBtcd(b, miningAddrs) {
   ];
   b.daemon = spawnDaemon("btcd", "btcd", args, path.join(b.dir, "btcd.out.log"));
   b.onSpawn?.();
-  await waitFor("btcd RPC", () => fs.existsSync(b.rpcCertPath) && btcdRpc(b, "getblockcount").then(() => true),
-    { daemons: [b.daemon], timeout: 30_000, interval: 100 });
+  await waitFor("btcd RPC", async () => {
+    if (!fs.existsSync(b.rpcCertPath)) return false;
+    b._cert = undefined; // read again until RPC works: under load a first read can catch the file half written
+    await btcdRpc(b, "getblockcount");
+    return true;
+  }, { daemons: [b.daemon], timeout: 30_000, interval: 100 });
 }
 
 function lndConfig(name, dir, ports, b) {
@@ -243,7 +247,12 @@ async function startLnd(node, ready) {
   node.onSpawn?.();
   await waitFor(`${node.name} RPC`, async () => {
     if (!fs.existsSync(node.macaroonPath)) return false;
-    node.macaroonHex ??= fs.readFileSync(node.macaroonPath).toString("hex");
+    // Read again on every try until the node answers: lnd writes the file in place, so under
+    // load a first read can see it empty or half written (then every call fails "empty
+    // macaroon data" until the timeout).
+    const macaroon = fs.readFileSync(node.macaroonPath);
+    if (macaroon.length === 0) return false;
+    node.macaroonHex = macaroon.toString("hex");
     return ready(node);
   }, { daemons: [node.daemon], timeout: 90_000 });
 }
@@ -300,6 +309,15 @@ export async function startNetwork({ keep = process.env.REGTEST_KEEP === "1", wr
     }, { daemons: all(), timeout: 120_000 })));
     return hashes;
   };
+  // Every channel of these nodes active, and each one's graph has all edges with both policies.
+  const want = (n) => CHANNELS.filter(([a, b]) => a === n || b === n).length;
+  const channelsActive = (names) => Promise.all(names.map((name) => waitFor(`${name} channels active + graph`, async () => {
+    const node = nodes[name];
+    const { channels = [] } = await lndRest(node, "GET", "/v1/channels?active_only=true");
+    if (channels.length < want(name)) return false;
+    const { edges = [] } = await lndRest(node, "GET", "/v1/graph");
+    return edges.filter((e) => e.node1_policy && e.node2_policy).length >= CHANNELS.length;
+  }, { daemons: all(), timeout: 120_000, interval: 250 })));
   const balance = async (node) => BigInt((await lndRest(node, "GET", "/v1/balance/blockchain")).confirmed_balance);
 
   try {
@@ -357,13 +375,7 @@ export async function startNetwork({ keep = process.env.REGTEST_KEEP === "1", wr
 
     // 5. every channel active on both ends, and every node's graph has all edges with both
     //    directions' policies (pathfinding needs them).
-    const want = (n) => CHANNELS.filter(([a, b]) => a === n || b === n).length;
-    await Promise.all(lnds.map((node) => waitFor(`${node.name} channels active + graph`, async () => {
-      const { channels = [] } = await lndRest(node, "GET", "/v1/channels?active_only=true");
-      if (channels.length < want(node.name)) return false;
-      const { edges = [] } = await lndRest(node, "GET", "/v1/graph");
-      return edges.filter((e) => e.node1_policy && e.node2_policy).length >= CHANNELS.length;
-    }, { daemons: all(), timeout: 120_000, interval: 250 })));
+    await channelsActive(NAMES);
     log("channels active and gossiped");
   } catch (e) {
     log(`startup failed; stopping, logs kept in ${dir}`);
@@ -397,8 +409,39 @@ export async function startNetwork({ keep = process.env.REGTEST_KEEP === "1", wr
   };
   // Throws if a daemon died behind our back.
   const check = () => assertAlive(all());
+
+  // One lnd node down and up again (same data dir, ports and macaroon), e.g. to test that the hub
+  // reconciles what was in flight. startNode waits until the node is synced and every channel it
+  // has is active again on both ends, so payments can cross it right away.
+  const stopNode = async (name) => {
+    const node = nodes[name];
+    if (!node) throw new Error(`no lnd node ${name}`);
+    if (node.daemon && !node.daemon.exited) await stopDaemon(node.daemon);
+  };
+  const startNode = async (name) => {
+    const node = nodes[name];
+    if (!node) throw new Error(`no lnd node ${name}`);
+    if (node.daemon && !node.daemon.exited) return;
+    const t = Date.now();
+    await startLnd(node, async () => (await lndRest(node, "GET", "/v1/getinfo")).synced_to_chain);
+    // Reconnect to every channel peer at once: lnd does not announce loopback addresses, so a
+    // node only knows the addresses it dialled itself, and the peers that dialled it wait for
+    // their reconnection backoff.
+    const peers = NAMES.filter((n) => n !== name && CHANNELS.some(([a, b]) => [a, b].includes(n) && [a, b].includes(name)));
+    await Promise.all(peers.map((peer) => lndRest(node, "POST", "/v1/peers", {
+      addr: { pubkey: nodes[peer].pubkey, host: nodes[peer].p2pHost }, perm: true,
+    }).catch((e) => {
+      if (!/already connected/.test(e.message)) throw e;
+    })));
+    await channelsActive([name, ...peers]);
+    log(`${name} restarted in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+  };
+  const restart = async (name) => {
+    await stopNode(name);
+    await startNode(name);
+  };
   // info: the JSON-able summary (also in network.json); nodes/btcd: internal state, incl. args.
-  return { info, nodes, btcd, dir, mine, stop, check, lncli, rest: (name, ...a) => lndRest(nodes[name], ...a), btcdRpc: (...a) => btcdRpc(btcd, ...a) };
+  return { info, nodes, btcd, dir, mine, stop, stopNode, startNode, restart, check, lncli, rest: (name, ...a) => lndRest(nodes[name], ...a), btcdRpc: (...a) => btcdRpc(btcd, ...a) };
 }
 
 function readJson() {

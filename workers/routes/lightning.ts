@@ -6,6 +6,7 @@ import { MAX_PAYMENT_SAT, MSAT_PER_SAT, satToMsat } from "../../src/money";
 import { defaultMaxFeeMsat, INVOICE_EXPIRY } from "../../src/payment-rules";
 import * as s from "../../src/schemas";
 import { lndClient } from "../../durable/lnd";
+import { LndError } from "../../src/lightning";
 import { requireAuth } from "../middleware/auth";
 import { lightningNode, walletActor, type Env } from "../env";
 import { answer } from "../errors";
@@ -121,8 +122,10 @@ lightning.openapi(
     let estimate;
     try {
       estimate = await lndClient(c.env).estimateRouteFee({ dest: invoice.payee, amt_sat: Math.ceil(amount_msat / MSAT_PER_SAT) });
-    } catch {
-      throw new ApiError("lightning_unavailable", "the Lightning node could not estimate a route");
+    } catch (error) {
+      // LND answered (e.g. "unable to find a path to destination"): a fact about the route.
+      if (error instanceof LndError) throw new ApiError("no_route", `no route: ${error.message}`);
+      throw new ApiError("lightning_unavailable", "the Lightning node could not be reached to estimate a route");
     }
     if (estimate.failure_reason !== "FAILURE_REASON_NONE") throw new ApiError("no_route", `no route: ${estimate.failure_reason}`);
     return c.json({ fee_msat: estimate.routing_fee_msat, internal: false, max_fee_msat: defaultMaxFeeMsat(amount_msat) }, 200);
