@@ -5,7 +5,7 @@
 
 import { env } from "cloudflare:workers";
 import { createLndClient } from "../src/lightning";
-import { fakeMacaroonHex, lndContractSuite, type Harness, type OutsideNode, type RawReply, type Session } from "./contract/lnd-suite";
+import { fakeMacaroonHex, lndContractSuite, rawReply, type Harness, type OutsideNode, type RawReply, type Session } from "./contract/lnd-suite";
 
 const simBinding = (env as unknown as { LND_SIM: Fetcher }).LND_SIM;
 
@@ -19,24 +19,6 @@ async function simCall(path: string, body?: unknown): Promise<{ status: number; 
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
-}
-
-async function rawReply(res: Response): Promise<RawReply> {
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  const lines = text.split("\n").filter((l) => l.trim()).flatMap((l) => {
-    try {
-      return [JSON.parse(l)];
-    } catch {
-      return [];
-    }
-  });
-  return { status: res.status, headers: res.headers, text, json, lines };
 }
 
 const simulator: Harness = {

@@ -54,6 +54,25 @@ export interface OutsideHoldInvoice {
   cancel(): Promise<void>;
 }
 
+/** A raw LND answer: the body as text, as JSON when it is one, and as NDJSON lines for streams. */
+export async function rawReply(res: Response): Promise<RawReply> {
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  const lines = text.split("\n").filter((l) => l.trim()).flatMap((l) => {
+    try {
+      return [JSON.parse(l)];
+    } catch {
+      return [];
+    }
+  });
+  return { status: res.status, headers: res.headers, text, json, lines };
+}
+
 export interface RawReply {
   status: number;
   headers: Headers;

@@ -6,7 +6,7 @@ import { decodeInvoice } from "../../src/bolt11";
 import { createLndClient, type LndClientConfig } from "../../src/lightning";
 import { hexToBase64, hexToBase64Url } from "../../src/lightning/bytes";
 import type { Harness, OutsideNode, PayOutcome, RawReply, Session } from "../contract/lnd-suite";
-import { randomHex32, sha256Hex } from "../contract/lnd-suite";
+import { randomHex32, rawReply, sha256Hex } from "../contract/lnd-suite";
 import type { RegtestContext, RegtestNode } from "./context";
 
 /** The network's coordinates, or null when this file runs outside the regtest tier (plain `npm test`). */
@@ -33,21 +33,7 @@ export class Rest {
       headers,
       body: typeof body === "string" ? body : body === undefined ? undefined : JSON.stringify(body),
     });
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = null;
-    }
-    const lines = text.split("\n").filter((l) => l.trim()).flatMap((l) => {
-      try {
-        return [JSON.parse(l)];
-      } catch {
-        return [];
-      }
-    });
-    return { status: res.status, headers: res.headers, text, json, lines };
+    return rawReply(res);
   }
 
   async ok(method: "GET" | "POST", path: string, body?: unknown): Promise<any> {
