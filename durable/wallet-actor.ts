@@ -109,6 +109,7 @@ const SCHEMA = [
    -- The hub pays a hash at most once: a failed attempt frees it, nothing else does.
    CREATE UNIQUE INDEX lightning_payments_live_hash ON lightning_payments (payment_hash) WHERE status <> 'failed';
    CREATE INDEX lightning_payments_pending ON lightning_payments (status) WHERE status = 'pending';`,
+  `CREATE INDEX lightning_payments_by_transaction ON lightning_payments (transaction_id);`,
 ];
 
 /** First retry of an unacknowledged transfer after this long; doubles up to the cap. */
@@ -478,20 +479,21 @@ export class WalletActor extends Actor<WalletEnv> {
       // Re-read inside the transaction: the alarm and the request path may both have delivered.
       const row = this.outboxRow(transfer_id);
       if (!row || row.delivered_at) return;
-      const { amount_msat } = JSON.parse(row.payload) as TransferPayload;
+      const { amount_msat, payment_hash } = JSON.parse(row.payload) as TransferPayload;
       const delivered = result.outcome === "delivered";
       this.sql`UPDATE outbox SET delivered_at = ${now} WHERE transfer_id = ${transfer_id}`;
       this.sql`UPDATE transactions SET status = ${delivered ? "succeeded" : "failed"} WHERE id = ${row.transaction_id}`;
       this.post(`${transfer_id}:${result.outcome}`, delivered ? journals.transferDelivered(amount_msat) : journals.transferReturned(amount_msat), now);
-      const payment = this.sql<PaymentRow>`SELECT * FROM lightning_payments WHERE transaction_id = ${row.transaction_id}`[0];
-      if (payment) {
+      // Only a transfer that pays an invoice has a Lightning payment row to finish.
+      if (payment_hash) {
         this.sql`UPDATE lightning_payments SET status = ${delivered ? "succeeded" : "failed"}, updated_at = ${now},
                    preimage = ${delivered ? result.preimage : null}, failure_reason = ${delivered ? null : result.reason}
-                 WHERE payment_id = ${payment.payment_id}`;
+                 WHERE transaction_id = ${row.transaction_id}`;
       }
-      const type = payment ? (delivered ? "payment.succeeded" : "payment.failed") : delivered ? "transfer.delivered" : "transfer.failed";
-      this.appendEvent(type, { ...this.answerFor(row.transaction_id), balance_msat: this.balanceOf("wallet") }, now);
-      this.refreshStoredAnswer(row.transaction_id);
+      const type = payment_hash ? (delivered ? "payment.succeeded" : "payment.failed") : delivered ? "transfer.delivered" : "transfer.failed";
+      const answer = this.answerFor(row.transaction_id, Boolean(payment_hash));
+      this.appendEvent(type, { ...answer, balance_msat: this.balanceOf("wallet") }, now);
+      this.refreshStoredAnswer(row.transaction_id, answer);
     });
   }
 
@@ -779,16 +781,17 @@ export class WalletActor extends Actor<WalletEnv> {
   }
 
   /** The API's answer for a money movement as it stands now: a Lightning payment or a transfer. */
-  private answerFor(transaction_id: string): Record<string, unknown> {
-    const payment = this.sql<{ payment_id: string }>`SELECT payment_id FROM lightning_payments WHERE transaction_id = ${transaction_id}`[0];
+  private answerFor(transaction_id: string, lightning?: boolean): Record<string, unknown> {
+    const payment =
+      lightning === false ? undefined : this.sql<{ payment_id: string }>`SELECT payment_id FROM lightning_payments WHERE transaction_id = ${transaction_id}`[0];
     if (payment) return { ...this.lightningPaymentById(payment.payment_id)! };
     const transaction = this.transactionById(transaction_id)!;
     return { status: transaction.status, transaction };
   }
 
   /** Keeps the idempotent replay of a request in step with its outcome. */
-  private refreshStoredAnswer(transaction_id: string): void {
-    this.sql`UPDATE idempotency SET response = ${JSON.stringify(this.answerFor(transaction_id))} WHERE transaction_id = ${transaction_id}`;
+  private refreshStoredAnswer(transaction_id: string, answer = this.answerFor(transaction_id)): void {
+    this.sql`UPDATE idempotency SET response = ${JSON.stringify(answer)} WHERE transaction_id = ${transaction_id}`;
   }
 
   private lightningPaymentById(payment_id: string): LightningPayment | null {
