@@ -1,0 +1,156 @@
+// Bundles the hub and the LND simulator the way `wrangler deploy` does, and writes a workerd
+// config that serves the bundles directly (no wrangler dev, no proxy in front of workerd).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { webcrypto } from "node:crypto";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const BUILD = join(ROOT, "bench/.build");
+const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+
+/** Must match wrangler.toml (and be accepted by the workerd in node_modules). */
+export const COMPATIBILITY_DATE = "2026-10-01";
+
+/**
+ * `wrangler deploy --dry-run`: the exact bundle production would upload (esbuild, nodejs_compat
+ * polyfills, the same externals), written to bench/.build/{hub,sim}/index.js.
+ */
+export function bundle({ quiet = true } = {}) {
+  const env = {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    WRANGLER_HIDE_BANNER: "true",
+    WRANGLER_LOG_PATH: join(BUILD, "wrangler-logs"),
+    CI: "1",
+    NO_COLOR: "1",
+  };
+  const out = { hub: null, sim: null, simError: null };
+  for (const [name, config] of [["hub", join(ROOT, "wrangler.toml")], ["sim", join(ROOT, "sim/wrangler.toml")]]) {
+    rmSync(join(BUILD, name), { recursive: true, force: true });
+    if (!existsSync(config)) {
+      if (name === "sim") out.simError = "sim/wrangler.toml not found";
+      continue;
+    }
+    // wrangler keeps its scratch files (.wrangler/tmp) next to the config it is given, so it gets a
+    // copy under bench/.build with `main` made absolute: the bench writes nothing outside bench/.
+    const dir = join(BUILD, `config-${name}`);
+    mkdirSync(dir, { recursive: true });
+    const text = readFileSync(config, "utf8").replace(/^main\s*=\s*"([^"]+)"/m, (_, main) => `main = ${JSON.stringify(resolve(dirname(config), main))}`);
+    writeFileSync(join(dir, "wrangler.toml"), text);
+    try {
+      execFileSync(process.execPath, [WRANGLER, "deploy", "--dry-run", "--env=", "--config", join(dir, "wrangler.toml"), "--outdir", join(BUILD, name)], {
+        cwd: dir,
+        env,
+        stdio: quiet ? ["ignore", "pipe", "pipe"] : "inherit",
+      });
+      out[name] = join(BUILD, name, "index.js");
+    } catch (error) {
+      const detail = `${error.stdout ?? ""}${error.stderr ?? ""}`.split("\n").filter((l) => /ERROR|error/.test(l)).slice(0, 3).join(" | ");
+      // The hub is what the bench measures; the simulator is optional (Lightning phases are skipped).
+      if (name === "hub") throw new Error(`bundling the hub failed: ${detail || error.message}`);
+      out.simError = `bundling sim/ failed: ${detail || error.message}`;
+    }
+  }
+  return out;
+}
+
+/** A fresh Ed25519 private JWK, as `npm start` writes into .dev.vars. */
+export async function generateJwk() {
+  const { privateKey } = await webcrypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+  const jwk = await webcrypto.subtle.exportKey("jwk", privateKey);
+  return JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, d: jwk.d });
+}
+
+const q = (s) => JSON.stringify(s); // capnp text strings use the same escapes as JSON
+
+/**
+ * The workerd config (capnp text). The HTTP socket is named "http" and bound at start with
+ * `--socket-addr http=127.0.0.1:0`; workerd reports the port it got on the control fd.
+ *
+ * storage: "disk" (SQLite files under `dataDir`) or "memory" (workerd's in-memory storage, which
+ * this workerd does not offer to SQLite-backed classes: the hub cannot run on it).
+ * extra: more workers served on their own sockets (the calibration worker).
+ */
+export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [] }) {
+  mkdirSync(dir, { recursive: true });
+  const rel = (p) => relative(dir, p);
+  const storageOf = storage === "disk" ? `(localDisk = "do-storage")` : `(inMemory = void)`;
+  const hubBindings = [
+    `(name = "ENVIRONMENT", text = "development")`,
+    `(name = "BITCOIN_NETWORK", text = "regtest")`,
+    `(name = "JWT_PRIVATE_JWK", text = ${q(jwk)})`,
+    `(name = "WALLET", durableObjectNamespace = "WalletActor")`,
+    `(name = "ACCOUNT", durableObjectNamespace = "AccountActor")`,
+    `(name = "USERNAME", durableObjectNamespace = "UsernameActor")`,
+    `(name = "LIGHTNING", durableObjectNamespace = "LightningNodeActor")`,
+  ];
+  if (sim) hubBindings.push(`(name = "LND_SIM", service = "flash-lnd-sim")`);
+  const ns = (cls, prefix) => `(className = "${cls}", uniqueKey = "${prefix}-${cls}", enableSql = true)`;
+  const services = [
+    `(name = "hub", worker = .hub)`,
+    ...(sim ? [`(name = "flash-lnd-sim", worker = .sim)`] : []),
+    ...extra.map((w) => `(name = "${w.name}", worker = .${w.name})`),
+  ];
+  if (storage === "disk") {
+    mkdirSync(dataDir, { recursive: true });
+    services.push(`(name = "do-storage", disk = (path = ${q(dataDir)}, writable = true))`);
+  }
+  const sockets = [`(name = "http", http = (), service = "hub")`, ...extra.map((w) => `(name = "${w.name}", http = (), service = "${w.name}")`)];
+  let text = `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    ${services.join(",\n    ")}
+  ],
+  sockets = [
+    ${sockets.join(",\n    ")}
+  ],
+);
+
+const hub :Workerd.Worker = (
+  modules = [(name = "index.js", esModule = embed ${q(rel(join(BUILD, "hub/index.js")))})],
+  compatibilityDate = "${COMPATIBILITY_DATE}",
+  compatibilityFlags = ["nodejs_compat"],
+  bindings = [
+    ${hubBindings.join(",\n    ")}
+  ],
+  durableObjectNamespaces = [
+    ${["WalletActor", "AccountActor", "UsernameActor", "LightningNodeActor"].map((c) => ns(c, "flash-hub")).join(",\n    ")}
+  ],
+  durableObjectStorage = ${storageOf},
+);
+`;
+  if (sim) {
+    text += `
+const sim :Workerd.Worker = (
+  modules = [(name = "index.js", esModule = embed ${q(rel(join(BUILD, "sim/index.js")))})],
+  compatibilityDate = "${COMPATIBILITY_DATE}",
+  compatibilityFlags = ["nodejs_compat", "enable_request_signal"],
+  bindings = [(name = "SIM", durableObjectNamespace = "SimNetwork")],
+  durableObjectNamespaces = [${ns("SimNetwork", "flash-lnd-sim")}],
+  durableObjectStorage = ${storageOf},
+);
+`;
+  }
+  for (const w of extra) {
+    text += `
+const ${w.name} :Workerd.Worker = (
+  modules = [(name = "index.js", esModule = embed ${q(rel(w.path))})],
+  compatibilityDate = "${COMPATIBILITY_DATE}",
+  bindings = [(name = "COUNTER", durableObjectNamespace = "Counter")],
+  durableObjectNamespaces = [${ns("Counter", "bench-calibration")}],
+  durableObjectStorage = ${storageOf},
+);
+`;
+  }
+  const path = join(dir, "workerd.capnp");
+  writeFileSync(path, text);
+  return path;
+}
+
+/** Builds the calibration worker (a bare DO that updates one SQLite row per request). */
+export function calibrationWorkerPath() {
+  return join(ROOT, "bench/calibration/counter.js");
+}

@@ -1,0 +1,124 @@
+// The hub's API as the bench uses it: accounts, funding, payments, invoices, event sockets.
+import { performance } from "node:perf_hooks";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pool } from "./load.mjs";
+import { ROOT } from "./build.mjs";
+
+/** Node 22 has a global WebSocket; older Node uses the `ws` package installed with wrangler. */
+const WebSocketImpl = globalThis.WebSocket ?? createRequire(join(ROOT, "package.json"))("ws");
+
+const PASSWORD = "bench-password-0123";
+/** Access tokens live 15 minutes; phases refresh them when they are older than this. */
+const TOKEN_REFRESH_AFTER_MS = 10 * 60_000;
+
+export class Hub {
+  constructor(client, baseUrl, runTag) {
+    this.client = client;
+    this.baseUrl = baseUrl;
+    this.runTag = runTag;
+    this.accounts = [];
+    this.keySeq = 0;
+  }
+
+  headers(account, idempotencyKey) {
+    const h = { "content-type": "application/json", authorization: `Bearer ${account.token}` };
+    if (idempotencyKey) h["idempotency-key"] = idempotencyKey;
+    return h;
+  }
+
+  nextKey(prefix) {
+    return `${prefix}-${this.runTag}-${this.keySeq++}`;
+  }
+
+  /** Creates `n` accounts (POST /v1/accounts) and funds each (POST /dev/faucet, Idempotency-Key). */
+  async createAccounts(n, { concurrency = 8, fundSat = 1_000_000, onProgress } = {}) {
+    let done = 0;
+    const created = await pool(n, concurrency, async (i) => {
+      const username = `b${this.runTag}_${i}`;
+      const res = await this.client.request("POST", "/v1/accounts", {
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username, password: PASSWORD }),
+      });
+      if (res.status !== 201) throw new Error(`POST /v1/accounts → ${res.status} ${res.text.slice(0, 200)}`);
+      const a = JSON.parse(res.text);
+      const account = { index: i, username, wallet_id: a.wallet_id, token: a.access_token, refresh: a.refresh_token, issuedAt: Date.now(), lastSeq: 0 };
+      const fund = await this.client.request("POST", "/dev/faucet", {
+        headers: this.headers(account, `fund-${this.runTag}-${i}`),
+        body: JSON.stringify({ amount_sat: fundSat }),
+      });
+      if (fund.status !== 200) throw new Error(`POST /dev/faucet → ${fund.status} ${fund.text.slice(0, 200)}`);
+      account.lastSeq = 1; // the faucet's event: the first of a new wallet's log
+      if (onProgress && ++done % 100 === 0) onProgress(done);
+      return account;
+    });
+    this.accounts.push(...created);
+    return created;
+  }
+
+  /** Trades refresh tokens for new access tokens when the old ones near their 15-minute expiry. */
+  async refreshTokensIfOld() {
+    const old = this.accounts.filter((a) => Date.now() - a.issuedAt > TOKEN_REFRESH_AFTER_MS);
+    await pool(old.length, 16, async (i) => {
+      const a = old[i];
+      const res = await this.client.request("POST", "/v1/auth/refresh", {
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refresh_token: a.refresh }),
+      });
+      if (res.status !== 200) throw new Error(`POST /v1/auth/refresh → ${res.status} ${res.text.slice(0, 200)}`);
+      const t = JSON.parse(res.text);
+      a.token = t.access_token;
+      a.refresh = t.refresh_token;
+      a.issuedAt = Date.now();
+    });
+    return old.length;
+  }
+
+  /** One intraledger payment of `amountSat` from `from` to `to` (by username or wallet id). */
+  async pay(from, to, { by = "username", memo, amountSat = 1 } = {}) {
+    const body = memo
+      ? `{"to":"${by === "wallet" ? to.wallet_id : to.username}","amount_sat":${amountSat},"memo":"${memo}"}`
+      : `{"to":"${by === "wallet" ? to.wallet_id : to.username}","amount_sat":${amountSat}}`;
+    const res = await this.client.request("POST", "/v1/payments/intraledger", { headers: this.headers(from, this.nextKey("pay")), body });
+    // The answer starts with its status; `pending` means delivery was left to the sender's alarm.
+    if (res.status === 200) return { ok: true, status: 200, pending: !res.text.startsWith('{"status":"succeeded"') };
+    return { ok: false, status: res.status, detail: res.text };
+  }
+
+  async createInvoice(account, amountSat = 1) {
+    const res = await this.client.request("POST", "/v1/invoices", { headers: this.headers(account), body: `{"amount_sat":${amountSat}}` });
+    if (res.status !== 201) return { ok: false, status: res.status, detail: res.text };
+    return { ok: true, status: 201, payment_request: JSON.parse(res.text).payment_request };
+  }
+
+  async simPay(payment_request) {
+    const res = await this.client.request("POST", "/dev/sim/pay", { headers: { "content-type": "application/json" }, body: JSON.stringify({ payment_request }) });
+    if (res.status !== 200) return { ok: false, status: res.status, detail: res.text };
+    const status = /"status":"([a-z_]+)"/.exec(res.text)?.[1];
+    return status === "succeeded" ? { ok: true, status: 200 } : { ok: false, status: `sim:${status ?? "?"}`, detail: res.text };
+  }
+
+  /**
+   * Opens the account's event stream (`?after=<last seq>&access_token=`); `onMessage(account, text, t)`
+   * sees every frame with its arrival time.
+   */
+  openStream(account, onMessage) {
+    const url = `${this.baseUrl.replace(/^http/, "ws")}/v1/events/stream?after=${account.lastSeq}&access_token=${encodeURIComponent(account.token)}`;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocketImpl(url);
+      const timer = setTimeout(() => {
+        ws.close();
+        reject(new Error("WebSocket did not open in 30 s"));
+      }, 30_000);
+      ws.addEventListener("open", () => {
+        clearTimeout(timer);
+        resolve(ws);
+      });
+      ws.addEventListener("error", (e) => {
+        clearTimeout(timer);
+        reject(new Error(`WebSocket error: ${e.message ?? "connection failed"}`));
+      });
+      ws.addEventListener("message", (e) => onMessage(account, e.data, performance.now()));
+    });
+  }
+}

@@ -1,0 +1,542 @@
+#!/usr/bin/env node
+// Flash Hub load benchmark: `node bench/run.mjs [--quick]` (see docs/performance.md).
+//
+// Bundles the hub and the LND simulator with `wrangler deploy --dry-run`, serves them with workerd
+// directly (SQLite Durable Objects on local disk), drives them over loopback with a closed-loop
+// load generator, prints a table, writes bench/results/<date>.json and, as its last line, a
+// one-line JSON summary. It makes no timing assertions: targets are reported, not enforced.
+import { parseArgs } from "node:util";
+import { performance } from "node:perf_hooks";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { bundle, generateJwk, writeConfig, calibrationWorkerPath, BUILD, ROOT } from "./lib/build.mjs";
+import { startWorkerd, startMiniflare, memoryOf, cpuSeconds, machineCpuSeconds, workerdVersion, threadCount } from "./lib/runtime.mjs";
+import { createClient, clientKind } from "./lib/http.mjs";
+import { closedLoop, summarize, round, pool } from "./lib/load.mjs";
+import { Hub } from "./lib/hub.mjs";
+import { socketMemoryProbe } from "./lib/socket-probe.mjs";
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    accounts: { type: "string" },
+    sockets: { type: "string" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    levels: { type: "string" },
+    "hot-levels": { type: "string" },
+    storage: { type: "string", default: "tmpfs" },
+    runtime: { type: "string", default: "workerd" },
+    to: { type: "string", default: "username" },
+    "skip-calibration": { type: "boolean", default: false },
+    keep: { type: "boolean", default: false },
+    retries: { type: "string" },
+    help: { type: "boolean", default: false },
+  },
+});
+
+if (opt.help) {
+  console.log(`node bench/run.mjs [--quick] [--accounts N] [--sockets N] [--duration S] [--warmup S]
+  [--levels 1,16,64,256] [--hot-levels 16,64] [--storage tmpfs|disk] [--runtime workerd|miniflare]
+  [--to username|wallet] [--retries N] [--skip-calibration] [--keep]`);
+  process.exit(0);
+}
+
+const quick = opt.quick;
+const cfg = {
+  mode: quick ? "quick" : "full",
+  accounts: Number(opt.accounts ?? (quick ? 100 : 1000)),
+  durationS: Number(opt.duration ?? (quick ? 2 : 10)),
+  warmupS: Number(opt.warmup ?? (quick ? 0.5 : 2)),
+  levels: (opt.levels ?? "1,16,64,256").split(",").map(Number),
+  hotLevels: (opt["hot-levels"] ?? (quick ? "64" : "16,64")).split(",").map(Number),
+  wsConcurrency: 16,
+  // workerd evicts a Durable Object ~10 s after its last event (one with hibernatable WebSockets
+  // too): memory is compared between states where the same objects are asleep.
+  evictWaitS: quick ? 2 : 12,
+  // The socket memory probe (lib/socket-probe.mjs): accounts, batches × sockets, first wait.
+  probe: quick ? { accounts: 10, batches: 2, batchSize: 500, initialWait: false } : { accounts: 20, batches: 4, batchSize: 1000, initialWait: true },
+  // The machine may be shared: a measurement during which other processes used more than
+  // `otherCpuLimit` cores is repeated (after waiting for a quiet moment) up to `retries` times.
+  retries: Number(opt.retries ?? (quick ? 0 : 2)),
+  otherCpuLimit: 0.25,
+  calibrationS: quick ? 2 : 5,
+  storage: opt.storage,
+  runtime: opt.runtime,
+  to: opt.to === "wallet" ? "wallet" : "username",
+};
+cfg.sockets = Math.min(cfg.accounts, Number(opt.sockets ?? cfg.accounts));
+const ms = (s) => Math.round(s * 1000);
+
+const log = (...args) => console.error(...args); // progress on stderr; the table and summary on stdout
+const started = new Date();
+const runTag = started.getTime().toString(36);
+// Durable Object storage: "tmpfs" = SQLite files on /dev/shm (the default: same files and WAL as
+// on disk, but a commit's fsync costs nothing, as production's replicated storage does not block the
+// isolate on a local fsync); "disk" = SQLite files under bench/.build (every commit fsyncs on the
+// thread that runs JavaScript). (workerd's in-memory storage has no SQL API: the hub cannot use it.)
+if (cfg.storage === "tmpfs" && !existsSync("/dev/shm")) cfg.storage = "disk";
+const dataDir = cfg.storage === "tmpfs" ? join("/dev/shm", `flash-hub-bench-${runTag}`) : join(BUILD, `data-${runTag}`);
+const results = { started_at: started.toISOString(), config: cfg, machine: machineInfo(), runtime: {}, phases: {}, notes: [] };
+
+let runtime = null;
+let client = null;
+let calClient = null;
+const sockets = [];
+let cleaningUp = false;
+async function cleanup() {
+  if (cleaningUp) return;
+  cleaningUp = true;
+  for (const ws of sockets) {
+    try {
+      ws.close();
+    } catch {}
+  }
+  await client?.close().catch(() => {});
+  await calClient?.close().catch(() => {});
+  await runtime?.stop().catch(() => {});
+  if (!opt.keep) rmSync(dataDir, { recursive: true, force: true });
+}
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    log(`\n${signal}: stopping the runtime`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} catch (error) {
+  log(error?.stack ?? error);
+  await cleanup();
+  process.exit(1);
+}
+await cleanup();
+
+async function main() {
+  // ── Runtime ────────────────────────────────────────────────────────────────
+  log(`[bench] ${cfg.mode}: ${cfg.accounts} accounts, ${cfg.sockets} sockets, ${cfg.durationS}s per level, storage ${cfg.storage}, runtime ${cfg.runtime}`);
+  let t = performance.now();
+  const bundles = bundle();
+  results.runtime.bundle_ms = Math.round(performance.now() - t);
+  if (!bundles.sim) {
+    results.notes.push(`no LND simulator (${bundles.simError}): the hub runs without LND_SIM; Lightning phases are skipped`);
+    log(`[bench] ${bundles.simError}: running the hub without the LND simulator`);
+  }
+  const jwk = await generateJwk();
+  t = performance.now();
+  if (cfg.runtime === "miniflare") {
+    runtime = await startMiniflare({ jwk, persistDir: dataDir, sim: !!bundles.sim });
+  } else {
+    const configPath = writeConfig({ jwk, storage: "disk", dataDir, sim: !!bundles.sim, extra: [{ name: "calib", path: calibrationWorkerPath() }] });
+    runtime = await startWorkerd({ configPath, sockets: ["http", "calib"] });
+  }
+  results.runtime.start_ms = Math.round(performance.now() - t);
+  Object.assign(results.runtime, { kind: runtime.kind, url: runtime.url, pid: runtime.pid, threads: threadCount(runtime.pid) });
+  log(`[bench] ${runtime.kind} pid ${runtime.pid} serving ${runtime.url} (started in ${results.runtime.start_ms} ms)`);
+  const cpu = () => cpuSeconds(runtime.pid);
+  const loop = (o) => closedLoop({ cpu, machineCpu: machineCpuSeconds, ...o });
+  /** Until the rest of the machine (not workerd, not the bench) has been nearly idle for 2 s; at most 60 s. */
+  const waitForQuiet = async () => {
+    const t0 = performance.now();
+    let calm = 0;
+    while (calm < 2 && performance.now() - t0 < 60_000) {
+      const m0 = machineCpuSeconds();
+      const w0 = cpu();
+      const c0 = process.cpuUsage();
+      await sleep(1000);
+      const c = process.cpuUsage(c0);
+      const other = machineCpuSeconds() - m0 - (cpu() - w0) - (c.user + c.system) / 1e6;
+      calm = other < 0.15 ? calm + 1 : 0;
+    }
+    return round((performance.now() - t0) / 1000, 1);
+  };
+  /** Runs a measurement; repeats it when other processes disturbed it, keeping the least disturbed. */
+  const quietly = async (name, run) => {
+    let best = null;
+    for (let attempt = 1; attempt <= cfg.retries + 1; attempt++) {
+      const waited = attempt > 1 ? await waitForQuiet() : 0;
+      const r = await run();
+      r.attempt = attempt;
+      if (waited) r.waited_for_quiet_s = waited;
+      if (!best || (r.ok > 0 && (best.ok === 0 || (r.other_cpu_cores ?? 0) < (best.other_cpu_cores ?? 0)))) best = r;
+      if ((r.other_cpu_cores ?? 0) <= cfg.otherCpuLimit) break;
+      if (attempt <= cfg.retries) log(`[bench] ${name}: other processes used ${r.other_cpu_cores} cores meanwhile; measuring again`);
+    }
+    return best;
+  };
+  const maxConcurrency = Math.max(...cfg.levels, ...cfg.hotLevels, cfg.wsConcurrency, 64);
+  client = createClient(runtime.url, { connections: maxConcurrency });
+  const hub = new Hub(client, runtime.url, runTag);
+
+  const health = await client.request("GET", "/health");
+  if (health.status !== 200) throw new Error(`GET /health → ${health.status}`);
+  const memory = (results.memory = { detail: {} });
+  const snap = (name) => {
+    const m = memoryOf(runtime.pid);
+    memory[`${name}_mb`] = m.rss_mb;
+    memory.detail[name] = m;
+    return m.rss_mb;
+  };
+  snap("idle");
+  log(`[bench] workerd RSS idle: ${memory.idle_mb} MB`);
+
+  // ── Accounts ───────────────────────────────────────────────────────────────
+  snap("before_accounts");
+  t = performance.now();
+  await hub.createAccounts(cfg.accounts, { onProgress: (n) => log(`[bench]   ${n}/${cfg.accounts} accounts`) });
+  const createS = (performance.now() - t) / 1000;
+  results.phases.accounts = { count: cfg.accounts, seconds: round(createS, 1), per_second: round(cfg.accounts / createS, 1), note: "POST /v1/accounts (PBKDF2, 100k iterations) + POST /dev/faucet each" };
+  snap("after_accounts");
+  memory.mb_per_1k_accounts = round(((memory.after_accounts_mb - memory.before_accounts_mb) / cfg.accounts) * 1000, 1);
+  log(`[bench] ${cfg.accounts} accounts created and funded in ${round(createS, 1)} s; RSS ${memory.after_accounts_mb} MB`);
+  const accounts = hub.accounts;
+  /** Every account pays the next one: wakes every wallet (and recipient lookup) before a measurement. */
+  const warmRing = async () => {
+    await hub.refreshTokensIfOld();
+    const t0 = performance.now();
+    const res = await pool(accounts.length, 32, (i) => hub.pay(accounts[i], accounts[(i + 1) % accounts.length], { by: cfg.to }));
+    const failed = res.filter((r) => !r.ok);
+    if (failed.length) throw new Error(`warm-up payments failed: ${failed.length}, first ${failed[0].status} ${String(failed[0].detail).slice(0, 200)}`);
+    return round((performance.now() - t0) / 1000, 1);
+  };
+  const randomAccount = (except = -1, limit = accounts.length) => {
+    for (;;) {
+      const i = (Math.random() * limit) | 0;
+      if (i !== except) return accounts[i];
+    }
+  };
+
+  // ── Live events: sockets, idle memory, push latency ─────────────────────────
+  {
+    await hub.refreshTokensIfOld();
+    const ws = (results.phases.websocket = { sockets: cfg.sockets });
+    const waiting = new Map(); // memo → { tResp, tSend }
+    const arrivals = new Map(); // memo → tWs
+    let replayed = 0;
+    let unexpected = 0;
+    const onMessage = (account, text, tArrive) => {
+      // Only the bench's own payments carry a "ws:" memo; every other frame is counted and skipped.
+      const m = /"type":"transfer\.received".*"memo":"(ws:[0-9]+)"/.exec(text);
+      if (m) {
+        if (!arrivals.has(m[1])) arrivals.set(m[1], tArrive); // the first of the receiver's sockets
+      } else if (text.includes('"type":"faucet.credited"')) replayed++;
+      else if (!text.includes('"type":"transfer.')) unexpected++;
+    };
+    log(`[bench] idling ${cfg.evictWaitS} s${cfg.evictWaitS >= 11 ? " (the accounts' Durable Objects go to sleep)" : ""}`);
+    await sleep(cfg.evictWaitS * 1000);
+    snap("before_sockets");
+    t = performance.now();
+    const opened = await pool(cfg.sockets, 32, (i) => hub.openStream(accounts[i], onMessage));
+    sockets.push(...opened);
+    ws.connect_s = round((performance.now() - t) / 1000, 2);
+    snap("sockets_connected");
+    log(`[bench] ${cfg.sockets} sockets open in ${ws.connect_s} s; RSS ${memory.sockets_connected_mb} MB; idling ${cfg.evictWaitS} s`);
+    await sleep(cfg.evictWaitS * 1000);
+    snap("sockets_idle");
+    // Not the headline figure: the allocator reuses the sleeping accounts' memory for these sockets
+    // (see lib/socket-probe.mjs, which measures it at the end of the run).
+    memory.mb_per_1k_sockets_in_run = round(((memory.sockets_idle_mb - memory.before_sockets_mb) / cfg.sockets) * 1000, 1);
+    log(`[bench] RSS with ${cfg.sockets} idle sockets: ${memory.sockets_idle_mb} MB (${memory.mb_per_1k_sockets_in_run} MB per 1,000 in this process)`);
+    ws.warmup_s = await warmRing();
+
+    // Payments to random receivers that each have a socket; the memo ties the event to its payment.
+    let memoSeq = 0;
+    let windowFrom = 0;
+    let windowTo = 0;
+    const load = await quietly("live events", () => {
+      waiting.clear();
+      arrivals.clear();
+      windowFrom = performance.now() + ms(cfg.warmupS);
+      windowTo = windowFrom + ms(cfg.durationS);
+      return loop({
+      concurrency: cfg.wsConcurrency,
+      warmupMs: ms(cfg.warmupS),
+      durationMs: ms(cfg.durationS),
+      cpu,
+      op: async () => {
+        const to = randomAccount(-1, cfg.sockets);
+        const from = randomAccount(to.index);
+        const memo = `ws:${memoSeq++}`;
+        const tSend = performance.now();
+        const r = await hub.pay(from, to, { memo, by: cfg.to });
+        const tResp = performance.now();
+        if (r.ok && tSend >= windowFrom && tResp <= windowTo) waiting.set(memo, { tSend, tResp });
+        return r;
+      },
+      });
+    });
+    await sleep(1000); // stragglers
+    const fromResponse = [];
+    const fromRequest = [];
+    let beforeResponse = 0;
+    let missing = 0;
+    for (const [memo, w] of waiting) {
+      const tWs = arrivals.get(memo);
+      if (tWs === undefined) {
+        missing++;
+        continue;
+      }
+      fromRequest.push(tWs - w.tSend);
+      if (tWs < w.tResp) beforeResponse++;
+      fromResponse.push(Math.max(0, tWs - w.tResp));
+    }
+    Object.assign(ws, {
+      payments: load,
+      events_matched: fromResponse.length,
+      events_missing: missing,
+      events_before_response: beforeResponse,
+      replayed_on_connect: replayed,
+      unexpected_frames: unexpected,
+      // The brief's figure: from the payment's HTTP response to the receiver's frame (0 when the frame came first).
+      push_after_response: summarize(fromResponse),
+      // From sending the payment request to the receiver's frame.
+      push_after_request: summarize(fromRequest),
+    });
+    snap("sockets_after_load");
+    log(`[bench] live events: ${fromResponse.length} matched, ${missing} missing, ${beforeResponse} before the HTTP response; after response p50 ${ws.push_after_response.p50_ms} / p99 ${ws.push_after_response.p99_ms} ms`);
+    for (const s of sockets) s.close();
+    sockets.length = 0;
+    await sleep(2000);
+    snap("sockets_closed");
+  }
+  results.phases.warmup_s = await warmRing();
+
+  // ── Payments between users ─────────────────────────────────────────────────
+  const intraledger = (results.phases.intraledger = {});
+  for (const c of cfg.levels) {
+    await hub.refreshTokensIfOld();
+    const r = await quietly(`intraledger c=${c}`, () => loop({
+      concurrency: c,
+      warmupMs: ms(cfg.warmupS),
+      durationMs: ms(cfg.durationS),
+      cpu,
+      op: () => {
+        const to = randomAccount();
+        return hub.pay(randomAccount(to.index), to, { by: cfg.to });
+      },
+    }));
+    intraledger[`c${c}`] = r;
+    log(`[bench] intraledger c=${c}: ${r.tps}/s p50 ${r.latency.p50_ms} p99 ${r.latency.p99_ms} ms, errors ${r.error_count}, pending ${r.pending}, workerd ${r.server_cpu_cores} cores, bench ${r.client_cpu_cores}`);
+  }
+
+  // ── Hot accounts ───────────────────────────────────────────────────────────
+  const hot = (results.phases.hot_account = {});
+  const hotSender = accounts[0];
+  const hotReceiver = accounts[1];
+  for (const c of cfg.hotLevels) {
+    await hub.refreshTokensIfOld();
+    const base = { concurrency: c, warmupMs: ms(cfg.warmupS), durationMs: ms(cfg.durationS), cpu };
+    hot[`one_to_many_c${c}`] = await quietly("hot one to many", () => loop({ ...base, op: () => hub.pay(hotSender, randomAccount(hotSender.index), { by: cfg.to }) }));
+    hot[`many_to_one_c${c}`] = await quietly("hot many to one", () => loop({ ...base, op: () => hub.pay(randomAccount(hotReceiver.index), hotReceiver, { by: cfg.to }) }));
+    for (const k of [`one_to_many_c${c}`, `many_to_one_c${c}`]) {
+      const r = hot[k];
+      log(`[bench] hot ${k}: ${r.tps}/s p50 ${r.latency.p50_ms} p99 ${r.latency.p99_ms} ms, errors ${r.error_count}, pending ${r.pending}, workerd ${r.server_cpu_cores} cores`);
+    }
+  }
+  snap("after_payments");
+
+  // ── Lightning: invoices and simulated payments ────────────────────────────
+  const ln = (results.phases.lightning = {});
+  {
+    await hub.refreshTokensIfOld();
+    const probe = await hub.createInvoice(accounts[0]);
+    if (!probe.ok) {
+      ln.skipped = `POST /v1/invoices answered ${probe.status}: ${String(probe.detail).slice(0, 200)}`;
+    } else {
+      const paid = await hub.simPay(probe.payment_request);
+      const invoices = [];
+      ln.create = await quietly("invoices", () => loop({
+        concurrency: 16,
+        warmupMs: ms(cfg.warmupS),
+        durationMs: ms(cfg.durationS),
+        cpu,
+        op: async () => {
+          const r = await hub.createInvoice(randomAccount());
+          if (r.ok) invoices.push(r.payment_request);
+          return r;
+        },
+      }));
+      log(`[bench] invoices: ${ln.create.tps}/s p50 ${ln.create.latency.p50_ms} p99 ${ln.create.latency.p99_ms} ms, errors ${ln.create.error_count}, workerd ${ln.create.server_cpu_cores} cores`);
+      if (!paid.ok && (paid.status === 404 || paid.status >= 500)) {
+        ln.sim_pay_skipped = `POST /dev/sim/pay answered ${paid.status}: ${String(paid.detail).slice(0, 200)}`;
+      } else {
+        // Newest first: the warm-up's invoices are the oldest. Each invoice is paid once.
+        // Not repeated when disturbed: each attempt would spend invoices the next one needs.
+        ln.sim_pay = await loop({
+          concurrency: 16,
+          warmupMs: ms(cfg.warmupS),
+          durationMs: ms(cfg.durationS),
+          op: async () => {
+            const pr = invoices.pop();
+            if (!pr) return { done: true };
+            return hub.simPay(pr);
+          },
+        });
+        if (invoices.length === 0) results.notes.push(`sim pay ran out of invoices: its rate is over ${ln.sim_pay.duration_s} s`);
+        log(`[bench] sim pay: ${ln.sim_pay.tps}/s p50 ${ln.sim_pay.latency.p50_ms} p99 ${ln.sim_pay.latency.p99_ms} ms, errors ${ln.sim_pay.error_count}`);
+      }
+    }
+    if (ln.skipped) log(`[bench] lightning skipped: ${ln.skipped}`);
+  }
+  snap("end");
+
+  // ── Calibration: what the runtime does with the least possible work per request ──
+  // (Last, so its thousand Durable Objects do not blur the memory figures above.)
+  if (!opt["skip-calibration"]) {
+    const cal = (results.phases.calibration = {});
+    const dur = { warmupMs: 500, durationMs: ms(cfg.calibrationS) };
+    cal.hub_health_c64 = await quietly("calibration", () => loop({ concurrency: 64, ...dur, op: () => simpleGet(client, "/health") }));
+    if (runtime.urls.calib) {
+      calClient = createClient(runtime.urls.calib, { connections: 64 });
+      const names = Array.from({ length: cfg.accounts }, (_, i) => `c${i}`);
+      const any = () => names[(Math.random() * names.length) | 0];
+      await pool(names.length, 32, (i) => simpleGet(calClient, `/bump/${names[i]}`)); // open every object first
+      cal.do_update_spread_c64 = await quietly("calibration", () => loop({ concurrency: 64, ...dur, op: () => simpleGet(calClient, `/bump/${any()}`) }));
+      cal.do_update_one_c64 = await quietly("calibration", () => loop({ concurrency: 64, ...dur, op: () => simpleGet(calClient, "/bump/hot") }));
+      cal.do_chain_spread_c64 = await quietly("calibration", () => loop({ concurrency: 64, ...dur, op: () => simpleGet(calClient, `/chain/${any()}/${any()}`) }));
+    } else {
+      results.notes.push("calibration worker not served (runtime miniflare): only /health measured");
+    }
+    for (const [k, v] of Object.entries(cal)) log(`[bench] calibration ${k}: ${v.tps} req/s, p99 ${v.latency.p99_ms} ms, workerd ${v.server_cpu_cores} cores`);
+  }
+
+  // ── Memory per idle socket, on a fresh workerd ────────────────────────────
+  await runtime.stop();
+  runtime = null;
+  memory.socket_probe = await socketMemoryProbe({ jwk, dataDir: `${dataDir}-probe`, ...cfg.probe, log });
+  memory.mb_per_1k_sockets = memory.socket_probe.mb_per_1k_sockets;
+  log(`[bench] socket probe: ${memory.mb_per_1k_sockets} MB per 1,000 idle sockets (${memory.socket_probe.points.map((p) => `${p[0]}: ${p[1]} MB`).join(", ")})`);
+  results.finished_at = new Date().toISOString();
+  results.elapsed_s = round((Date.now() - started.getTime()) / 1000, 1);
+
+  // ── Report ─────────────────────────────────────────────────────────────────
+  const best = Object.values(intraledger).reduce((a, b) => (b.tps > (a?.tps ?? -1) ? b : a), null);
+  const hotBest = (prefix) => Math.max(...Object.entries(hot).filter(([k]) => k.startsWith(prefix)).map(([, v]) => v.tps));
+  const summary = {
+    mode: cfg.mode,
+    storage: cfg.storage,
+    intraledger_tps: best?.tps ?? null,
+    intraledger_best_concurrency: best?.concurrency ?? null,
+    intraledger_p99_ms: intraledger.c16?.latency.p99_ms ?? null,
+    hot_account_tps: Math.min(hotBest("one_to_many"), hotBest("many_to_one")),
+    hot_one_to_many_tps: hotBest("one_to_many"),
+    hot_many_to_one_tps: hotBest("many_to_one"),
+    ws_push_p99_ms: results.phases.websocket.push_after_response.p99_ms,
+    ws_push_p50_ms: results.phases.websocket.push_after_response.p50_ms,
+    invoice_tps: ln.create?.tps ?? null,
+    sim_pay_tps: ln.sim_pay?.tps ?? null,
+    rss_mb_per_1k_sockets: memory.mb_per_1k_sockets,
+    rss_idle_mb: memory.idle_mb,
+    rss_mb_per_1k_accounts: memory.mb_per_1k_accounts,
+    errors: Object.values(intraledger).reduce((s, r) => s + r.error_count, 0) + Object.values(hot).reduce((s, r) => s + r.error_count, 0),
+  };
+  results.summary = summary;
+  const disturbed = allLoads(results.phases).filter(([, r]) => (r.other_cpu_cores ?? 0) > 0.25);
+  if (disturbed.length) {
+    results.notes.push(
+      `other processes used CPU during ${disturbed.map(([k, r]) => `${k} (${r.other_cpu_cores} cores)`).join(", ")}: those figures are disturbed`,
+    );
+  }
+  results.targets = targets(summary);
+  printTable(results);
+
+  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+  const file = join(ROOT, "bench/results", `${started.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}${quick ? "-quick" : ""}.json`);
+  writeFileSync(`${file}.tmp`, JSON.stringify(results, null, 2) + "\n");
+  renameSync(`${file}.tmp`, file);
+  console.log(`\nresults: ${file.slice(ROOT.length + 1)}`);
+  console.log(JSON.stringify(summary));
+}
+
+async function simpleGet(c, path) {
+  const r = await c.request("GET", path);
+  return { ok: r.status === 200, status: r.status, detail: r.text };
+}
+
+/** Every closed-loop result in the phases, as [name, result]. */
+function allLoads(phases, prefix = "") {
+  const out = [];
+  for (const [k, v] of Object.entries(phases)) {
+    if (v && typeof v === "object" && "tps" in v && "latency" in v) out.push([`${prefix}${k}`, v]);
+    else if (v && typeof v === "object") out.push(...allLoads(v, `${prefix}${k}.`));
+  }
+  return out;
+}
+
+function sleep(msec) {
+  return new Promise((resolve) => setTimeout(resolve, msec));
+}
+
+function targets(s) {
+  const check = (value, op, limit) => ({ value, target: `${op} ${limit}`, met: value === null ? null : op === ">=" ? value >= limit : value <= limit });
+  return {
+    intraledger_tps: check(s.intraledger_tps, ">=", 1000),
+    intraledger_p99_ms: check(s.intraledger_p99_ms, "<=", 50),
+    hot_account_tps: check(s.hot_account_tps, ">=", 300),
+    ws_push_p99_ms: check(s.ws_push_p99_ms, "<=", 25),
+    rss_mb_per_1k_sockets: check(s.rss_mb_per_1k_sockets, "<=", 50),
+  };
+}
+
+function machineInfo() {
+  let commit = null;
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim();
+    if (dirty) commit += "+dirty";
+  } catch {}
+  return {
+    cores: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model ?? "unknown",
+    memory_gb: round(os.totalmem() / 2 ** 30, 1),
+    platform: `${os.platform()} ${os.release()}`,
+    node: process.version,
+    workerd: workerdVersion(),
+    http_client: clientKind,
+    git: commit,
+  };
+}
+
+function printTable(r) {
+  const rows = [];
+  const add = (phase, x, extra = "") =>
+    rows.push([phase, x.concurrency ?? "", x.tps ?? "", x.latency?.p50_ms ?? "", x.latency?.p95_ms ?? "", x.latency?.p99_ms ?? "", x.error_count ?? "", x.server_cpu_cores ?? "", x.tps ? round((x.server_cpu_cores / x.tps) * 1000, 3) : "", x.other_cpu_cores ?? "", extra]);
+  for (const [k, v] of Object.entries(r.phases.calibration ?? {})) add(`calibration ${k.replace(/_c\d+$/, "")}`, v);
+  for (const [, v] of Object.entries(r.phases.intraledger)) add("intraledger (random pairs)", v, v.pending ? `${v.pending} pending` : "");
+  for (const [k, v] of Object.entries(r.phases.hot_account)) add(`hot ${k.replace(/_c\d+$/, "").replace(/_/g, " ")}`, v, v.pending ? `${v.pending} pending` : "");
+  const ws = r.phases.websocket;
+  add(`payments with ${ws.sockets} sockets`, ws.payments);
+  if (r.phases.lightning.create) add("invoice create", r.phases.lightning.create);
+  if (r.phases.lightning.sim_pay) add("sim pay (outside → hub)", r.phases.lightning.sim_pay);
+  const head = ["phase", "conc", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "workerd cores", "cpu ms/req", "other cores", "note"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");
+  const m = r.machine;
+  console.log(`\nFlash Hub bench (${r.config.mode}) ${r.started_at}: ${m.cores} cores, node ${m.node}, workerd ${m.workerd}, ${r.runtime.kind}, storage ${r.config.storage}, ${r.config.accounts} accounts, pay to ${r.config.to}\n`);
+  console.log(line(head));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const row of rows) console.log(line(row));
+  console.log(
+    `\nlive events (${ws.sockets} sockets, ${ws.payments.concurrency} paying clients): after the HTTP response p50 ${ws.push_after_response.p50_ms} / p99 ${ws.push_after_response.p99_ms} ms; ` +
+      `after the request p50 ${ws.push_after_request.p50_ms} / p99 ${ws.push_after_request.p99_ms} ms; ${ws.events_before_response}/${ws.events_matched} frames before the response, ${ws.events_missing} missing`,
+  );
+  const mem = r.memory;
+  console.log(
+    `memory (workerd RSS): idle ${mem.idle_mb} MB; ${r.config.accounts} accounts touched ${mem.after_accounts_mb} MB (+${mem.mb_per_1k_accounts} MB per 1,000 accounts; ${mem.before_sockets_mb} MB after ${r.config.evictWaitS} s idle); ` +
+      `${ws.sockets} idle sockets ${mem.sockets_idle_mb} MB (${mem.sockets_connected_mb} MB right after connecting); end ${mem.end_mb} MB`,
+  );
+  const pr = mem.socket_probe;
+  console.log(
+    `socket memory (fresh workerd, ${pr.accounts} accounts): ${pr.points.map((p) => `${p[0]} sockets ${p[1]} MB`).join(", ")} → ${pr.mb_per_1k_sockets} MB per 1,000 idle sockets ` +
+      `(in the main run: ${mem.mb_per_1k_sockets_in_run} MB per 1,000, hidden by memory the process already held)`,
+  );
+  if (r.phases.lightning.skipped) console.log(`lightning: skipped (${r.phases.lightning.skipped})`);
+  if (r.phases.lightning.sim_pay_skipped) console.log(`sim pay: skipped (${r.phases.lightning.sim_pay_skipped})`);
+  console.log(`accounts: ${r.phases.accounts.count} in ${r.phases.accounts.seconds} s (${r.phases.accounts.per_second}/s)`);
+  for (const n of r.notes) console.log(`note: ${n}`);
+  console.log("\ntargets:");
+  for (const [k, v] of Object.entries(r.targets)) console.log(`  ${k.padEnd(22)} ${String(v.value).padStart(8)}  (${v.target})  ${v.met === null ? "n/a" : v.met ? "met" : "MISSED"}`);
+}
