@@ -12,6 +12,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import { createLndClient, type LndRestClient } from "../src/lightning";
+import { until } from "./contract/lnd-suite";
 
 const sim = (env as unknown as { LND_SIM: Fetcher }).LND_SIM;
 
@@ -59,16 +60,6 @@ async function addHold(valueMsat = 10_000, hash?: string) {
   const r = await post("/v2/invoices/hodl", { hash: b64(h), value_msat: String(valueMsat) });
   expect(r.status).toBe(200);
   return { hash: h, preimage, payment_request: r.json.payment_request as string, add_index: Number(r.json.add_index) };
-}
-
-async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 /** Reads NDJSON lines from a stream body until `done` says stop. */

@@ -142,7 +142,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const b64 = (hex: string) => btoa(String.fromCharCode(...hexToBytes(hex)));
 const b64url = (hex: string) => b64(hex).replace(/\+/g, "-").replace(/\//g, "_"); // padded
 
-async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+/** Polls `probe` until it answers something truthy. */
+export async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
