@@ -51,6 +51,8 @@ export interface WalletIdentity {
 
 export interface WalletAudit {
   balance_msat: Msat;
+  /** The balance this instance holds in memory (null if not read since wake-up); must equal the stored one. */
+  memory_balance_msat: Msat | null;
   entries_balance_msat: Msat;
   in_flight_msat: Msat;
   faucet_msat: Msat;
@@ -110,10 +112,25 @@ const SCHEMA = [
    CREATE UNIQUE INDEX lightning_payments_live_hash ON lightning_payments (payment_hash) WHERE status <> 'failed';
    CREATE INDEX lightning_payments_pending ON lightning_payments (status) WHERE status = 'pending';`,
   `CREATE INDEX lightning_payments_by_transaction ON lightning_payments (transaction_id);`,
+  // The balance cache follows the entries inside SQLite: one statement posts a journal, and no
+  // code path can write an entry without its balance (the CHECK still refuses a negative wallet).
+  // (Not an upsert: SQLite checks the CHECK on the row to insert before it sees the conflict.)
+  `CREATE TRIGGER entries_update_balances AFTER INSERT ON entries BEGIN
+     INSERT OR IGNORE INTO balances (account, balance_msat) VALUES (NEW.account, 0);
+     UPDATE balances SET balance_msat = balance_msat + NEW.amount_msat WHERE account = NEW.account;
+   END;`,
 ];
 
 /** First retry of an unacknowledged transfer after this long; doubles up to the cap. */
 const RETRY_BASE_MS = 1_000;
+/**
+ * The alarm every debit makes sure of, for a crash between the debit and its delivery (a failed
+ * delivery schedules its own retry). One alarm covers every debit made before it fires, so a busy
+ * wallet writes and runs it about once per this period, not once per payment.
+ */
+const SAFETY_NET_MS = 30_000;
+/** How often expired idempotency records are deleted (on a money-moving request, not on each). */
+const IDEMPOTENCY_SWEEP_MS = 10 * 60_000;
 const RETRY_CAP_MS = 60_000;
 /** Transfers the alarm tries to deliver per run; it re-arms itself for the rest. */
 const DELIVERIES_PER_ALARM = 100;
@@ -182,6 +199,10 @@ export class WalletActor extends Actor<WalletEnv> {
   private readonly running = new Map<string, { fingerprint: string; answer: Promise<ApiAnswer | Refusal> }>();
   /** The next event's seq, once read from the log (kept in memory: the log is append-only here). */
   private nextSeq: number | null = null;
+  /** The `wallet` account's balance, once read; kept by `post` and forgotten on rollback. */
+  private walletBalance: Msat | null = null;
+  /** When this instance last deleted expired idempotency records. */
+  private idempotencySweptAt = 0;
   /** Events committed by the current transaction, pushed to sockets once it commits. */
   private uncommittedEvents: WalletEvent[] = [];
   /** Outgoing payments this instance is handing to LND right now (not to be sent twice). */
@@ -258,8 +279,11 @@ export class WalletActor extends Actor<WalletEnv> {
     return this.once(request.idempotency, async () => {
       const debited = this.debitForTransfer(request);
       if (!debited.ok) return debited;
-      await this.deliver(debited.transfer_id);
-      return this.transferAnswer(debited.transaction_id);
+      const delivery = await this.deliver(debited.outbox);
+      // Settled here: its answer is the final one. Retrying: still pending. Settled by the alarm meanwhile: read it.
+      if (delivery.answer) return { ok: true, status: 200, body: delivery.answer };
+      if (delivery.outcome === "retry") return { ok: true, status: 200, body: { status: "pending", transaction: debited.transaction } };
+      return this.transferAnswer(debited.outbox.transaction_id);
     }) as Promise<TransferAnswer | Refusal>;
   }
 
@@ -267,18 +291,24 @@ export class WalletActor extends Actor<WalletEnv> {
   async receiveTransfer(payload: TransferPayload): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal> {
     if (!this.identity) return refuse("unknown_recipient", "no such wallet");
     if (!isPaymentAmount(payload.amount_msat, MAX_PAYMENT_SAT)) return refuse("invalid_request", "amount out of range");
-    const seen = this.sql<{ transaction_id: string }>`SELECT transaction_id FROM received_transfers WHERE transfer_id = ${payload.transfer_id}`[0];
-    if (seen) return { ok: true, transaction_id: seen.transaction_id, duplicate: true };
     const now = new Date().toISOString();
     return this.commit(() => {
+      // The receipt is claimed first: a transfer seen before writes nothing and is only acknowledged.
+      const transaction_id = newId("tx");
+      const claimed = this.sqlWrite`INSERT INTO received_transfers (transfer_id, transaction_id, received_at)
+                                    VALUES (${payload.transfer_id}, ${transaction_id}, ${now}) ON CONFLICT (transfer_id) DO NOTHING`;
+      if (claimed === 0) {
+        const seen = this.sql<{ transaction_id: string }>`SELECT transaction_id FROM received_transfers WHERE transfer_id = ${payload.transfer_id}`[0]!;
+        return { ok: true as const, transaction_id: seen.transaction_id, duplicate: true };
+      }
       const transaction = this.insertTransaction(
         { kind: "intraledger", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: payload.memo },
         now,
+        transaction_id,
       );
       this.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
-      this.sql`INSERT INTO received_transfers (transfer_id, transaction_id, received_at) VALUES (${payload.transfer_id}, ${transaction.id}, ${now})`;
       this.appendEvent("transfer.received", { transaction, balance_msat: this.balanceOf("wallet") }, now);
-      return { ok: true as const, transaction_id: transaction.id, duplicate: false };
+      return { ok: true as const, transaction_id, duplicate: false };
     });
   }
 
@@ -348,7 +378,7 @@ export class WalletActor extends Actor<WalletEnv> {
         const to = await this.walletStub(route.wallet_id).describe();
         const held = this.holdForPayment(request, payment_id, "internal", { wallet_id: route.wallet_id, username: to?.username ?? "" });
         if (!held.ok) return held;
-        await this.deliver(held.transfer_id!);
+        await this.deliverById(held.transfer_id!);
       } else {
         const held = this.holdForPayment(request, payment_id, "external", null);
         if (!held.ok) {
@@ -402,7 +432,9 @@ export class WalletActor extends Actor<WalletEnv> {
       SELECT COUNT(*) AS n, MAX(seq) AS max_seq, MIN(json_extract(data, '$.balance_msat')) AS min_balance FROM events`[0]!;
     const undelivered = this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL`[0]!.n;
     return {
-      balance_msat: this.balanceOf("wallet"),
+      // From the table, not the in-memory copy: the audit checks the stored cache against the entries.
+      balance_msat: this.sql<{ balance_msat: number }>`SELECT balance_msat FROM balances WHERE account = 'wallet'`[0]?.balance_msat ?? 0,
+      memory_balance_msat: this.walletBalance,
       entries_balance_msat: sum("wallet"),
       in_flight_msat: sum("in_flight"),
       faucet_msat: sum("faucet"),
@@ -424,7 +456,7 @@ export class WalletActor extends Actor<WalletEnv> {
   // ── Transfer protocol steps ────────────────────────────────────────────────
 
   /** Step 1, one transaction: balance check, debit into in_flight, outbox row, event, idempotency record. */
-  protected debitForTransfer(request: SendTransferRequest): { ok: true; transfer_id: string; transaction_id: string } | Refusal {
+  protected debitForTransfer(request: SendTransferRequest): { ok: true; transfer_id: string; transaction_id: string; transaction: Transaction; outbox: OutboxRow } | Refusal {
     const { amount_msat, to } = request;
     if (!this.identity) return refuse("not_found", "wallet not opened");
     if (!isPaymentAmount(amount_msat, MAX_PAYMENT_SAT)) return refuse("invalid_request", "amount out of range");
@@ -438,19 +470,22 @@ export class WalletActor extends Actor<WalletEnv> {
       if (balance < amount_msat) return refuse("insufficient_balance", `balance ${balance} msat is less than ${amount_msat} msat`);
       const transaction = this.insertTransaction({ kind: "intraledger", direction: "out", amount_msat, status: "pending", counterparty: to, memo: request.memo }, now);
       this.post(`${transfer_id}:debit`, journals.transferDebit(amount_msat), now);
+      const outbox: OutboxRow = { transfer_id, transaction_id: transaction.id, to_wallet: to.wallet_id, payload: JSON.stringify(payload), attempts: 0, delivered_at: null };
       this.sql`INSERT INTO outbox (transfer_id, transaction_id, to_wallet, payload, next_attempt_at)
-               VALUES (${transfer_id}, ${transaction.id}, ${to.wallet_id}, ${JSON.stringify(payload)}, ${Date.now() + RETRY_BASE_MS})`;
-      this.appendEvent("transfer.sent", { transaction, balance_msat: balance - amount_msat }, now);
+               VALUES (${transfer_id}, ${transaction.id}, ${to.wallet_id}, ${outbox.payload}, ${Date.now() + RETRY_BASE_MS})`;
+      this.appendEvent("transfer.sent", { transaction, balance_msat: this.balanceOf("wallet") }, now);
       this.remember(request.idempotency, transaction.id, { ok: true, status: 200, body: { status: "pending", transaction } });
-      this.armAlarm(Date.now() + RETRY_BASE_MS * 5);
-      return { ok: true as const, transfer_id, transaction_id: transaction.id };
+      this.armAlarm(Date.now() + SAFETY_NET_MS);
+      return { ok: true as const, transfer_id, transaction_id: transaction.id, transaction, outbox };
     });
   }
 
-  /** Step 2: hand the transfer to the receiver; on its acknowledgement close the outbox row. */
-  protected async deliver(transfer_id: string): Promise<"delivered" | "returned" | "retry"> {
-    const row = this.outboxRow(transfer_id);
-    if (!row || row.delivered_at) return "delivered";
+  /**
+   * Step 2: hand the transfer to the receiver; on its acknowledgement close the outbox row.
+   * `answer` is the request's final answer when this call settled it (null if another had already).
+   */
+  protected async deliver(row: OutboxRow): Promise<{ outcome: "delivered" | "returned" | "retry"; answer: Record<string, unknown> | null }> {
+    if (row.delivered_at) return { outcome: "delivered", answer: null };
     const payload = JSON.parse(row.payload) as TransferPayload;
     let answer: { ok: true; preimage?: string } | Refusal;
     try {
@@ -458,31 +493,39 @@ export class WalletActor extends Actor<WalletEnv> {
       answer = payload.payment_hash ? await receiver.receiveInvoicePayment(payload) : await receiver.receiveTransfer(payload);
     } catch {
       this.scheduleRetry(row);
-      return "retry";
+      return { outcome: "retry", answer: null };
     }
-    if (answer.ok) {
-      this.settleOutbox(transfer_id, { outcome: "delivered", preimage: answer.preimage ?? null });
-      return "delivered";
-    }
-    if (FINAL_REFUSALS.has(answer.code)) {
-      this.settleOutbox(transfer_id, { outcome: "returned", reason: answer.message });
-      return "returned";
-    }
+    if (answer.ok) return { outcome: "delivered", answer: this.settleOutbox(row.transfer_id, { outcome: "delivered", preimage: answer.preimage ?? null }) };
+    if (FINAL_REFUSALS.has(answer.code)) return { outcome: "returned", answer: this.settleOutbox(row.transfer_id, { outcome: "returned", reason: answer.message }) };
     this.scheduleRetry(row);
-    return "retry";
+    return { outcome: "retry", answer: null };
   }
 
-  /** Step 3, one transaction: the outbox row is closed, its money leaves in_flight, the transaction is final. */
-  private settleOutbox(transfer_id: string, result: { outcome: "delivered"; preimage: string | null } | { outcome: "returned"; reason: string }): void {
+  /** Step 2 for a transfer known by id (the alarm, internal invoice payments). */
+  private async deliverById(transfer_id: string): Promise<void> {
+    const row = this.outboxRow(transfer_id);
+    if (row) await this.deliver(row);
+  }
+
+  /**
+   * Step 3, one transaction: the outbox row is closed, its money leaves in_flight, the transaction is
+   * final. Returns the final answer, or null if the transfer was already settled (alarm and request raced).
+   */
+  private settleOutbox(
+    transfer_id: string,
+    result: { outcome: "delivered"; preimage: string | null } | { outcome: "returned"; reason: string },
+  ): Record<string, unknown> | null {
     const now = new Date().toISOString();
-    this.commit(() => {
-      // Re-read inside the transaction: the alarm and the request path may both have delivered.
-      const row = this.outboxRow(transfer_id);
-      if (!row || row.delivered_at) return;
+    return this.commit(() => {
+      // Closing the row is the check: only the first of the alarm and the request path gets it back.
+      const row = this.sql<{ transaction_id: string; payload: string }>`
+        UPDATE outbox SET delivered_at = ${now} WHERE transfer_id = ${transfer_id} AND delivered_at IS NULL
+        RETURNING transaction_id, payload`[0];
+      if (!row) return null;
       const { amount_msat, payment_hash } = JSON.parse(row.payload) as TransferPayload;
       const delivered = result.outcome === "delivered";
-      this.sql`UPDATE outbox SET delivered_at = ${now} WHERE transfer_id = ${transfer_id}`;
-      this.sql`UPDATE transactions SET status = ${delivered ? "succeeded" : "failed"} WHERE id = ${row.transaction_id}`;
+      const settled = this.sql<TransactionRow>`
+        UPDATE transactions SET status = ${delivered ? "succeeded" : "failed"} WHERE id = ${row.transaction_id} RETURNING *`[0]!;
       this.post(`${transfer_id}:${result.outcome}`, delivered ? journals.transferDelivered(amount_msat) : journals.transferReturned(amount_msat), now);
       // Only a transfer that pays an invoice has a Lightning payment row to finish.
       if (payment_hash) {
@@ -491,9 +534,11 @@ export class WalletActor extends Actor<WalletEnv> {
                  WHERE transaction_id = ${row.transaction_id}`;
       }
       const type = payment_hash ? (delivered ? "payment.succeeded" : "payment.failed") : delivered ? "transfer.delivered" : "transfer.failed";
-      const answer = this.answerFor(row.transaction_id, Boolean(payment_hash));
+      const transaction = toTransaction(settled);
+      const answer = payment_hash ? this.answerFor(row.transaction_id, true) : { status: transaction.status, transaction };
       this.appendEvent(type, { ...answer, balance_msat: this.balanceOf("wallet") }, now);
       this.refreshStoredAnswer(row.transaction_id, answer);
+      return answer;
     });
   }
 
@@ -508,7 +553,7 @@ export class WalletActor extends Actor<WalletEnv> {
     this.alarmAt = null;
     const due = this.sql<{ transfer_id: string }>`
       SELECT transfer_id FROM outbox WHERE delivered_at IS NULL ORDER BY next_attempt_at LIMIT ${DELIVERIES_PER_ALARM}`;
-    await Promise.all(due.map((r) => this.deliver(r.transfer_id)));
+    await Promise.all(due.map((r) => this.deliverById(r.transfer_id)));
     const pending = this.sql<{ payment_id: string }>`
       SELECT payment_id FROM lightning_payments WHERE status = 'pending' AND route = 'external' ORDER BY updated_at LIMIT ${PAYMENTS_PER_ALARM}`;
     await Promise.all(pending.map((p) => this.reconcileExternal(p.payment_id)));
@@ -706,7 +751,10 @@ export class WalletActor extends Actor<WalletEnv> {
   private remember<A extends ApiAnswer>(tag: IdempotencyTag | null, transaction_id: string, answer: A): A {
     if (tag) {
       const now = Date.now();
-      this.sql`DELETE FROM idempotency WHERE created_at < ${now - IDEMPOTENCY_TTL_MS}`;
+      if (now - this.idempotencySweptAt > IDEMPOTENCY_SWEEP_MS) {
+        this.sql`DELETE FROM idempotency WHERE created_at < ${now - IDEMPOTENCY_TTL_MS}`;
+        this.idempotencySweptAt = now;
+      }
       this.sql`INSERT OR REPLACE INTO idempotency (key, fingerprint, status, response, transaction_id, created_at)
                VALUES (${tag.key}, ${tag.fingerprint}, ${answer.status}, ${JSON.stringify(answer.body)}, ${transaction_id}, ${now})`;
     }
@@ -722,6 +770,7 @@ export class WalletActor extends Actor<WalletEnv> {
     } catch (error) {
       this.uncommittedEvents = [];
       this.nextSeq = null; // the rolled-back events gave their numbers back
+      this.walletBalance = null; // and its postings their amounts
       throw error;
     }
     const events = this.uncommittedEvents;
@@ -745,12 +794,10 @@ export class WalletActor extends Actor<WalletEnv> {
 
   private post(journal: string, entries: Entry[], now: string): void {
     assertBalanced(entries);
-    for (const e of entries) {
-      this.sql`INSERT INTO entries (journal, account, amount_msat, created_at) VALUES (${journal}, ${e.account}, ${e.amount_msat}, ${now})`;
-      const updated = this.sqlWrite`UPDATE balances SET balance_msat = balance_msat + ${e.amount_msat} WHERE account = ${e.account}`;
-      // An account's first posting creates its row; the CHECK (no negative wallet) applies to it too.
-      if (updated === 0) this.sql`INSERT INTO balances (account, balance_msat) VALUES (${e.account}, ${e.amount_msat})`;
-    }
+    // One statement for the whole journal; the trigger `entries_update_balances` moves the balances.
+    this.sql`INSERT INTO entries (journal, account, amount_msat, created_at)
+             SELECT ${journal}, e.value ->> 'account', e.value ->> 'amount_msat', ${now} FROM json_each(${JSON.stringify(entries)}) AS e`;
+    if (this.walletBalance !== null) for (const e of entries) if (e.account === "wallet") this.walletBalance += e.amount_msat;
   }
 
   private appendEvent(type: string, data: Record<string, unknown>, now: string): WalletEvent {
@@ -762,8 +809,8 @@ export class WalletActor extends Actor<WalletEnv> {
     return event;
   }
 
-  private insertTransaction(t: Omit<Transaction, "id" | "created_at" | "fee_msat"> & { fee_msat?: Msat }, now: string): Transaction {
-    const transaction: Transaction = { id: newId("tx"), fee_msat: 0, ...t, created_at: now };
+  private insertTransaction(t: Omit<Transaction, "id" | "created_at" | "fee_msat"> & { fee_msat?: Msat }, now: string, id = newId("tx")): Transaction {
+    const transaction: Transaction = { id, fee_msat: 0, ...t, created_at: now };
     this.sql`INSERT INTO transactions (id, kind, direction, amount_msat, fee_msat, status, counterparty, memo, created_at)
              VALUES (${transaction.id}, ${transaction.kind}, ${transaction.direction}, ${transaction.amount_msat}, ${transaction.fee_msat},
                      ${transaction.status}, ${transaction.counterparty ? JSON.stringify(transaction.counterparty) : null}, ${transaction.memo}, ${now})`;
@@ -827,7 +874,10 @@ export class WalletActor extends Actor<WalletEnv> {
   }
 
   private balanceOf(account: LedgerAccount): Msat {
-    return this.sql<{ balance_msat: number }>`SELECT balance_msat FROM balances WHERE account = ${account}`[0]?.balance_msat ?? 0;
+    if (account === "wallet" && this.walletBalance !== null) return this.walletBalance;
+    const balance = this.sql<{ balance_msat: number }>`SELECT balance_msat FROM balances WHERE account = ${account}`[0]?.balance_msat ?? 0;
+    if (account === "wallet") this.walletBalance = balance;
+    return balance;
   }
 
   private eventsAfter(after: number, limit: number): WalletEvent[] {

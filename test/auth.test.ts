@@ -92,6 +92,17 @@ describe("access tokens", () => {
     expect(await balanceOf(b)).toBe(1_000_000);
   });
 
+  it("a token the hub has already verified stops working at its exp", async () => {
+    const a = await createAccount("a");
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = await new SignJWT({ ...claimsOf(a.access_token), exp }).setProtectedHeader({ alg: "EdDSA" }).sign(await realKey());
+    expect((await api("GET", "/v1/wallet", { token: shortLived })).status).toBe(200);
+    expect((await api("GET", "/v1/wallet", { token: shortLived })).status).toBe(200); // now answered from the isolate's cache
+    while (Date.now() < exp * 1000 + 50) await new Promise((r) => setTimeout(r, 100));
+    const late = await api("GET", "/v1/wallet", { token: shortLived });
+    expect([late.status, late.json.error.code]).toEqual([401, "unauthorized"]);
+  });
+
   it("needs a credential everywhere money or data is", async () => {
     for (const [method, path] of [["GET", "/v1/wallet"], ["GET", "/v1/wallet/transactions"], ["GET", "/v1/events"], ["POST", "/v1/payments/intraledger"], ["POST", "/v1/api-keys"], ["GET", "/v1/events/stream"]] as const) {
       const r = await api(method, path, method === "POST" ? { body: {} } : {});

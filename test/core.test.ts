@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { assertBalanced, journals } from "../src/ledger";
 import { requestFingerprint, isValidIdempotencyKey } from "../src/idempotency";
 import { hashPassword, verifyPassword } from "../src/auth/password";
-import { accountOfSecret, newAccountSecret } from "../src/auth/tokens";
+import { accountOfSecret, newAccountSecret, type Principal } from "../src/auth/tokens";
+import { VerifiedTokens } from "../src/auth/verified-tokens";
 import { satToMsat } from "../src/money";
 
 describe("ledger rules", () => {
@@ -53,5 +54,30 @@ describe("credentials", () => {
     expect(accountOfSecret("rt", rt)).toBe(acc);
     expect(accountOfSecret("fhk", rt)).toBeNull();
     expect(accountOfSecret("rt", rt + "0")).toBeNull();
+  });
+});
+
+describe("verified access tokens (per-isolate cache)", () => {
+  const principal = (expiresAtMs?: number): Principal => ({ accountId: "acc", walletId: "wal", username: "u", scopes: ["read"], via: "jwt", expiresAtMs });
+
+  it("answers until the token's expiry, then forgets it", () => {
+    const cache = new VerifiedTokens(10);
+    cache.set("t", principal(2_000));
+    expect(cache.get("t", 1_999)?.accountId).toBe("acc");
+    expect(cache.get("t", 2_000)).toBeUndefined();
+    expect(cache.size).toBe(0);
+    expect(cache.get("other", 0)).toBeUndefined();
+  });
+
+  it("keeps nothing without an expiry, and stays within its capacity (oldest out)", () => {
+    const cache = new VerifiedTokens(2);
+    cache.set("key", { ...principal(), via: "api_key" });
+    expect(cache.get("key", 0)).toBeUndefined();
+    cache.set("a", principal(10));
+    cache.set("b", principal(10));
+    cache.set("c", principal(10));
+    expect(cache.size).toBe(2);
+    expect(cache.get("a", 0)).toBeUndefined();
+    expect(cache.get("c", 0)).toBeDefined();
   });
 });

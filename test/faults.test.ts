@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { WalletActor } from "../durable/wallet-actor";
-import { api, auditOf, balanceOf, createAccount, expectConsistentBooks, fund, newKey, walletStub, type TestAccount } from "./helpers";
+import { api, auditOf, balanceOf, createAccount, expectConsistentBooks, fund, newKey, storedBooks, walletStub, type TestAccount } from "./helpers";
 
 /** Runs only step 1 of the transfer protocol (debit + outbox), as if the sender crashed right after it. */
 async function debitOnly(from: TestAccount, to: TestAccount, sat: number, key = newKey()) {
@@ -114,7 +114,16 @@ describe("transfer faults", () => {
       expect(() =>
         (actor as any).commit(() => (actor as any).post("overdraw", [{ account: "wallet", amount_msat: -2_000_000 }, { account: "peers", amount_msat: 2_000_000 }], "now")),
       ).toThrow(/CHECK constraint/);
+      // A transaction that posted and then failed: its amount must not stay in the in-memory balance.
+      expect(() =>
+        (actor as any).commit(() => {
+          (actor as any).post("then-fails", [{ account: "wallet", amount_msat: 7 }, { account: "faucet", amount_msat: -7 }], "now");
+          throw new Error("failed after posting");
+        }),
+      ).toThrow(/failed after posting/);
     });
-    expect(await auditOf(a.wallet_id)).toEqual(before);
+    expect(storedBooks(await auditOf(a.wallet_id))).toEqual(storedBooks(before));
+    expect((await api("GET", "/v1/wallet", { token: a.access_token })).json.balance_msat).toBe(1_000_000);
+    expectConsistentBooks(await auditOf(a.wallet_id));
   });
 });

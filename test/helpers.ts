@@ -77,10 +77,17 @@ export async function auditOf(walletId: string): Promise<WalletAudit> {
   return walletStub(walletId).audit();
 }
 
+/** What a wallet has stored, without what its running instance holds in memory (for before/after comparisons). */
+export function storedBooks(a: WalletAudit): Omit<WalletAudit, "memory_balance_msat"> {
+  const { memory_balance_msat: _memory, ...stored } = a;
+  return stored;
+}
+
 /** The books of one wallet agree with themselves: ledger, balance cache, history and event log. */
 export function expectConsistentBooks(a: WalletAudit): void {
   expect(a.unbalanced_journals).toBe(0);
   expect(a.balance_msat).toBe(a.entries_balance_msat);
+  if (a.memory_balance_msat !== null) expect(a.memory_balance_msat).toBe(a.balance_msat);
   // Pending sends are already debited (their fee once known), so the history (less failed rows) sums
   // to the balance plus what a hold reserves beyond the amount for the fee not yet known.
   expect(a.history_sum_msat).toBe(a.balance_msat + a.holds_msat - a.pending_holds_amount_msat);

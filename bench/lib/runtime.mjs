@@ -23,12 +23,13 @@ export function workerdVersion() {
  * reports each port on the control fd. Returns { url, urls: {socket: url}, pid, stop() };
  * with `inspector`, urls.inspector is the V8 inspector (DevTools protocol) of every isolate.
  */
-export async function startWorkerd({ configPath, sockets = ["http"], inspector = false, extraArgs = [], logPath = join(BUILD, "workerd.log") }) {
+export async function startWorkerd({ configPath, sockets = ["http"], inspector = false, extraArgs = [], logPath = join(BUILD, "workerd.log"), env = null }) {
   const args = ["serve", configPath, "config", "--control-fd=3", ...extraArgs];
   for (const s of sockets) args.push(`--socket-addr=${s}=127.0.0.1:0`);
   if (inspector) args.push("--inspector-addr=127.0.0.1:0");
   const awaited = inspector ? [...sockets, "inspector"] : sockets;
-  const child = spawn(WORKERD_BIN, args, { cwd: BUILD, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+  // env: extra environment variables for workerd (e.g. allocator settings), on top of the bench's.
+  const child = spawn(WORKERD_BIN, args, { cwd: BUILD, stdio: ["ignore", "pipe", "pipe", "pipe"], ...(env ? { env: { ...process.env, ...env } } : {}) });
   // Never leave workerd behind, however the bench ends (EPIPE, an uncaught error, Ctrl-C).
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);

@@ -19,6 +19,8 @@ export interface Principal {
   username: string;
   scopes: readonly Scope[];
   via: "jwt" | "api_key";
+  /** When the credential stops being valid (ms since the epoch): a JWT's `exp`; none for API keys. */
+  expiresAtMs?: number;
 }
 
 export interface SigningKeys {
@@ -61,8 +63,8 @@ export async function signAccessToken(
 export async function verifyAccessToken(keys: SigningKeys, token: string): Promise<Principal | null> {
   try {
     const { payload } = await jwtVerify(token, keys.publicKey, { algorithms: [ALG], issuer: ISSUER, audience: AUDIENCE });
-    if (typeof payload.sub !== "string" || typeof payload.wid !== "string" || typeof payload.usr !== "string") return null;
-    return { accountId: payload.sub, walletId: payload.wid, username: payload.usr, scopes: ALL_SCOPES, via: "jwt" };
+    if (typeof payload.sub !== "string" || typeof payload.wid !== "string" || typeof payload.usr !== "string" || typeof payload.exp !== "number") return null;
+    return { accountId: payload.sub, walletId: payload.wid, username: payload.usr, scopes: ALL_SCOPES, via: "jwt", expiresAtMs: payload.exp * 1000 };
   } catch {
     return null;
   }

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { ApiError } from "../../src/errors";
 import { accountOfSecret, verifyAccessToken, type Principal, type Scope } from "../../src/auth/tokens";
 import { accountActor, type AppEnv, type Env } from "../env";
-import { signingKeys } from "../keys";
+import { signingKeys, verifiedTokens } from "../keys";
 
 /** Resolves a bearer credential: a JWT access token or an API key (`fhk_…`). */
 async function principalOf(env: Env, credential: string): Promise<Principal | null> {
@@ -15,7 +15,12 @@ async function principalOf(env: Env, credential: string): Promise<Principal | nu
     return { accountId: identity.account_id, walletId: identity.wallet_id, username: identity.username, scopes, via: "api_key" };
   }
   if (credential.length > 4096) return null;
-  return verifyAccessToken(await signingKeys(env), credential);
+  const verified = verifiedTokens(env);
+  const known = verified.get(credential, Date.now());
+  if (known) return known;
+  const principal = await verifyAccessToken(await signingKeys(env), credential);
+  if (principal) verified.set(credential, principal);
+  return principal;
 }
 
 /**
