@@ -2,6 +2,7 @@
 // Where workerd's memory per idle socket goes: the socket probe of lib/socket-probe.mjs (fresh workerd,
 // batches of sockets, slope of RSS over sockets), for several kinds of socket side by side.
 //
+//   node bench/socket-memory.mjs --summarize FILE [--batch-size N]   (re-reads a --trace output)
 //   node bench/socket-memory.mjs [--variants a,b,...] [--batches 3] [--batch-size 1000] [--settle 12]
 //                                [--env NAME=VALUE ...] [--tcmalloc] [--smaps] [--trace FILE] [--json FILE]
 //
@@ -59,6 +60,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === "--smaps") opt.smaps = true;
   else if (a === "--trace") opt.trace = next();
   else if (a === "--json") opt.json = next();
+  else if (a === "--summarize") opt.summarize = next();
   else if (a === "--help" || a === "-h") {
     console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").slice(1, 26).join("\n"));
     process.exit(0);
@@ -214,6 +216,11 @@ function smapsGrowth(before, after, sockets) {
 }
 
 // ── bpftrace: allocator entry points, bytes still allocated at the end by call stack ─────────
+// bpftrace's ustack() needs one stack-map entry per distinct stack, and the map fills up long before
+// 1,000 sockets have connected (every JIT frame makes a stack distinct): stacks come back empty. So the
+// probe walks the frame pointers itself (workerd is built with them) and stores the return addresses
+// as integers; they are symbolised afterwards from `nm` and the load address of workerd.
+const FRAMES = 14;
 function bpftraceProgram(bin, pid) {
   const allocs = [
     ["malloc", "arg0"],
@@ -230,21 +237,25 @@ function bpftraceProgram(bin, pid) {
     ["calloc", "arg0 * arg1"],
     ["memalign", "arg1"],
     ["aligned_alloc", "arg1"],
+    ["realloc", "arg1"],
+    ["posix_memalign", "arg2"],
   ];
   const frees = ["free", "_ZdlPv", "_ZdlPvm", "_ZdlPvSt11align_val_t", "_ZdlPvmSt11align_val_t", "sdallocx"];
+  // return addresses: the caller's (at [sp] on entry), then up the rbp chain
+  let walk = `$fp = reg("bp"); $r0 = *(uint64*)uptr(reg("sp"));`;
+  for (let i = 1; i < FRAMES; i++) walk += ` $r${i} = *(uint64*)uptr($fp + 8); $fp = *(uint64*)uptr($fp);`;
+  const tuple = `(${Array.from({ length: FRAMES }, (_, i) => `$r${i}`).join(", ")})`;
   let p = `BEGIN { printf("TRACING\\n"); }\n`;
   for (const [fn, size] of allocs) {
-    p += `uprobe:${bin}:${fn} /pid == ${pid}/ { @req[tid] = ${size}; }\n`;
-    p += `uretprobe:${bin}:${fn} /pid == ${pid} && @req[tid]/ { @sz[retval] = @req[tid]; @st[retval] = ustack(perf, 24); delete(@req[tid]); }\n`;
+    let pre = "";
+    if (fn === "realloc") pre = "delete(@sz[arg0]); delete(@st[arg0]); ";
+    if (fn === "posix_memalign") pre = "@pmout[tid] = arg0; ";
+    p += `uprobe:${bin}:${fn} /pid == ${pid}/ { ${pre}@req[tid] = ${size}; ${walk} @stk[tid] = ${tuple}; }\n`;
+    const ptr = fn === "posix_memalign" ? "*(uint64*)uptr(@pmout[tid])" : "retval";
+    p += `uretprobe:${bin}:${fn} /pid == ${pid} && @req[tid]/ { $q = ${ptr}; @sz[$q] = @req[tid]; @st[$q] = @stk[tid]; delete(@req[tid]); delete(@stk[tid]); }\n`;
   }
-  // realloc: the old block goes, a new one comes
-  p += `uprobe:${bin}:realloc /pid == ${pid}/ { delete(@sz[arg0]); delete(@st[arg0]); @req[tid] = arg1; }\n`;
-  p += `uretprobe:${bin}:realloc /pid == ${pid} && @req[tid]/ { @sz[retval] = @req[tid]; @st[retval] = ustack(perf, 24); delete(@req[tid]); }\n`;
-  // posix_memalign(void** out, align, size)
-  p += `uprobe:${bin}:posix_memalign /pid == ${pid}/ { @pmout[tid] = arg0; @req[tid] = arg2; }\n`;
-  p += `uretprobe:${bin}:posix_memalign /pid == ${pid} && @req[tid]/ { $q = *(uint64*)@pmout[tid]; @sz[$q] = @req[tid]; @st[$q] = ustack(perf, 24); delete(@req[tid]); delete(@pmout[tid]); }\n`;
   for (const fn of frees) p += `uprobe:${bin}:${fn} /pid == ${pid}/ { delete(@sz[arg0]); delete(@st[arg0]); }\n`;
-  p += `END { clear(@req); clear(@pmout); }\n`;
+  p += `END { clear(@req); clear(@stk); clear(@pmout); }\n`;
   return p;
 }
 
@@ -252,7 +263,10 @@ function startTrace(pid, outFile) {
   const bin = execFileSync("readlink", ["-f", `/proc/${pid}/exe`], { encoding: "utf8" }).trim();
   const progPath = join(TMP, "alloc.bt");
   writeFileSync(progPath, bpftraceProgram(bin, pid));
-  const child = spawn("bpftrace", [progPath], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: "4000000", BPFTRACE_STRLEN: "64" } });
+  // where workerd's text is loaded (PIE), for the symbols
+  const base = readFileSync(`/proc/${pid}/maps`, "utf8").split("\n").find((l) => l.includes(bin) && / 00000000 /.test(l));
+  writeFileSync(`${outFile}.meta.json`, JSON.stringify({ bin, base: parseInt(base, 16) }));
+  const child = spawn("bpftrace", [progPath], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: "2000000" } });
   const chunks = [];
   child.stdout.on("data", (d) => chunks.push(d));
   let err = "";
@@ -276,22 +290,111 @@ function startTrace(pid, outFile) {
       child.kill("SIGINT");
       await exit;
       writeFileSync(outFile, Buffer.concat(chunks));
+      if (err.trim()) writeFileSync(`${outFile}.stderr`, err);
       return outFile;
     },
   };
 }
 
+/** A C++ frame without its argument list and template arguments: `kj::(anon)::WebSocketImpl::receive`. */
+function shortFrame(f) {
+  let out = "";
+  let depth = 0;
+  const g = f.replace(/\(anonymous namespace\)/g, "(anon)");
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i];
+    if (c === "<") depth++;
+    else if (c === ">") depth = Math.max(0, depth - 1);
+    else if (c === "(" && depth === 0 && g.slice(i, i + 6) !== "(anon)") break;
+    else if (depth === 0) out += c;
+  }
+  return out || g.slice(0, 120);
+}
+
+let symbolCache = null;
+function symbolizer(bin) {
+  if (!symbolCache) {
+    const cache = join(TMP, "workerd.syms");
+    let text;
+    try {
+      text = readFileSync(cache, "utf8");
+    } catch {
+      text = execFileSync("nm", ["-C", "--defined-only", "-n", bin], { encoding: "utf8", maxBuffer: 1 << 30 });
+      writeFileSync(cache, text);
+    }
+    const addrs = [];
+    const names = [];
+    for (const line of text.split("\n")) {
+      const m = /^([0-9a-f]+) [tTwW] (.*)$/.exec(line);
+      if (!m) continue;
+      addrs.push(parseInt(m[1], 16));
+      names.push(m[2]);
+    }
+    symbolCache = { addrs, names };
+  }
+  const { addrs, names } = symbolCache;
+  return (off) => {
+    let lo = 0;
+    let hi = addrs.length - 1;
+    if (off < addrs[0] || off > addrs[hi] + 1e6) return null;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (addrs[mid] <= off) lo = mid;
+      else hi = mid - 1;
+    }
+    return names[lo];
+  };
+}
+
+// What a live block is for, from the frames of its stack (first rule that matches).
+const CATEGORIES = [
+  ["relay", "Worker relays the DO's socket to the client (api::WebSocket::couple: WebSocketPipe pumps both ways, abort watchers)", /WebSocket::couple|LegacyWebSocketAdapter::couple/],
+  ["client-ws", "client-facing kj WebSocket (kj::newWebSocket: WebSocketImpl + 4 KiB receive buffer)", /kj::newWebSocket|ServerResponseImpl::acceptWebSocket/],
+  ["hibernation", "DO side: hibernatable socket (WebSocketPair, acceptWebSocket, HibernationManager read loop)", /HibernationManager|acceptAsHibernatable|DurableObjectState::acceptWebSocket|WebSocketPair/],
+  ["subrequest", "Worker → DO subrequest kept open (stub.fetch: HttpClientAdapter, cloned headers, the DO's entrypoint)", /HttpClientAdapter|Fetcher::fetch|fetchImpl/],
+  ["worker-request", "the Worker's own request, kept alive while the socket lives (WorkerEntrypoint, IoContext, ServiceWorkerGlobalScope::request)", /WorkerEntrypoint|ServiceWorkerGlobalScope::request|IoContext|newWorkerEntrypoint|worker_request|worker_start_request/],
+  ["deflate", "zlib (permessage-deflate)", /deflate|inflate|zlib|Zlib|Compression/],
+  ["sqlite", "SQLite", /sqlite3/],
+  ["http-conn", "HTTP connection in workerd's Rust server (hyper/tokio; Rust frames without symbols)", /kj_hyper|listen_http|hyper|tokio|finish_grow|try_reserve|try_append|^::request/],
+  ["v8", "V8 / jsg (malloc'd, outside the JS heap)", /v8::|jsg::|Builtins_/],
+];
+
+function categorize(stacks, sockets) {
+  const out = new Map(CATEGORIES.map(([k, label]) => [k, { key: k, label, bytes: 0, count: 0 }]));
+  out.set("other", { key: "other", label: "other / unresolved", bytes: 0, count: 0 });
+  for (const e of stacks) {
+    const text = e.stack.join("\n");
+    const hit = CATEGORIES.find(([, , re]) => e.stack.some((f) => re.test(f)) || re.test(text));
+    const c = out.get(hit ? hit[0] : "other");
+    c.bytes += e.bytes;
+    c.count += e.count;
+  }
+  return [...out.values()].filter((c) => c.bytes).map((c) => ({ ...c, bytes_per_socket: round(c.bytes / sockets, 0), blocks_per_socket: round(c.count / sockets, 1) })).sort((a, b) => b.bytes - a.bytes);
+}
+
 /** Parses bpftrace's @sz / @st maps: bytes still allocated, by stack (top frames). */
-export function summarizeTrace(file, sockets, { frames = 24 } = {}) {
+export function summarizeTrace(file, sockets, { frames = FRAMES } = {}) {
   const text = readFileSync(file, "utf8");
+  const meta = JSON.parse(readFileSync(`${file}.meta.json`, "utf8"));
+  const sym = symbolizer(meta.bin);
   const sizes = new Map();
   for (const m of text.matchAll(/^@sz\[(\d+)\]: (\d+)$/gm)) sizes.set(m[1], Number(m[2]));
   const byStack = new Map();
-  const re = /^@st\[(\d+)\]:\s*\n([\s\S]*?)\n\n/gm;
-  for (const m of text.matchAll(re)) {
+  const names = new Map();
+  for (const m of text.matchAll(/^@st\[(\d+)\]: \(([^)]*)\)$/gm)) {
     const size = sizes.get(m[1]);
     if (size === undefined) continue;
-    const stack = m[2].split("\n").map((l) => l.trim().replace(/^[0-9a-f]+ /, "").replace(/\+\d+ \(.*\)$/, "")).filter(Boolean).slice(0, frames);
+    const stack = [];
+    for (const a of m[2].split(",").map((x) => Number(x.trim())).slice(0, frames)) {
+      if (!a) break;
+      let n = names.get(a);
+      if (n === undefined) {
+        const s = sym(a - meta.base);
+        n = s ? shortFrame(s) : "(jit or unknown)";
+        names.set(a, n);
+      }
+      if (stack[stack.length - 1] !== n || n !== "(jit or unknown)") stack.push(n);
+    }
     const key = stack.join("\n");
     const e = byStack.get(key) ?? { bytes: 0, count: 0, stack };
     e.bytes += size;
@@ -299,7 +402,8 @@ export function summarizeTrace(file, sockets, { frames = 24 } = {}) {
     byStack.set(key, e);
   }
   const total = [...sizes.values()].reduce((a, b) => a + b, 0);
-  return { live_allocations: sizes.size, live_bytes: total, bytes_per_socket: round(total / sockets, 0), stacks: [...byStack.values()].sort((a, b) => b.bytes - a.bytes) };
+  const stacks = [...byStack.values()].sort((a, b) => b.bytes - a.bytes);
+  return { live_allocations: sizes.size, live_bytes: total, bytes_per_socket: round(total / sockets, 0), categories: categorize(stacks, sockets), stacks };
 }
 
 // ── one variant ─────────────────────────────────────────────────────────────
@@ -396,7 +500,7 @@ async function runVariant(name) {
     if (sm0) result.smaps_growth = smapsGrowth(sm0, smaps(rt.pid), n);
     if (opt.trace) {
       const s = summarizeTrace(opt.trace, opt.batchSize);
-      result.trace = { file: opt.trace, live_allocations: s.live_allocations, live_bytes: s.live_bytes, bytes_per_socket: s.bytes_per_socket, top: s.stacks.slice(0, 40).map((e) => ({ bytes_per_socket: round(e.bytes / opt.batchSize, 0), count_per_socket: round(e.count / opt.batchSize, 2), stack: e.stack })) };
+      result.trace = { file: opt.trace, live_allocations: s.live_allocations, live_bytes: s.live_bytes, bytes_per_socket: s.bytes_per_socket, categories: s.categories, top: s.stacks.slice(0, 40).map((e) => ({ bytes_per_socket: round(e.bytes / opt.batchSize, 0), count_per_socket: round(e.count / opt.batchSize, 2), stack: e.stack })) };
     }
     return result;
   } finally {
@@ -409,6 +513,14 @@ async function runVariant(name) {
 }
 
 // ── main ────────────────────────────────────────────────────────────────────
+if (opt.summarize) {
+  // --summarize FILE [--batch-size N]: re-reads a bpftrace output written by --trace
+  const s = summarizeTrace(opt.summarize, opt.batchSize);
+  console.log(`${s.live_allocations} blocks, ${round(s.live_bytes / 2 ** 20, 2)} MB, ${s.bytes_per_socket} B per socket (of ${opt.batchSize})`);
+  for (const c of s.categories) console.log(`  ${String(c.bytes_per_socket).padStart(6)} B/socket  ${String(c.blocks_per_socket).padStart(5)} blocks  ${c.label}`);
+  for (const e of s.stacks.slice(0, 40)) console.log(`${round(e.bytes / opt.batchSize, 0)} B/socket in ${round(e.count / opt.batchSize, 2)} blocks\n    ${e.stack.slice(0, 14).join("\n    ")}`);
+  process.exit(0);
+}
 mkdirSync(TMP, { recursive: true });
 const results = [];
 for (const v of opt.variants.split(",").filter(Boolean)) {
@@ -436,6 +548,8 @@ for (const r of results) {
   }
   if (r.trace) {
     console.log(`\n${r.variant} allocations made while the last ${opt.batchSize} sockets connected and still live ${opt.settle} s later: ${r.trace.live_allocations} blocks, ${round(r.trace.live_bytes / 2 ** 20, 2)} MB, ${r.trace.bytes_per_socket} B/socket (requested sizes)`);
+    for (const c of r.trace.categories) console.log(`  ${String(c.bytes_per_socket).padStart(6)} B/socket  ${String(c.blocks_per_socket).padStart(5)} blocks  ${c.label}`);
+    console.log("  largest stacks:");
     for (const t of r.trace.top.slice(0, 25)) console.log(`  ${t.bytes_per_socket} B/socket in ${t.count_per_socket} blocks\n      ${t.stack.slice(0, 10).join("\n      ")}`);
   }
 }

@@ -182,6 +182,14 @@ const FINAL_REFUSALS = new Set(["unknown_recipient", "not_found", "already_paid"
 /** Pending outgoing payments the alarm follows up per run. */
 const PAYMENTS_PER_ALARM = 20;
 
+/** Thrown inside a transaction to roll all of it back and make `commit` return `result` instead. */
+class RollBack<T> {
+  constructor(readonly result: T) {}
+}
+
+/** Thrown by `remember` when the idempotency key already holds a live answer: the caller replays it. */
+class KeyTaken {}
+
 interface TransactionRow extends Omit<Transaction, "counterparty"> {
   seq: number;
   counterparty: string | null;
@@ -265,7 +273,7 @@ export class WalletActor extends Actor<WalletEnv> {
     return this.once(idempotency, async () => {
       const now = new Date().toISOString();
       return this.commit(() => {
-        const transaction = this.insertTransaction({ kind: "faucet", direction: "in", amount_msat, status: "succeeded", counterparty: null, memo: null }, now);
+        const transaction = this.insertTransaction(newTransaction({ kind: "faucet", direction: "in", amount_msat, status: "succeeded", counterparty: null, memo: null }, now));
         this.post(`${transaction.id}:faucet`, journals.faucetCredit(amount_msat), now);
         const balance_msat = this.balanceOf("wallet");
         this.appendEvent("faucet.credited", { transaction, balance_msat }, now);
@@ -302,9 +310,7 @@ export class WalletActor extends Actor<WalletEnv> {
         return { ok: true as const, transaction_id: seen.transaction_id, duplicate: true };
       }
       const transaction = this.insertTransaction(
-        { kind: "intraledger", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: payload.memo },
-        now,
-        transaction_id,
+        newTransaction({ kind: "intraledger", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: payload.memo }, now, transaction_id),
       );
       this.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
       this.appendEvent("transfer.received", { transaction, balance_msat: this.balanceOf("wallet") }, now);
@@ -355,7 +361,7 @@ export class WalletActor extends Actor<WalletEnv> {
     // An HTLC LND accepted is money the node holds, even if our clock says the invoice just expired.
     const now = new Date().toISOString();
     this.commit(() => {
-      const transaction = this.insertTransaction({ kind: "lightning", direction: "in", amount_msat, status: "succeeded", counterparty: null, memo: row.memo }, now);
+      const transaction = this.insertTransaction(newTransaction({ kind: "lightning", direction: "in", amount_msat, status: "succeeded", counterparty: null, memo: row.memo }, now));
       this.post(`${payment_hash}:received`, journals.invoiceCredit(amount_msat), now);
       this.sql`UPDATE invoices SET status = 'paid', paid_at = ${now}, paid_msat = ${amount_msat}, paid_via = 'lnd', transaction_id = ${transaction.id}
                WHERE payment_hash = ${payment_hash}`;
@@ -388,7 +394,7 @@ export class WalletActor extends Actor<WalletEnv> {
         await this.sendThroughLnd(payment_id);
       }
       return { ok: true, status: 200, body: this.lightningPaymentById(payment_id)! };
-    }) as Promise<ApiAnswer<LightningPayment> | Refusal>;
+    }, { checkFirst: true }) as Promise<ApiAnswer<LightningPayment> | Refusal>;
   }
 
   /** Where one of this wallet's Lightning payments stands; `unknown` if it was never held. */
@@ -408,7 +414,7 @@ export class WalletActor extends Actor<WalletEnv> {
     if (row.amount_msat !== null && payload.amount_msat !== row.amount_msat) return refuse("invalid_request", "amount does not match the invoice");
     const now = new Date().toISOString();
     this.commit(() => {
-      const transaction = this.insertTransaction({ kind: "lightning", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: row.memo }, now);
+      const transaction = this.insertTransaction(newTransaction({ kind: "lightning", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: row.memo }, now));
       this.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
       this.sql`INSERT INTO received_transfers (transfer_id, transaction_id, received_at) VALUES (${payload.transfer_id}, ${transaction.id}, ${now})`;
       this.sql`UPDATE invoices SET status = 'paid', paid_at = ${now}, paid_msat = ${payload.amount_msat}, paid_via = 'internal', transaction_id = ${transaction.id}
@@ -465,16 +471,18 @@ export class WalletActor extends Actor<WalletEnv> {
     const transfer_id = newId("tr");
     const from: Counterparty = { wallet_id: this.identity.wallet_id, username: this.identity.username };
     const payload: TransferPayload = { transfer_id, from, amount_msat, memo: request.memo };
+    const transaction = newTransaction({ kind: "intraledger", direction: "out", amount_msat, status: "pending", counterparty: to, memo: request.memo }, now);
     return this.commit(() => {
+      // The key is claimed first: a replay must get its stored answer even if the balance is gone since.
+      this.remember(request.idempotency, transaction.id, { ok: true, status: 200, body: { status: "pending", transaction } });
       const balance = this.balanceOf("wallet");
-      if (balance < amount_msat) return refuse("insufficient_balance", `balance ${balance} msat is less than ${amount_msat} msat`);
-      const transaction = this.insertTransaction({ kind: "intraledger", direction: "out", amount_msat, status: "pending", counterparty: to, memo: request.memo }, now);
+      if (balance < amount_msat) throw new RollBack(refuse("insufficient_balance", `balance ${balance} msat is less than ${amount_msat} msat`));
+      this.insertTransaction(transaction);
       this.post(`${transfer_id}:debit`, journals.transferDebit(amount_msat), now);
       const outbox: OutboxRow = { transfer_id, transaction_id: transaction.id, to_wallet: to.wallet_id, payload: JSON.stringify(payload), attempts: 0, delivered_at: null };
       this.sql`INSERT INTO outbox (transfer_id, transaction_id, to_wallet, payload, next_attempt_at)
                VALUES (${transfer_id}, ${transaction.id}, ${to.wallet_id}, ${outbox.payload}, ${Date.now() + RETRY_BASE_MS})`;
       this.appendEvent("transfer.sent", { transaction, balance_msat: this.balanceOf("wallet") }, now);
-      this.remember(request.idempotency, transaction.id, { ok: true, status: 200, body: { status: "pending", transaction } });
       this.armAlarm(Date.now() + SAFETY_NET_MS);
       return { ok: true as const, transfer_id, transaction_id: transaction.id, transaction, outbox };
     });
@@ -586,7 +594,7 @@ export class WalletActor extends Actor<WalletEnv> {
       }
       const balance = this.balanceOf("wallet");
       if (balance < reserved) return refuse("insufficient_balance", `balance ${balance} msat is less than ${reserved} msat (amount + maximum fee)`);
-      const transaction = this.insertTransaction({ kind: "lightning", direction: "out", amount_msat: request.amount_msat, status: "pending", counterparty, memo: request.memo }, now);
+      const transaction = this.insertTransaction(newTransaction({ kind: "lightning", direction: "out", amount_msat: request.amount_msat, status: "pending", counterparty, memo: request.memo }, now));
       this.sql`INSERT INTO lightning_payments (payment_id, payment_hash, payment_request, route, amountless, amount_msat, reserved_msat, status, transaction_id, created_at, updated_at)
                VALUES (${payment_id}, ${request.payment_hash}, ${request.payment_request}, ${route}, ${request.amountless ? 1 : 0}, ${request.amount_msat},
                        ${reserved}, 'pending', ${transaction.id}, ${now}, ${now})`;
@@ -728,17 +736,24 @@ export class WalletActor extends Actor<WalletEnv> {
    * the same key with another request is a conflict, and a concurrent duplicate waits for the first.
    * Refusals are not stored (nothing moved), so a retry after topping up can succeed.
    */
-  private async once(tag: IdempotencyTag | null, run: () => Promise<ApiAnswer | Refusal>): Promise<ApiAnswer | Refusal> {
+  private async once(
+    tag: IdempotencyTag | null,
+    run: () => Promise<ApiAnswer | Refusal>,
+    options: { checkFirst: boolean } = { checkFirst: false },
+  ): Promise<ApiAnswer | Refusal> {
     if (!tag) return run();
-    const conflict = refuse("idempotency_conflict", "this Idempotency-Key was used with a different request");
     const running = this.running.get(tag.key);
-    if (running) return running.fingerprint === tag.fingerprint ? running.answer : conflict;
-    const stored = this.sql<{ fingerprint: string; status: number; response: string; created_at: number }>`
-      SELECT fingerprint, status, response, created_at FROM idempotency WHERE key = ${tag.key}`[0];
-    if (stored && stored.created_at > Date.now() - IDEMPOTENCY_TTL_MS) {
-      return stored.fingerprint === tag.fingerprint ? { ok: true, status: stored.status, body: JSON.parse(stored.response) } : conflict;
+    if (running) return running.fingerprint === tag.fingerprint ? running.answer : idempotencyConflict();
+    // Calls whose first write is the transaction that claims the key (`remember`) need no read first:
+    // a taken key rolls that transaction back and the stored answer is replayed. Others look first.
+    if (options.checkFirst) {
+      const stored = this.storedAnswer(tag);
+      if (stored) return stored;
     }
-    const answer = run();
+    const answer = run().catch((error: unknown) => {
+      if (error instanceof KeyTaken) return this.storedAnswer(tag) ?? idempotencyConflict();
+      throw error;
+    });
     this.running.set(tag.key, { fingerprint: tag.fingerprint, answer });
     try {
       return await answer;
@@ -747,7 +762,18 @@ export class WalletActor extends Actor<WalletEnv> {
     }
   }
 
-  /** Stores the answer for an idempotency key, inside the caller's transaction. */
+  /** The live stored answer for a key: replayed for the same request, a conflict for another. */
+  private storedAnswer(tag: IdempotencyTag): ApiAnswer | Refusal | null {
+    const stored = this.sql<{ fingerprint: string; status: number; response: string; created_at: number }>`
+      SELECT fingerprint, status, response, created_at FROM idempotency WHERE key = ${tag.key}`[0];
+    if (!stored || stored.created_at <= Date.now() - IDEMPOTENCY_TTL_MS) return null;
+    return stored.fingerprint === tag.fingerprint ? { ok: true, status: stored.status, body: JSON.parse(stored.response) } : idempotencyConflict();
+  }
+
+  /**
+   * Claims an idempotency key and stores its answer, inside the caller's transaction. A key that
+   * already holds a live answer throws `KeyTaken` (rolling the transaction back); an expired one is reused.
+   */
   private remember<A extends ApiAnswer>(tag: IdempotencyTag | null, transaction_id: string, answer: A): A {
     if (tag) {
       const now = Date.now();
@@ -755,8 +781,13 @@ export class WalletActor extends Actor<WalletEnv> {
         this.sql`DELETE FROM idempotency WHERE created_at < ${now - IDEMPOTENCY_TTL_MS}`;
         this.idempotencySweptAt = now;
       }
-      this.sql`INSERT OR REPLACE INTO idempotency (key, fingerprint, status, response, transaction_id, created_at)
-               VALUES (${tag.key}, ${tag.fingerprint}, ${answer.status}, ${JSON.stringify(answer.body)}, ${transaction_id}, ${now})`;
+      const claimed = this.sqlWrite`
+        INSERT INTO idempotency (key, fingerprint, status, response, transaction_id, created_at)
+        VALUES (${tag.key}, ${tag.fingerprint}, ${answer.status}, ${JSON.stringify(answer.body)}, ${transaction_id}, ${now})
+        ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status, response = excluded.response,
+          transaction_id = excluded.transaction_id, created_at = excluded.created_at
+        WHERE idempotency.created_at <= ${now - IDEMPOTENCY_TTL_MS}`;
+      if (claimed === 0) throw new KeyTaken();
     }
     return answer;
   }
@@ -771,6 +802,7 @@ export class WalletActor extends Actor<WalletEnv> {
       this.uncommittedEvents = [];
       this.nextSeq = null; // the rolled-back events gave their numbers back
       this.walletBalance = null; // and its postings their amounts
+      if (error instanceof RollBack) return error.result as T;
       throw error;
     }
     const events = this.uncommittedEvents;
@@ -809,11 +841,10 @@ export class WalletActor extends Actor<WalletEnv> {
     return event;
   }
 
-  private insertTransaction(t: Omit<Transaction, "id" | "created_at" | "fee_msat"> & { fee_msat?: Msat }, now: string, id = newId("tx")): Transaction {
-    const transaction: Transaction = { id, fee_msat: 0, ...t, created_at: now };
+  private insertTransaction(transaction: Transaction): Transaction {
     this.sql`INSERT INTO transactions (id, kind, direction, amount_msat, fee_msat, status, counterparty, memo, created_at)
              VALUES (${transaction.id}, ${transaction.kind}, ${transaction.direction}, ${transaction.amount_msat}, ${transaction.fee_msat},
-                     ${transaction.status}, ${transaction.counterparty ? JSON.stringify(transaction.counterparty) : null}, ${transaction.memo}, ${now})`;
+                     ${transaction.status}, ${transaction.counterparty ? JSON.stringify(transaction.counterparty) : null}, ${transaction.memo}, ${transaction.created_at})`;
     return transaction;
   }
 
@@ -913,6 +944,13 @@ export class WalletActor extends Actor<WalletEnv> {
     void this.ctx.storage.setAlarm(at);
   }
 }
+
+/** A history row not yet stored: a fresh id, no fee unless given. */
+function newTransaction(t: Omit<Transaction, "id" | "created_at" | "fee_msat"> & { fee_msat?: Msat }, now: string, id = newId("tx")): Transaction {
+  return { id, fee_msat: 0, ...t, created_at: now };
+}
+
+const idempotencyConflict = () => refuse("idempotency_conflict", "this Idempotency-Key was used with a different request");
 
 function toTransaction(row: TransactionRow): Transaction {
   return {

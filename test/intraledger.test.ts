@@ -1,5 +1,6 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, auditOf, balanceOf, createAccount, expectConsistentBooks, fund, newKey, pay } from "./helpers";
+import { api, auditOf, balanceOf, createAccount, expectConsistentBooks, fund, newKey, pay, walletStub } from "./helpers";
 
 describe("payments between users", () => {
   it("moves money by username and by wallet id, with history and events on both sides", async () => {
@@ -43,6 +44,39 @@ describe("payments between users", () => {
     expect(other.json.error.code).toBe("idempotency_conflict");
     expect(await balanceOf(a)).toBe(4_000_000);
     expect(await balanceOf(b)).toBe(1_000_000);
+  });
+
+  it("replays a payment that spent the whole balance (the stored answer, not insufficient_balance), and writes nothing", async () => {
+    const a = await createAccount("a");
+    const b = await createAccount("b");
+    await fund(a, 1000);
+    const key = newKey();
+    const first = await pay(a, b.username, 1000, key);
+    expect(first.json.status).toBe("succeeded");
+    const before = await auditOf(a.wallet_id);
+    const again = await pay(a, b.username, 1000, key);
+    expect([again.status, again.json]).toEqual([200, first.json]);
+    const after = await auditOf(a.wallet_id);
+    expect([after.event_count, after.history_sum_msat]).toEqual([before.event_count, before.history_sum_msat]);
+    expectConsistentBooks(after);
+    expect(await balanceOf(b)).toBe(1_000_000);
+  });
+
+  it("a key whose record has expired (24 h) starts a new payment", async () => {
+    const a = await createAccount("a");
+    const b = await createAccount("b");
+    await fund(a, 5000);
+    const key = newKey();
+    const first = await pay(a, b.username, 1000, key);
+    await runInDurableObject(walletStub(a.wallet_id), (_actor, state) => {
+      state.storage.sql.exec("UPDATE idempotency SET created_at = created_at - ? WHERE key = ?", 24 * 3600 * 1000 + 1, key);
+    });
+    const second = await pay(a, b.username, 1000, key);
+    expect(second.status).toBe(200);
+    expect(second.json.transaction.id).not.toBe(first.json.transaction.id);
+    expect(await balanceOf(a)).toBe(3_000_000);
+    expect(await balanceOf(b)).toBe(2_000_000);
+    expectConsistentBooks(await auditOf(a.wallet_id));
   });
 
   it("executes concurrent duplicates once", async () => {
@@ -110,10 +144,15 @@ describe("payments between users", () => {
 
   it("faucet exists only in development and credits from the faucet account", async () => {
     const a = await createAccount("a");
-    const f = await api("POST", "/dev/faucet", { body: { amount_sat: 2500 }, token: a.access_token, key: newKey() });
+    const key = newKey();
+    const f = await api("POST", "/dev/faucet", { body: { amount_sat: 2500 }, token: a.access_token, key });
     expect(f.status).toBe(200);
     expect(f.json.transaction).toMatchObject({ kind: "faucet", direction: "in", amount_msat: 2_500_000 });
+    // The same key again replays (the repeat's own writes are rolled back); another body is a conflict.
+    expect((await api("POST", "/dev/faucet", { body: { amount_sat: 2500 }, token: a.access_token, key })).json).toEqual(f.json);
+    expect((await api("POST", "/dev/faucet", { body: { amount_sat: 2501 }, token: a.access_token, key })).status).toBe(409);
     const audit = await auditOf(a.wallet_id);
+    expect(audit.event_count).toBe(1);
     expect(audit.faucet_msat).toBe(-2_500_000);
     expectConsistentBooks(audit);
     const over = await api("POST", "/dev/faucet", { body: { amount_sat: 10_000_001 }, token: a.access_token });
