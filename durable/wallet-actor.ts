@@ -73,7 +73,7 @@ export interface WalletAudit {
 /** `failed` only when the receiver turned out not to exist and the money came back. */
 type TransferAnswer = ApiAnswer<{ status: Transaction["status"]; transaction: Transaction }>;
 
-const SCHEMA = [
+export const WALLET_SCHEMA = [
   `CREATE TABLE wallet (
      id INTEGER PRIMARY KEY CHECK (id = 1),
      wallet_id TEXT NOT NULL, account_id TEXT NOT NULL, username TEXT NOT NULL, opened_at TEXT NOT NULL);
@@ -119,6 +119,54 @@ const SCHEMA = [
      INSERT OR IGNORE INTO balances (account, balance_msat) VALUES (NEW.account, 0);
      UPDATE balances SET balance_msat = balance_msat + NEW.amount_msat WHERE account = NEW.account;
    END;`,
+  // Fewer tables and b-trees per payment (docs/decisions/0005): the outbox and the receipts become
+  // columns of the transaction they belong to, a stored answer for a payment is read from its
+  // transaction instead of being rewritten when it settles, keyed tables have no separate rowid
+  // index, and nothing keeps an AUTOINCREMENT counter (rows are never deleted, so ids never repeat).
+  `CREATE TABLE transactions_v2 (
+     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, direction TEXT NOT NULL,
+     amount_msat INTEGER NOT NULL, fee_msat INTEGER NOT NULL, status TEXT NOT NULL, counterparty TEXT, memo TEXT,
+     created_at TEXT NOT NULL,
+     transfer_id TEXT,
+     to_wallet TEXT, payload TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, delivered_at TEXT);
+   INSERT INTO transactions_v2 (seq, id, kind, direction, amount_msat, fee_msat, status, counterparty, memo, created_at,
+                                transfer_id, to_wallet, payload, attempts, next_attempt_at, delivered_at)
+     SELECT t.seq, t.id, t.kind, t.direction, t.amount_msat, t.fee_msat, t.status, t.counterparty, t.memo, t.created_at,
+            COALESCE(o.transfer_id, r.transfer_id), o.to_wallet, o.payload, COALESCE(o.attempts, 0), o.next_attempt_at, o.delivered_at
+     FROM transactions t LEFT JOIN outbox o ON o.transaction_id = t.id LEFT JOIN received_transfers r ON r.transaction_id = t.id;
+   DROP TABLE transactions;
+   DROP TABLE outbox;
+   DROP TABLE received_transfers;
+   ALTER TABLE transactions_v2 RENAME TO transactions;
+   CREATE UNIQUE INDEX transactions_by_transfer ON transactions (transfer_id) WHERE transfer_id IS NOT NULL;
+   CREATE INDEX transactions_undelivered ON transactions (next_attempt_at) WHERE payload IS NOT NULL AND delivered_at IS NULL;
+
+   CREATE TABLE idempotency_v2 (
+     key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL, response TEXT NOT NULL,
+     transaction_id TEXT, answer_follows_transaction INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT INTO idempotency_v2 (key, fingerprint, status, response, transaction_id, answer_follows_transaction, created_at)
+     SELECT key, fingerprint, status, response, transaction_id,
+            transaction_id IN (SELECT id FROM transactions WHERE direction = 'out' AND kind IN ('intraledger', 'lightning')), created_at
+     FROM idempotency;
+   DROP TABLE idempotency;
+   ALTER TABLE idempotency_v2 RENAME TO idempotency;
+   CREATE INDEX idempotency_by_age ON idempotency (created_at);
+
+   CREATE TABLE entries_v2 (id INTEGER PRIMARY KEY, journal TEXT NOT NULL, account TEXT NOT NULL, amount_msat INTEGER NOT NULL, created_at TEXT NOT NULL);
+   INSERT INTO entries_v2 (id, journal, account, amount_msat, created_at) SELECT id, journal, account, amount_msat, created_at FROM entries;
+   DROP TABLE entries; -- and its trigger, made again below
+   ALTER TABLE entries_v2 RENAME TO entries;
+
+   CREATE TABLE balances_v2 (
+     account TEXT PRIMARY KEY, balance_msat INTEGER NOT NULL,
+     CHECK (account <> 'wallet' OR balance_msat >= 0)) WITHOUT ROWID;
+   INSERT INTO balances_v2 (account, balance_msat) SELECT account, balance_msat FROM balances;
+   DROP TABLE balances;
+   ALTER TABLE balances_v2 RENAME TO balances;
+   CREATE TRIGGER entries_update_balances AFTER INSERT ON entries BEGIN
+     INSERT OR IGNORE INTO balances (account, balance_msat) VALUES (NEW.account, 0);
+     UPDATE balances SET balance_msat = balance_msat + NEW.amount_msat WHERE account = NEW.account;
+   END;`,
 ];
 
 /** First retry of an unacknowledged transfer after this long; doubles up to the cap. */
@@ -139,6 +187,7 @@ const TRACK_WAIT_MS = 2_000;
 const PAYMENT_TRACK_INTERVAL_MS = 10_000;
 const REPLAY_PAGE = 500;
 
+/** An outgoing transfer as the outbox columns of its transaction describe it. */
 interface OutboxRow {
   transfer_id: string;
   transaction_id: string;
@@ -201,7 +250,7 @@ interface TransactionRow extends Omit<Transaction, "counterparty"> {
  * pushed to the account's WebSockets.
  */
 export class WalletActor extends Actor<WalletEnv> {
-  protected readonly schema = SCHEMA;
+  protected readonly schema = WALLET_SCHEMA;
   private identity: WalletIdentity | null = null;
   /** Money-moving calls under way, by idempotency key: a concurrent duplicate awaits the first. */
   private readonly running = new Map<string, { fingerprint: string; answer: Promise<ApiAnswer | Refusal> }>();
@@ -273,7 +322,8 @@ export class WalletActor extends Actor<WalletEnv> {
     return this.once(idempotency, async () => {
       const now = new Date().toISOString();
       return this.commit(() => {
-        const transaction = this.insertTransaction(newTransaction({ kind: "faucet", direction: "in", amount_msat, status: "succeeded", counterparty: null, memo: null }, now));
+        const transaction = newTransaction({ kind: "faucet", direction: "in", amount_msat, status: "succeeded", counterparty: null, memo: null }, now);
+        this.insertTransaction(transaction);
         this.post(`${transaction.id}:faucet`, journals.faucetCredit(amount_msat), now);
         const balance_msat = this.balanceOf("wallet");
         this.appendEvent("faucet.credited", { transaction, balance_msat }, now);
@@ -291,7 +341,7 @@ export class WalletActor extends Actor<WalletEnv> {
       // Settled here: its answer is the final one. Retrying: still pending. Settled by the alarm meanwhile: read it.
       if (delivery.answer) return { ok: true, status: 200, body: delivery.answer };
       if (delivery.outcome === "retry") return { ok: true, status: 200, body: { status: "pending", transaction: debited.transaction } };
-      return this.transferAnswer(debited.outbox.transaction_id);
+      return { ok: true, status: 200, body: this.answerFor(debited.transaction.id, false) };
     }) as Promise<TransferAnswer | Refusal>;
   }
 
@@ -301,17 +351,13 @@ export class WalletActor extends Actor<WalletEnv> {
     if (!isPaymentAmount(payload.amount_msat, MAX_PAYMENT_SAT)) return refuse("invalid_request", "amount out of range");
     const now = new Date().toISOString();
     return this.commit(() => {
-      // The receipt is claimed first: a transfer seen before writes nothing and is only acknowledged.
-      const transaction_id = newId("tx");
-      const claimed = this.sqlWrite`INSERT INTO received_transfers (transfer_id, transaction_id, received_at)
-                                    VALUES (${payload.transfer_id}, ${transaction_id}, ${now}) ON CONFLICT (transfer_id) DO NOTHING`;
-      if (claimed === 0) {
-        const seen = this.sql<{ transaction_id: string }>`SELECT transaction_id FROM received_transfers WHERE transfer_id = ${payload.transfer_id}`[0]!;
-        return { ok: true as const, transaction_id: seen.transaction_id, duplicate: true };
+      // The history row is the receipt (unique by transfer): a transfer seen before writes nothing and is only acknowledged.
+      const transaction = newTransaction({ kind: "intraledger", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: payload.memo }, now);
+      if (!this.insertTransaction(transaction, { transfer_id: payload.transfer_id })) {
+        const seen = this.sql<{ id: string }>`SELECT id FROM transactions WHERE transfer_id = ${payload.transfer_id}`[0]!;
+        return { ok: true as const, transaction_id: seen.id, duplicate: true };
       }
-      const transaction = this.insertTransaction(
-        newTransaction({ kind: "intraledger", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: payload.memo }, now, transaction_id),
-      );
+      const transaction_id = transaction.id;
       this.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
       this.appendEvent("transfer.received", { transaction, balance_msat: this.balanceOf("wallet") }, now);
       return { ok: true as const, transaction_id, duplicate: false };
@@ -361,7 +407,8 @@ export class WalletActor extends Actor<WalletEnv> {
     // An HTLC LND accepted is money the node holds, even if our clock says the invoice just expired.
     const now = new Date().toISOString();
     this.commit(() => {
-      const transaction = this.insertTransaction(newTransaction({ kind: "lightning", direction: "in", amount_msat, status: "succeeded", counterparty: null, memo: row.memo }, now));
+      const transaction = newTransaction({ kind: "lightning", direction: "in", amount_msat, status: "succeeded", counterparty: null, memo: row.memo }, now);
+      this.insertTransaction(transaction);
       this.post(`${payment_hash}:received`, journals.invoiceCredit(amount_msat), now);
       this.sql`UPDATE invoices SET status = 'paid', paid_at = ${now}, paid_msat = ${amount_msat}, paid_via = 'lnd', transaction_id = ${transaction.id}
                WHERE payment_hash = ${payment_hash}`;
@@ -404,7 +451,7 @@ export class WalletActor extends Actor<WalletEnv> {
 
   /** Credits an internal payment of one of our invoices; the same transfer again only acknowledges. */
   async receiveInvoicePayment(payload: TransferPayload): Promise<{ ok: true; preimage: string } | Refusal> {
-    const seen = this.sql`SELECT 1 FROM received_transfers WHERE transfer_id = ${payload.transfer_id}`.length > 0;
+    const seen = this.sql`SELECT 1 FROM transactions WHERE transfer_id = ${payload.transfer_id}`.length > 0;
     const row = this.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payload.payment_hash ?? ""}`[0];
     if (!row) return refuse("not_found", "no such invoice");
     if (seen) return { ok: true, preimage: row.preimage };
@@ -414,9 +461,9 @@ export class WalletActor extends Actor<WalletEnv> {
     if (row.amount_msat !== null && payload.amount_msat !== row.amount_msat) return refuse("invalid_request", "amount does not match the invoice");
     const now = new Date().toISOString();
     this.commit(() => {
-      const transaction = this.insertTransaction(newTransaction({ kind: "lightning", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: row.memo }, now));
+      const transaction = newTransaction({ kind: "lightning", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: row.memo }, now);
+      this.insertTransaction(transaction, { transfer_id: payload.transfer_id });
       this.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
-      this.sql`INSERT INTO received_transfers (transfer_id, transaction_id, received_at) VALUES (${payload.transfer_id}, ${transaction.id}, ${now})`;
       this.sql`UPDATE invoices SET status = 'paid', paid_at = ${now}, paid_msat = ${payload.amount_msat}, paid_via = 'internal', transaction_id = ${transaction.id}
                WHERE payment_hash = ${row.payment_hash}`;
       this.appendEvent("invoice.paid", { invoice: this.invoiceByHash(row.payment_hash), transaction, balance_msat: this.balanceOf("wallet") }, now);
@@ -436,7 +483,7 @@ export class WalletActor extends Actor<WalletEnv> {
       FROM transactions WHERE status <> 'failed'`[0]?.s ?? 0;
     const events = this.sql<{ n: number; max_seq: number | null; min_balance: number | null }>`
       SELECT COUNT(*) AS n, MAX(seq) AS max_seq, MIN(json_extract(data, '$.balance_msat')) AS min_balance FROM events`[0]!;
-    const undelivered = this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL`[0]!.n;
+    const undelivered = this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM transactions WHERE payload IS NOT NULL AND delivered_at IS NULL`[0]!.n;
     return {
       // From the table, not the in-memory copy: the audit checks the stored cache against the entries.
       balance_msat: this.sql<{ balance_msat: number }>`SELECT balance_msat FROM balances WHERE account = 'wallet'`[0]?.balance_msat ?? 0,
@@ -474,14 +521,12 @@ export class WalletActor extends Actor<WalletEnv> {
     const transaction = newTransaction({ kind: "intraledger", direction: "out", amount_msat, status: "pending", counterparty: to, memo: request.memo }, now);
     return this.commit(() => {
       // The key is claimed first: a replay must get its stored answer even if the balance is gone since.
-      this.remember(request.idempotency, transaction.id, { ok: true, status: 200, body: { status: "pending", transaction } });
+      this.remember(request.idempotency, transaction.id, { ok: true, status: 200, body: null });
       const balance = this.balanceOf("wallet");
       if (balance < amount_msat) throw new RollBack(refuse("insufficient_balance", `balance ${balance} msat is less than ${amount_msat} msat`));
-      this.insertTransaction(transaction);
-      this.post(`${transfer_id}:debit`, journals.transferDebit(amount_msat), now);
       const outbox: OutboxRow = { transfer_id, transaction_id: transaction.id, to_wallet: to.wallet_id, payload: JSON.stringify(payload), attempts: 0, delivered_at: null };
-      this.sql`INSERT INTO outbox (transfer_id, transaction_id, to_wallet, payload, next_attempt_at)
-               VALUES (${transfer_id}, ${transaction.id}, ${to.wallet_id}, ${outbox.payload}, ${Date.now() + RETRY_BASE_MS})`;
+      this.insertTransaction(transaction, outbox);
+      this.post(`${transfer_id}:debit`, journals.transferDebit(amount_msat), now);
       this.appendEvent("transfer.sent", { transaction, balance_msat: this.balanceOf("wallet") }, now);
       this.armAlarm(Date.now() + SAFETY_NET_MS);
       return { ok: true as const, transfer_id, transaction_id: transaction.id, transaction, outbox };
@@ -525,15 +570,14 @@ export class WalletActor extends Actor<WalletEnv> {
   ): Record<string, unknown> | null {
     const now = new Date().toISOString();
     return this.commit(() => {
-      // Closing the row is the check: only the first of the alarm and the request path gets it back.
-      const row = this.sql<{ transaction_id: string; payload: string }>`
-        UPDATE outbox SET delivered_at = ${now} WHERE transfer_id = ${transfer_id} AND delivered_at IS NULL
-        RETURNING transaction_id, payload`[0];
-      if (!row) return null;
-      const { amount_msat, payment_hash } = JSON.parse(row.payload) as TransferPayload;
+      // Closing the outbox is the check: only the first of the alarm and the request path gets the row back.
       const delivered = result.outcome === "delivered";
-      const settled = this.sql<TransactionRow>`
-        UPDATE transactions SET status = ${delivered ? "succeeded" : "failed"} WHERE id = ${row.transaction_id} RETURNING *`[0]!;
+      const settled = this.sql<TransactionRow & { payload: string }>`
+        UPDATE transactions SET status = ${delivered ? "succeeded" : "failed"}, delivered_at = ${now}
+        WHERE transfer_id = ${transfer_id} AND payload IS NOT NULL AND delivered_at IS NULL RETURNING *`[0];
+      if (!settled) return null;
+      const row = { transaction_id: settled.id };
+      const { amount_msat, payment_hash } = JSON.parse(settled.payload) as TransferPayload;
       this.post(`${transfer_id}:${result.outcome}`, delivered ? journals.transferDelivered(amount_msat) : journals.transferReturned(amount_msat), now);
       // Only a transfer that pays an invoice has a Lightning payment row to finish.
       if (payment_hash) {
@@ -545,14 +589,13 @@ export class WalletActor extends Actor<WalletEnv> {
       const transaction = toTransaction(settled);
       const answer = payment_hash ? this.answerFor(row.transaction_id, true) : { status: transaction.status, transaction };
       this.appendEvent(type, { ...answer, balance_msat: this.balanceOf("wallet") }, now);
-      this.refreshStoredAnswer(row.transaction_id, answer);
       return answer;
     });
   }
 
   private scheduleRetry(row: OutboxRow): void {
     const delay = Math.min(RETRY_BASE_MS * 2 ** row.attempts, RETRY_CAP_MS);
-    this.sql`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ${Date.now() + delay} WHERE transfer_id = ${row.transfer_id}`;
+    this.sql`UPDATE transactions SET attempts = attempts + 1, next_attempt_at = ${Date.now() + delay} WHERE transfer_id = ${row.transfer_id}`;
     this.armAlarm(Date.now() + delay);
   }
 
@@ -560,12 +603,12 @@ export class WalletActor extends Actor<WalletEnv> {
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     const due = this.sql<{ transfer_id: string }>`
-      SELECT transfer_id FROM outbox WHERE delivered_at IS NULL ORDER BY next_attempt_at LIMIT ${DELIVERIES_PER_ALARM}`;
+      SELECT transfer_id FROM transactions WHERE payload IS NOT NULL AND delivered_at IS NULL ORDER BY next_attempt_at LIMIT ${DELIVERIES_PER_ALARM}`;
     await Promise.all(due.map((r) => this.deliverById(r.transfer_id)));
     const pending = this.sql<{ payment_id: string }>`
       SELECT payment_id FROM lightning_payments WHERE status = 'pending' AND route = 'external' ORDER BY updated_at LIMIT ${PAYMENTS_PER_ALARM}`;
     await Promise.all(pending.map((p) => this.reconcileExternal(p.payment_id)));
-    const next = this.sql<{ at: number | null }>`SELECT MIN(next_attempt_at) AS at FROM outbox WHERE delivered_at IS NULL`[0]?.at;
+    const next = this.sql<{ at: number | null }>`SELECT MIN(next_attempt_at) AS at FROM transactions WHERE payload IS NOT NULL AND delivered_at IS NULL`[0]?.at;
     if (next != null) this.armAlarm(Math.max(next, Date.now() + 100));
     if (this.sql`SELECT 1 FROM lightning_payments WHERE status = 'pending' AND route = 'external' LIMIT 1`.length) {
       this.armAlarm(Date.now() + PAYMENT_TRACK_INTERVAL_MS);
@@ -594,22 +637,23 @@ export class WalletActor extends Actor<WalletEnv> {
       }
       const balance = this.balanceOf("wallet");
       if (balance < reserved) return refuse("insufficient_balance", `balance ${balance} msat is less than ${reserved} msat (amount + maximum fee)`);
-      const transaction = this.insertTransaction(newTransaction({ kind: "lightning", direction: "out", amount_msat: request.amount_msat, status: "pending", counterparty, memo: request.memo }, now));
+      const transaction = newTransaction({ kind: "lightning", direction: "out", amount_msat: request.amount_msat, status: "pending", counterparty, memo: request.memo }, now);
+      // A hub invoice is paid by a transfer: its outbox columns go with the history row.
+      const transfer_id = route === "internal" ? newId("tr") : null;
+      const payload: TransferPayload | null = transfer_id
+        ? { transfer_id, from, amount_msat: request.amount_msat, memo: request.memo, payment_hash: request.payment_hash }
+        : null;
+      this.insertTransaction(transaction, transfer_id ? { transfer_id, to_wallet: counterparty?.wallet_id ?? "", payload: JSON.stringify(payload) } : undefined);
       this.sql`INSERT INTO lightning_payments (payment_id, payment_hash, payment_request, route, amountless, amount_msat, reserved_msat, status, transaction_id, created_at, updated_at)
                VALUES (${payment_id}, ${request.payment_hash}, ${request.payment_request}, ${route}, ${request.amountless ? 1 : 0}, ${request.amount_msat},
                        ${reserved}, 'pending', ${transaction.id}, ${now}, ${now})`;
-      let transfer_id: string | null = null;
-      if (route === "internal") {
-        transfer_id = newId("tr");
-        const payload: TransferPayload = { transfer_id, from, amount_msat: request.amount_msat, memo: request.memo, payment_hash: request.payment_hash };
+      if (transfer_id) {
         this.post(`${transfer_id}:debit`, journals.transferDebit(request.amount_msat), now);
-        this.sql`INSERT INTO outbox (transfer_id, transaction_id, to_wallet, payload, next_attempt_at)
-                 VALUES (${transfer_id}, ${transaction.id}, ${counterparty?.wallet_id ?? ""}, ${JSON.stringify(payload)}, ${Date.now() + RETRY_BASE_MS})`;
       } else {
         this.post(`${payment_id}:hold`, journals.paymentHold(reserved), now);
       }
       this.appendEvent("payment.pending", { ...this.lightningPaymentById(payment_id)!, balance_msat: this.balanceOf("wallet") }, now);
-      this.remember(request.idempotency, transaction.id, { ok: true, status: 200, body: this.lightningPaymentById(payment_id)! });
+      this.remember(request.idempotency, transaction.id, { ok: true, status: 200, body: null });
       this.armAlarm(Date.now() + RETRY_BASE_MS * 5);
       return { ok: true as const, transfer_id };
     });
@@ -687,7 +731,6 @@ export class WalletActor extends Actor<WalletEnv> {
         this.sql`UPDATE transactions SET status = 'succeeded', fee_msat = ${result.fee_msat} WHERE id = ${p.transaction_id}`;
       }
       this.appendEvent("failed" in result ? "payment.failed" : "payment.succeeded", { ...this.answerFor(p.transaction_id), balance_msat: this.balanceOf("wallet") }, now);
-      this.refreshStoredAnswer(p.transaction_id);
       return p;
     });
     if (finished) await this.node().finishPayment(finished.payment_hash, payment_id, "failed" in result ? "failed" : "succeeded").catch(() => undefined);
@@ -764,17 +807,21 @@ export class WalletActor extends Actor<WalletEnv> {
 
   /** The live stored answer for a key: replayed for the same request, a conflict for another. */
   private storedAnswer(tag: IdempotencyTag): ApiAnswer | Refusal | null {
-    const stored = this.sql<{ fingerprint: string; status: number; response: string; created_at: number }>`
-      SELECT fingerprint, status, response, created_at FROM idempotency WHERE key = ${tag.key}`[0];
+    const stored = this.sql<{ fingerprint: string; status: number; response: string; transaction_id: string | null; answer_follows_transaction: number; created_at: number }>`
+      SELECT fingerprint, status, response, transaction_id, answer_follows_transaction, created_at FROM idempotency WHERE key = ${tag.key}`[0];
     if (!stored || stored.created_at <= Date.now() - IDEMPOTENCY_TTL_MS) return null;
-    return stored.fingerprint === tag.fingerprint ? { ok: true, status: stored.status, body: JSON.parse(stored.response) } : idempotencyConflict();
+    if (stored.fingerprint !== tag.fingerprint) return idempotencyConflict();
+    const body = stored.answer_follows_transaction ? this.answerFor(stored.transaction_id!) : JSON.parse(stored.response);
+    return { ok: true, status: stored.status, body };
   }
 
   /**
    * Claims an idempotency key and stores its answer, inside the caller's transaction. A key that
    * already holds a live answer throws `KeyTaken` (rolling the transaction back); an expired one is reused.
+   * A `null` body means the answer is the payment as it stands when replayed (read from its transaction),
+   * so settling a payment never has to rewrite the stored answer.
    */
-  private remember<A extends ApiAnswer>(tag: IdempotencyTag | null, transaction_id: string, answer: A): A {
+  private remember<A extends ApiAnswer<unknown>>(tag: IdempotencyTag | null, transaction_id: string, answer: A): A {
     if (tag) {
       const now = Date.now();
       if (now - this.idempotencySweptAt > IDEMPOTENCY_SWEEP_MS) {
@@ -782,10 +829,11 @@ export class WalletActor extends Actor<WalletEnv> {
         this.idempotencySweptAt = now;
       }
       const claimed = this.sqlWrite`
-        INSERT INTO idempotency (key, fingerprint, status, response, transaction_id, created_at)
-        VALUES (${tag.key}, ${tag.fingerprint}, ${answer.status}, ${JSON.stringify(answer.body)}, ${transaction_id}, ${now})
+        INSERT INTO idempotency (key, fingerprint, status, response, transaction_id, answer_follows_transaction, created_at)
+        VALUES (${tag.key}, ${tag.fingerprint}, ${answer.status}, ${answer.body === null ? "" : JSON.stringify(answer.body)}, ${transaction_id},
+                ${answer.body === null ? 1 : 0}, ${now})
         ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status, response = excluded.response,
-          transaction_id = excluded.transaction_id, created_at = excluded.created_at
+          transaction_id = excluded.transaction_id, answer_follows_transaction = excluded.answer_follows_transaction, created_at = excluded.created_at
         WHERE idempotency.created_at <= ${now - IDEMPOTENCY_TTL_MS}`;
       if (claimed === 0) throw new KeyTaken();
     }
@@ -841,21 +889,25 @@ export class WalletActor extends Actor<WalletEnv> {
     return event;
   }
 
-  private insertTransaction(transaction: Transaction): Transaction {
-    this.sql`INSERT INTO transactions (id, kind, direction, amount_msat, fee_msat, status, counterparty, memo, created_at)
-             VALUES (${transaction.id}, ${transaction.kind}, ${transaction.direction}, ${transaction.amount_msat}, ${transaction.fee_msat},
-                     ${transaction.status}, ${transaction.counterparty ? JSON.stringify(transaction.counterparty) : null}, ${transaction.memo}, ${transaction.created_at})`;
-    return transaction;
+  /**
+   * Stores a history row; a transfer's row carries its transfer id (unique: an incoming one seen before
+   * is not stored again, and this returns false) and, when outgoing, its outbox columns.
+   */
+  private insertTransaction(transaction: Transaction, transfer?: { transfer_id: string; to_wallet?: string; payload?: string }): boolean {
+    const outgoing = transfer?.payload !== undefined;
+    return (
+      this.sqlWrite`INSERT INTO transactions (id, kind, direction, amount_msat, fee_msat, status, counterparty, memo, created_at,
+                                              transfer_id, to_wallet, payload, next_attempt_at)
+        VALUES (${transaction.id}, ${transaction.kind}, ${transaction.direction}, ${transaction.amount_msat}, ${transaction.fee_msat},
+                ${transaction.status}, ${transaction.counterparty ? JSON.stringify(transaction.counterparty) : null}, ${transaction.memo}, ${transaction.created_at},
+                ${transfer?.transfer_id ?? null}, ${transfer?.to_wallet ?? null}, ${transfer?.payload ?? null}, ${outgoing ? Date.now() + RETRY_BASE_MS : null})
+        ON CONFLICT (transfer_id) WHERE transfer_id IS NOT NULL DO NOTHING` > 0
+    );
   }
 
   private transactionById(id: string): Transaction | null {
     const row = this.sql<TransactionRow>`SELECT * FROM transactions WHERE id = ${id}`[0];
     return row ? toTransaction(row) : null;
-  }
-
-  private transferAnswer(transaction_id: string): TransferAnswer {
-    const transaction = this.transactionById(transaction_id)!;
-    return { ok: true, status: 200, body: { status: transaction.status, transaction } };
   }
 
   /** The API's answer for a money movement as it stands now: a Lightning payment or a transfer. */
@@ -865,11 +917,6 @@ export class WalletActor extends Actor<WalletEnv> {
     if (payment) return { ...this.lightningPaymentById(payment.payment_id)! };
     const transaction = this.transactionById(transaction_id)!;
     return { status: transaction.status, transaction };
-  }
-
-  /** Keeps the idempotent replay of a request in step with its outcome. */
-  private refreshStoredAnswer(transaction_id: string, answer = this.answerFor(transaction_id)): void {
-    this.sql`UPDATE idempotency SET response = ${JSON.stringify(answer)} WHERE transaction_id = ${transaction_id}`;
   }
 
   private lightningPaymentById(payment_id: string): LightningPayment | null {
@@ -922,7 +969,8 @@ export class WalletActor extends Actor<WalletEnv> {
   }
 
   private outboxRow(transfer_id: string): OutboxRow | undefined {
-    return this.sql<OutboxRow>`SELECT transfer_id, transaction_id, to_wallet, payload, attempts, delivered_at FROM outbox WHERE transfer_id = ${transfer_id}`[0];
+    return this.sql<OutboxRow>`
+      SELECT transfer_id, id AS transaction_id, to_wallet, payload, attempts, delivered_at FROM transactions WHERE transfer_id = ${transfer_id} AND payload IS NOT NULL`[0];
   }
 
   private node(): DurableObjectStub<LightningNodeActor> {

@@ -17,7 +17,7 @@ async function debitOnly(from: TestAccount, to: TestAccount, sat: number, key = 
 
 async function outboxPayload(from: TestAccount, transfer_id: string) {
   return runInDurableObject(walletStub(from.wallet_id), (_a, state) =>
-    JSON.parse(state.storage.sql.exec<{ payload: string }>("SELECT payload FROM outbox WHERE transfer_id = ?", transfer_id).one().payload),
+    JSON.parse(state.storage.sql.exec<{ payload: string }>("SELECT payload FROM transactions WHERE transfer_id = ?", transfer_id).one().payload),
   );
 }
 
@@ -77,11 +77,9 @@ describe("transfer faults", () => {
     expect(await walletStub(b.wallet_id).receiveTransfer(payload)).toMatchObject({ ok: true, duplicate: true });
     await runDurableObjectAlarm(walletStub(a.wallet_id));
     await expectSettled(a, b, 700_000, 300_000);
-    // The stored idempotent answer now tells the final state.
-    const replay = await runInDurableObject(walletStub(a.wallet_id), (_a, state) =>
-      JSON.parse(state.storage.sql.exec<{ response: string }>("SELECT response FROM idempotency WHERE key = ?", key).one().response),
-    );
-    expect(replay.status).toBe("succeeded");
+    // A replay of the request now tells the final state.
+    const replay = await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) => (actor as any).storedAnswer({ key, fingerprint: "test" }));
+    expect(replay).toMatchObject({ ok: true, status: 200, body: { status: "succeeded", transaction: { id: debited.transaction_id, status: "succeeded" } } });
   });
 
   it("a wallet that was never opened refuses the credit and the money comes back", async () => {

@@ -73,7 +73,7 @@ const q = (s) => JSON.stringify(s); // capnp text strings use the same escapes a
  * this workerd does not offer to SQLite-backed classes: the hub cannot run on it).
  * extra: more workers served on their own sockets (the calibration worker).
  */
-export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [] }) {
+export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [], hubBundle = join(BUILD, "hub/index.js") }) {
   mkdirSync(dir, { recursive: true });
   const rel = (p) => relative(dir, p);
   const storageOf = storage === "disk" ? `(localDisk = "do-storage")` : `(inMemory = void)`;
@@ -110,7 +110,7 @@ const config :Workerd.Config = (
 );
 
 const hub :Workerd.Worker = (
-  modules = [(name = "index.js", esModule = embed ${q(rel(join(BUILD, "hub/index.js")))})],
+  modules = [(name = "index.js", esModule = embed ${q(rel(hubBundle))})],
   compatibilityDate = "${COMPATIBILITY_DATE}",
   compatibilityFlags = ["nodejs_compat"],
   bindings = [
