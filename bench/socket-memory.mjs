@@ -27,7 +27,7 @@
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { writeConfig, generateJwk, calibrationWorkerPath, BUILD, COMPATIBILITY_DATE } from "./lib/build.mjs";
@@ -348,11 +348,11 @@ function symbolizer(bin) {
 
 // What a live block is for, from the frames of its stack (first rule that matches).
 const CATEGORIES = [
-  ["relay", "Worker relays the DO's socket to the client (api::WebSocket::couple: WebSocketPipe pumps both ways, abort watchers)", /WebSocket::couple|LegacyWebSocketAdapter::couple/],
+  ["relay", "Response.webSocket → client: api::WebSocket::couple (WebSocketPipe pumps both ways, abort watchers)", /WebSocket::couple|LegacyWebSocketAdapter::couple/],
   ["client-ws", "client-facing kj WebSocket (kj::newWebSocket: WebSocketImpl + 4 KiB receive buffer)", /kj::newWebSocket|ServerResponseImpl::acceptWebSocket/],
-  ["hibernation", "DO side: hibernatable socket (WebSocketPair, acceptWebSocket, HibernationManager read loop)", /HibernationManager|acceptAsHibernatable|DurableObjectState::acceptWebSocket|WebSocketPair/],
+  ["hibernation", "accepting side: WebSocketPair, accept()/acceptWebSocket, HibernationManager read loop", /HibernationManager|acceptAsHibernatable|DurableObjectState::acceptWebSocket|WebSocketPair/],
   ["subrequest", "Worker → DO subrequest kept open (stub.fetch: HttpClientAdapter, cloned headers, the DO's entrypoint)", /HttpClientAdapter|Fetcher::fetch|fetchImpl/],
-  ["worker-request", "the Worker's own request, kept alive while the socket lives (WorkerEntrypoint, IoContext, ServiceWorkerGlobalScope::request)", /WorkerEntrypoint|ServiceWorkerGlobalScope::request|IoContext|newWorkerEntrypoint|worker_request|worker_start_request/],
+  ["worker-request", "the Worker's request, alive as long as the socket (WorkerEntrypoint, IoContext, ServiceWorkerGlobalScope::request)", /WorkerEntrypoint|ServiceWorkerGlobalScope::request|IoContext|newWorkerEntrypoint|worker_request|worker_start_request/],
   ["deflate", "zlib (permessage-deflate)", /deflate|inflate|zlib|Zlib|Compression/],
   ["sqlite", "SQLite", /sqlite3/],
   ["http-conn", "HTTP connection in workerd's Rust server (hyper/tokio; Rust frames without symbols)", /kj_hyper|listen_http|hyper|tokio|finish_grow|try_reserve|try_append|^::request/],
@@ -422,6 +422,9 @@ async function runVariant(name) {
   if (hubKind) {
     jwk = await generateJwk();
     configPath = writeConfig({ jwk, dataDir, dir, sim: false });
+    // A copy of the bundle, so that a rebuild of bench/.build while this runs does not pull it away.
+    copyFileSync(join(BUILD, "hub/index.js"), join(dir, "hub.js"));
+    writeFileSync(configPath, readFileSync(configPath, "utf8").replace(/esModule = embed "[^"]*hub\/index\.js"/, 'esModule = embed "hub.js"'));
   } else configPath = writeCalibrationConfig(dir, dataDir, { compatFlags: nocompress ? ["no_web_socket_compression"] : [] });
   const rt = await startWorkerd({ configPath, sockets: hubKind ? ["http"] : ["http", "plain"], logPath: join(dir, "workerd.log"), env: Object.keys(opt.env).length ? opt.env : null });
   if (!rt.url) throw new Error(`workerd did not start; see ${join(dir, "workerd.log")}`);

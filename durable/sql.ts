@@ -11,13 +11,27 @@ export type Sql = <Row = Record<string, SqlStorageValue>>(strings: TemplateStrin
 /** The same, for a write whose row count matters: returns how many rows it wrote. */
 export type SqlWrite = (strings: TemplateStringsArray, ...values: SqlParam[]) => number;
 
+/**
+ * The SQL text of a template, built once per call site: the same string object every time, so the
+ * runtime's statement cache finds it by identity, and with its line breaks and indentation folded
+ * (the runtime copies the text on every call). Our SQL has no line break inside a string literal.
+ */
+const sqlTexts = new WeakMap<TemplateStringsArray, string>();
+function sqlText(strings: TemplateStringsArray): string {
+  let text = sqlTexts.get(strings);
+  if (text === undefined) {
+    text = strings.join("?").replace(/\s*\n\s*/g, " ").trim();
+    sqlTexts.set(strings, text);
+  }
+  return text;
+}
+
 export function sqlWriteFor(storage: SqlStorage): SqlWrite {
-  return (strings: TemplateStringsArray, ...values: SqlParam[]) => storage.exec(strings.join("?"), ...values).rowsWritten;
+  return (strings: TemplateStringsArray, ...values: SqlParam[]) => storage.exec(sqlText(strings), ...values).rowsWritten;
 }
 
 export function sqlFor(storage: SqlStorage): Sql {
-  return <Row>(strings: TemplateStringsArray, ...values: SqlParam[]) =>
-    storage.exec(strings.join("?"), ...values).toArray() as Row[];
+  return <Row>(strings: TemplateStringsArray, ...values: SqlParam[]) => storage.exec(sqlText(strings), ...values).toArray() as Row[];
 }
 
 /**

@@ -572,9 +572,10 @@ export class WalletActor extends Actor<WalletEnv> {
     return this.commit(() => {
       // Closing the outbox is the check: only the first of the alarm and the request path gets the row back.
       const delivered = result.outcome === "delivered";
-      const settled = this.sql<TransactionRow & { payload: string }>`
+      const settled = this.sql<Omit<TransactionRow, "seq"> & { payload: string }>`
         UPDATE transactions SET status = ${delivered ? "succeeded" : "failed"}, delivered_at = ${now}
-        WHERE transfer_id = ${transfer_id} AND payload IS NOT NULL AND delivered_at IS NULL RETURNING *`[0];
+        WHERE transfer_id = ${transfer_id} AND payload IS NOT NULL AND delivered_at IS NULL
+        RETURNING id, kind, direction, amount_msat, fee_msat, status, counterparty, memo, created_at, payload`[0];
       if (!settled) return null;
       const row = { transaction_id: settled.id };
       const { amount_msat, payment_hash } = JSON.parse(settled.payload) as TransferPayload;
@@ -1000,7 +1001,7 @@ function newTransaction(t: Omit<Transaction, "id" | "created_at" | "fee_msat"> &
 
 const idempotencyConflict = () => refuse("idempotency_conflict", "this Idempotency-Key was used with a different request");
 
-function toTransaction(row: TransactionRow): Transaction {
+function toTransaction(row: Omit<TransactionRow, "seq">): Transaction {
   return {
     id: row.id,
     kind: row.kind,
