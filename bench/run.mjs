@@ -397,6 +397,14 @@ async function main() {
       cal.do_update_spread_c64 = await quietly("calibration", () => loop({ concurrency: 64, ...dur, op: () => simpleGet(calClient, `/bump/${any()}`) }));
       cal.do_update_one_c64 = await quietly("calibration", () => loop({ concurrency: 64, ...dur, op: () => simpleGet(calClient, "/bump/hot") }));
       cal.do_chain_spread_c64 = await quietly("calibration", () => loop({ concurrency: 64, ...dur, op: () => simpleGet(calClient, `/chain/${any()}/${any()}`) }));
+      // A payment's calls, commits and statements without the hub's code, across the same number of objects.
+      const pair = () => {
+        const a = any();
+        let b = any();
+        while (b === a) b = any();
+        return `/transfer/${a}/${b}`;
+      };
+      cal.transfer_shape_spread_c64 = await quietly("calibration", () => loop({ concurrency: 64, ...dur, op: () => simpleGet(calClient, pair()) }));
     } else {
       results.notes.push("calibration worker not served (runtime miniflare): only /health measured");
     }
