@@ -439,7 +439,10 @@ async function main() {
     rss_mb_per_1k_sockets: memory.mb_per_1k_sockets,
     rss_idle_mb: memory.idle_mb,
     rss_mb_per_1k_accounts: memory.mb_per_1k_accounts,
-    errors: Object.values(intraledger).reduce((s, r) => s + r.error_count, 0) + Object.values(hot).reduce((s, r) => s + r.error_count, 0),
+    errors: [...Object.values(intraledger), ...Object.values(hot), results.phases.websocket.payments, ln.create, ln.sim_pay]
+      .filter(Boolean)
+      .reduce((s, r) => s + r.error_count, 0),
+    events_missing: results.phases.websocket.events_missing,
   };
   results.summary = summary;
   const disturbed = allLoads(results.phases).filter(([, r]) => (r.other_cpu_cores ?? 0) > 0.25);
@@ -457,6 +460,11 @@ async function main() {
   renameSync(`${file}.tmp`, file);
   console.log(`\nresults: ${file.slice(ROOT.length + 1)}`);
   console.log(JSON.stringify(summary));
+  // A smoke check asserts no timing, only that the hub answered every request and delivered every event.
+  if (summary.errors || summary.events_missing) {
+    log(`[bench] FAILED: ${summary.errors} requests failed, ${summary.events_missing} live events missing`);
+    process.exitCode = 1;
+  }
 }
 
 async function simpleGet(c, path) {
