@@ -17,10 +17,10 @@ export abstract class Actor<Env = unknown> extends DurableObject<Env> {
     // Subclass fields (the schema) exist only after this constructor returns.
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage, this.schema);
-      this.onStart();
+      await this.onStart();
     });
   }
 
   /** Runs once per wake-up, after migrations, before any request. */
-  protected onStart(): void {}
+  protected onStart(): void | Promise<void> {}
 }

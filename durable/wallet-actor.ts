@@ -264,12 +264,14 @@ export class WalletActor extends Actor<WalletEnv> {
   private uncommittedEvents: WalletEvent[] = [];
   /** Outgoing payments this instance is handing to LND right now (not to be sent twice). */
   private readonly sending = new Set<string>();
-  /** When the alarm is due, as far as this instance knows (null after a wake-up). */
+  /** When the stored alarm is due (null: none), read at wake-up and kept by `armAlarm` and `alarm`. */
   private alarmAt: number | null = null;
 
-  protected override onStart(): void {
+  protected override async onStart(): Promise<void> {
     this.identity = this.sql<WalletIdentity>`SELECT wallet_id, account_id, username FROM wallet`[0] ?? null;
     this.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    // The alarm a previous instance set (a retry, the safety net): a debit must not push it back.
+    this.alarmAt = await this.ctx.storage.getAlarm();
   }
 
   // ── RPC: identity ──────────────────────────────────────────────────────────

@@ -98,6 +98,23 @@ describe("transfer faults", () => {
     expect(events.json.events.map((e: any) => e.type)).toEqual(["faucet.credited", "transfer.sent", "transfer.failed"]);
   });
 
+  it("after a wake-up, a new debit does not push back a delivery retry that is due sooner", async () => {
+    const a = await createAccount("a");
+    const b = await createAccount("b");
+    await fund(a, 1000);
+    await debitOnly(a, b, 100);
+    // As if the delivery had failed and been scheduled again in a second; then the instance goes away.
+    const retryAt = Date.now() + 1_000;
+    await runInDurableObject(walletStub(a.wallet_id), (_actor, state) => state.storage.setAlarm(retryAt));
+    await evictDurableObject(walletStub(a.wallet_id));
+    expect((await api("POST", "/v1/payments/intraledger", { body: { to: b.username, amount_sat: 1 }, token: a.access_token, key: newKey() })).status).toBe(200);
+    const alarm = await runInDurableObject(walletStub(a.wallet_id), (_actor, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm!).toBeLessThanOrEqual(retryAt);
+    expect(await runDurableObjectAlarm(walletStub(a.wallet_id))).toBe(true);
+    await expectSettled(a, b, 899_000, 101_000);
+  });
+
   it("a journal that does not balance is refused and rolls back the whole transaction", async () => {
     const a = await createAccount("a");
     await fund(a, 1000);
