@@ -787,8 +787,12 @@ export function lndContractSuite(harness: Harness): void {
         fee_msat: 0,
       });
       expect(live.at(-1)!.htlcs.at(-1)!.failure).toMatchObject({ code: "INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS", failure_source_index: 2 });
-      // ...but LND deletes failed attempts once a payment is final (keep-failed-payment-attempts=false).
-      const later = await client.waitForPayment(held.payment_hash, { waitMs: 5000 });
+      // ...but LND deletes failed attempts once a payment is final (keep-failed-payment-attempts=false), shortly
+      // after that final update (a lookup right away may still see them).
+      const later = await until(async () => {
+        const outcome = await client.waitForPayment(held.payment_hash, { waitMs: 5000 });
+        return outcome.final && outcome.payment.htlcs.length === 0 ? outcome : null;
+      }, "LND to drop the failed attempts of a final payment");
       expect(later).toMatchObject({ final: true, payment: { status: "FAILED", failure_reason: "FAILURE_REASON_INCORRECT_PAYMENT_DETAILS", htlcs: [] } });
 
       // The invoice is canceled at the payee: the new try is accepted (no ALREADY_EXISTS) and fails the same way.
