@@ -73,7 +73,7 @@ const q = (s) => JSON.stringify(s); // capnp text strings use the same escapes a
  * this workerd does not offer to SQLite-backed classes: the hub cannot run on it).
  * extra: more workers served on their own sockets (the calibration worker).
  */
-export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [], hubBundle = join(BUILD, "hub/index.js") }) {
+export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [], hubBundle = join(BUILD, "hub/index.js"), v8Flags = [] }) {
   mkdirSync(dir, { recursive: true });
   const rel = (p) => relative(dir, p);
   const storageOf = storage === "disk" ? `(localDisk = "do-storage")` : `(inMemory = void)`;
@@ -100,7 +100,7 @@ export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim =
   const sockets = [`(name = "http", http = (), service = "hub")`, ...extra.map((w) => `(name = "${w.name}", http = (), service = "${w.name}")`)];
   let text = `using Workerd = import "/workerd/workerd.capnp";
 
-const config :Workerd.Config = (
+const config :Workerd.Config = (${v8Flags.length ? `\n  v8Flags = [${v8Flags.map(q).join(", ")}],` : ""}
   services = [
     ${services.join(",\n    ")}
   ],
