@@ -579,18 +579,17 @@ export class WalletActor extends Actor<WalletEnv> {
         WHERE transfer_id = ${transfer_id} AND payload IS NOT NULL AND delivered_at IS NULL
         RETURNING id, kind, direction, amount_msat, fee_msat, status, counterparty, memo, created_at, payload`[0];
       if (!settled) return null;
-      const row = { transaction_id: settled.id };
       const { amount_msat, payment_hash } = JSON.parse(settled.payload) as TransferPayload;
       this.post(`${transfer_id}:${result.outcome}`, delivered ? journals.transferDelivered(amount_msat) : journals.transferReturned(amount_msat), now);
       // Only a transfer that pays an invoice has a Lightning payment row to finish.
       if (payment_hash) {
         this.sql`UPDATE lightning_payments SET status = ${delivered ? "succeeded" : "failed"}, updated_at = ${now},
                    preimage = ${delivered ? result.preimage : null}, failure_reason = ${delivered ? null : result.reason}
-                 WHERE transaction_id = ${row.transaction_id}`;
+                 WHERE transaction_id = ${settled.id}`;
       }
       const type = payment_hash ? (delivered ? "payment.succeeded" : "payment.failed") : delivered ? "transfer.delivered" : "transfer.failed";
       const transaction = toTransaction(settled);
-      const answer = payment_hash ? this.answerFor(row.transaction_id, true) : { status: transaction.status, transaction };
+      const answer = payment_hash ? this.answerFor(settled.id, true) : { status: transaction.status, transaction };
       this.appendEvent(type, { ...answer, balance_msat: this.balanceOf("wallet") }, now);
       return answer;
     });

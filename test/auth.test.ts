@@ -1,5 +1,6 @@
 import { SignJWT, generateKeyPair, importJWK } from "jose";
 import { describe, expect, it } from "vitest";
+import { verifiedTokens } from "../workers/keys";
 import { api, balanceOf, createAccount, fund, newKey, PASSWORD, pay, testEnv, uniqueName } from "./helpers";
 
 const b64url = (s: string) => btoa(s).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
@@ -92,12 +93,22 @@ describe("access tokens", () => {
     expect(await balanceOf(b)).toBe(1_000_000);
   });
 
+  it("forged tokens are never remembered as verified", async () => {
+    const a = await createAccount("a");
+    const forged = `${a.access_token.slice(0, -4)}AAAA`;
+    expect((await api("GET", "/v1/wallet", { token: forged })).status).toBe(401);
+    expect(verifiedTokens(testEnv).get(forged, Date.now())).toBeUndefined();
+    expect((await api("GET", "/v1/wallet", { token: a.access_token })).status).toBe(200);
+    expect(verifiedTokens(testEnv).get(a.access_token, Date.now())?.accountId).toBe(a.account_id);
+  });
+
   it("a token the hub has already verified stops working at its exp", async () => {
     const a = await createAccount("a");
     const exp = Math.floor(Date.now() / 1000) + 2;
     const shortLived = await new SignJWT({ ...claimsOf(a.access_token), exp }).setProtectedHeader({ alg: "EdDSA" }).sign(await realKey());
     expect((await api("GET", "/v1/wallet", { token: shortLived })).status).toBe(200);
-    expect((await api("GET", "/v1/wallet", { token: shortLived })).status).toBe(200); // now answered from the isolate's cache
+    expect(verifiedTokens(testEnv).get(shortLived, Date.now())?.walletId).toBe(a.wallet_id); // remembered by the isolate
+    expect((await api("GET", "/v1/wallet", { token: shortLived })).status).toBe(200);
     while (Date.now() < exp * 1000 + 50) await new Promise((r) => setTimeout(r, 100));
     const late = await api("GET", "/v1/wallet", { token: shortLived });
     expect([late.status, late.json.error.code]).toEqual([401, "unauthorized"]);
