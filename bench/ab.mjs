@@ -61,13 +61,7 @@ for (const [name, hubBundle] of [["base", baseBundle], ["new", newBundle]]) {
   sides.push({ name, rt, client, hub, dataDir, rounds: [] });
 }
 
-const pay = (hub) => () => {
-  const n = hub.accounts.length;
-  const from = hub.accounts[Math.floor(Math.random() * n)];
-  let to = hub.accounts[Math.floor(Math.random() * n)];
-  if (to === from) to = hub.accounts[(from.index + 1) % n];
-  return hub.pay(from, to);
-};
+const pay = (hub) => () => hub.payRandomPair();
 try {
   // A warm-up round each (every wallet awake, JIT warm), then alternating measured rounds.
   for (const s of sides) await closedLoop({ concurrency: Number(opt.concurrency), warmupMs: 0, durationMs: 3000, op: pay(s.hub) });

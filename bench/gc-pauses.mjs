@@ -42,13 +42,7 @@ try {
   const hub = new Hub(client, rt.url, `g${Date.now().toString(36)}`);
   log(`[gc] creating ${opt.accounts} accounts`);
   await hub.createAccounts(Number(opt.accounts), { concurrency: 16 });
-  const n = hub.accounts.length;
-  const op = () => {
-    const a = hub.accounts[(Math.random() * n) | 0];
-    let b = hub.accounts[(Math.random() * n) | 0];
-    if (b === a) b = hub.accounts[(a.index + 1) % n];
-    return hub.pay(a, b);
-  };
+  const op = () => hub.payRandomPair();
   await closedLoop({ concurrency: 64, warmupMs: 0, durationMs: 4000, op }); // every wallet awake, JIT warm
   const from = performance.now() - startedAt;
   result = await closedLoop({ concurrency: Number(opt.concurrency), warmupMs: 0, durationMs: Number(opt.seconds) * 1000, op, cpu: () => cpuSeconds(rt.pid) });

@@ -202,12 +202,7 @@ async function main() {
     if (failed.length) throw new Error(`warm-up payments failed: ${failed.length}, first ${failed[0].status} ${String(failed[0].detail).slice(0, 200)}`);
     return round((performance.now() - t0) / 1000, 1);
   };
-  const randomAccount = (except = -1, limit = accounts.length) => {
-    for (;;) {
-      const i = (Math.random() * limit) | 0;
-      if (i !== except) return accounts[i];
-    }
-  };
+  const randomAccount = (except, limit) => hub.randomAccount(except, limit);
 
   // ── Live events: sockets, idle memory, push latency ─────────────────────────
   {
@@ -314,8 +309,7 @@ async function main() {
       durationMs: ms(cfg.durationS),
       cpu,
       op: () => {
-        const to = randomAccount();
-        return hub.pay(randomAccount(to.index), to, { by: cfg.to });
+        return hub.payRandomPair({ by: cfg.to });
       },
     }));
     intraledger[`c${c}`] = r;

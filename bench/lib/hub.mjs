@@ -74,6 +74,20 @@ export class Hub {
     return old.length;
   }
 
+  /** A random account (among the first `limit`), other than the one at index `except`. */
+  randomAccount(except = -1, limit = this.accounts.length) {
+    for (;;) {
+      const i = (Math.random() * limit) | 0;
+      if (i !== except) return this.accounts[i];
+    }
+  }
+
+  /** One payment between a random pair of distinct accounts. */
+  payRandomPair(options) {
+    const to = this.randomAccount();
+    return this.pay(this.randomAccount(to.index), to, options);
+  }
+
   /** One intraledger payment of `amountSat` from `from` to `to` (by username or wallet id). */
   async pay(from, to, { by = "username", memo, amountSat = 1 } = {}) {
     const body = memo
