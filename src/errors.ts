@@ -43,3 +43,10 @@ export type Refusal = { ok: false; code: ErrorCode; message: string };
 export const refuse = (code: ErrorCode, message: string): Refusal => ({ ok: false, code, message });
 export const isRefusal = (x: unknown): x is Refusal =>
   typeof x === "object" && x !== null && (x as Refusal).ok === false && typeof (x as Refusal).code === "string";
+
+/**
+ * Refusals by a receiving actor that are final: retrying cannot change them, so the sender undoes
+ * (the money goes back). Any other refusal, or no answer at all, is retried with backoff.
+ */
+const FINAL_REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["unknown_recipient", "not_found", "already_paid", "invoice_expired", "invalid_request"]);
+export const isFinalRefusal = (code: ErrorCode): boolean => FINAL_REFUSAL_CODES.has(code);

@@ -1,10 +1,11 @@
 import { sha256Hex } from "./hash";
+import { IDEMPOTENCY_KEY_PATTERN } from "./identifiers";
 
 /** How long a stored response answers replays of its Idempotency-Key. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 /** Keys are client-chosen; bound them so they cannot be used to bloat storage. */
-export const isValidIdempotencyKey = (key: string): boolean => /^[\x21-\x7e]{1,255}$/.test(key);
+export const isValidIdempotencyKey = (key: string): boolean => IDEMPOTENCY_KEY_PATTERN.test(key);
 
 /** Canonical JSON: object keys sorted, so `{a,b}` and `{b,a}` fingerprint alike. */
 function canonical(value: unknown): string {

@@ -13,3 +13,8 @@ export const satToMsat = (sat: number): Msat => {
 };
 
 export const isValidMsat = (msat: number): boolean => Number.isSafeInteger(msat) && msat >= 0;
+
+/** A whole, positive amount of msat within a per-payment bound (in sat); the one amount check of the hub. */
+export function isPaymentAmount(amount_msat: unknown, maxSat: number = MAX_PAYMENT_SAT): amount_msat is Msat {
+  return typeof amount_msat === "number" && Number.isSafeInteger(amount_msat) && amount_msat > 0 && amount_msat <= maxSat * MSAT_PER_SAT;
+}

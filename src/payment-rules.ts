@@ -1,8 +1,23 @@
-import { MSAT_PER_SAT, type Msat } from "./money";
+import { refuse, type Refusal } from "./errors";
+import { MAX_PAYMENT_SAT, MSAT_PER_SAT, isPaymentAmount, type Msat } from "./money";
 
 /** Default fee ceiling for an outgoing payment: max(10 sat, 0.5 %), rounded up to whole msat. */
 export function defaultMaxFeeMsat(amount_msat: Msat): Msat {
   return Math.max(10 * MSAT_PER_SAT, Math.ceil(amount_msat * 0.005));
+}
+
+/** A wallet never pays itself (a transfer to itself, or its own invoice). */
+export function selfPaymentRefusal(payer_wallet_id: string, payee_wallet_id: string): Refusal | null {
+  return payer_wallet_id === payee_wallet_id ? refuse("self_payment", "a wallet cannot pay itself") : null;
+}
+
+/**
+ * Payers may overpay an invoice a little (LND accepts it); an HTLC for less than the invoice, or
+ * beyond twice the payment bound, is sent back.
+ */
+export const MAX_INVOICE_CREDIT_SAT = MAX_PAYMENT_SAT * 2;
+export function isAcceptableInvoiceCredit(amount_msat: Msat, invoice_amount_msat: Msat | null): boolean {
+  return isPaymentAmount(amount_msat, MAX_INVOICE_CREDIT_SAT) && (invoice_amount_msat === null || amount_msat >= invoice_amount_msat);
 }
 
 /** Invoice lifetime bounds: a minute to a week; the default is an hour. */
