@@ -3,7 +3,7 @@ import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import * as secp from "@noble/secp256k1";
 import { base58check, bech32 } from "@scure/base";
 import { describe, expect, it } from "vitest";
-import spec from "../../shared/vectors/bolt11-spec.json";
+import spec from "./vectors/bolt11-spec.json";
 import {
   DEFAULT_INVOICE_FEATURES,
   InvalidInvoiceError,
