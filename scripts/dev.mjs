@@ -16,7 +16,18 @@ const child = spawn(
     "--show-interactive-dev-session=false",
     "--log-level", process.env.LOG_LEVEL || "info",
   ],
-  { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  {
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      // Otherwise miniflare fetches a real `request.cf` from workers.cloudflare.com at startup, and
+      // offline prints a stack trace before falling back to its placeholder. The hub reads nothing
+      // from request.cf; the tests run with the same placeholder. CLOUDFLARE_CF_FETCH_ENABLED=true
+      // in the environment brings the real one back.
+      CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+    },
+  },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code) => process.exit(code ?? 1));
