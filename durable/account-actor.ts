@@ -1,25 +1,14 @@
-import { Actor } from "./actor";
+import { Actor } from "./kit/actor";
+import type { Part } from "./kit/part";
+import type { AccountIdentity, AccountPort, ApiKeyInfo } from "./ports";
 import { refuse, type Refusal } from "../src/errors";
 import { sha256Hex } from "../src/hash";
 import { newId } from "../src/ids";
 import { verifyPassword } from "../src/auth/password";
 import { REFRESH_TOKEN_TTL_S, newAccountSecret, type Scope } from "../src/auth/tokens";
 
-export interface AccountIdentity {
-  account_id: string;
-  wallet_id: string;
-  username: string;
-}
-
-export interface ApiKeyInfo {
-  id: string;
-  name: string;
-  scopes: Scope[];
-  created_at: string;
-  revoked_at: string | null;
-}
-
-const SCHEMA = [
+/** The schema before the actor kit; its one step is the credentials part's first. */
+const CREDENTIALS_SCHEMA = [
   `CREATE TABLE account (
      id INTEGER PRIMARY KEY CHECK (id = 1),
      account_id TEXT NOT NULL, wallet_id TEXT NOT NULL, username TEXT NOT NULL,
@@ -37,8 +26,11 @@ const SCHEMA = [
  * One per account: its credentials. Passwords are checked here (so a login costs only its own
  * account's time); refresh tokens and API keys are stored as SHA-256 hashes, never in clear.
  */
-export class AccountActor extends Actor {
-  protected readonly schema = SCHEMA;
+export class AccountActor extends Actor implements AccountPort {
+  /** Password hash, refresh-token families and API keys: one part, they are one concern. */
+  private readonly credentials: Part = { name: "credentials", migrations: CREDENTIALS_SCHEMA };
+  protected readonly parts = [this.credentials];
+  protected override readonly legacySchema = { steps: CREDENTIALS_SCHEMA, adopts: { credentials: 1 } };
 
   /** Creates the account (idempotent for the same id) and returns its first refresh token. */
   async create(identity: AccountIdentity, password_hash: string): Promise<{ refresh_token: string }> {

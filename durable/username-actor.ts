@@ -1,13 +1,10 @@
-import { Actor } from "./actor";
+import { Actor } from "./kit/actor";
+import type { Part } from "./kit/part";
+import type { UsernameClaim, UsernamePort } from "./ports";
 import { refuse, type Refusal } from "../src/errors";
 
-export interface UsernameClaim {
-  account_id: string;
-  wallet_id: string;
-  username: string;
-}
-
-const SCHEMA = [
+/** The schema before the actor kit; its one step is the claim part's first. */
+const CLAIM_SCHEMA = [
   `CREATE TABLE claim (
      id INTEGER PRIMARY KEY CHECK (id = 1),
      username TEXT NOT NULL, account_id TEXT NOT NULL, wallet_id TEXT NOT NULL, claimed_at TEXT NOT NULL);`,
@@ -17,8 +14,10 @@ const SCHEMA = [
  * One per lower-cased username (`username:<name>`): owning the name is owning this actor's one
  * row, so uniqueness needs no global table.
  */
-export class UsernameActor extends Actor {
-  protected readonly schema = SCHEMA;
+export class UsernameActor extends Actor implements UsernamePort {
+  private readonly claimTable: Part = { name: "claim", migrations: CLAIM_SCHEMA };
+  protected readonly parts = [this.claimTable];
+  protected override readonly legacySchema = { steps: CLAIM_SCHEMA, adopts: { claim: 1 } };
 
   /** Claims the name for an account; the same account claiming again is a no-op. */
   async claim(claim: UsernameClaim): Promise<{ ok: true; claim: UsernameClaim } | Refusal> {

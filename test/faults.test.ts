@@ -5,14 +5,16 @@ import { api, auditOf, balanceOf, createAccount, expectConsistentBooks, fund, ne
 
 /** Runs only step 1 of the transfer protocol (debit + outbox), as if the sender crashed right after it. */
 async function debitOnly(from: TestAccount, to: TestAccount, sat: number, key = newKey()) {
-  return runInDurableObject(walletStub(from.wallet_id), (actor: WalletActor) =>
-    (actor as any).debitForTransfer({
+  const debited = await runInDurableObject(walletStub(from.wallet_id), (actor: WalletActor) =>
+    actor.transfers.debit({
       idempotency: { key, fingerprint: "test" },
       to: { wallet_id: to.wallet_id, username: to.username },
       amount_msat: sat * 1000,
       memo: null,
     }),
-  ) as Promise<{ ok: true; transfer_id: string; transaction_id: string }>;
+  );
+  if (!debited.ok) throw new Error(`debit refused: ${debited.message}`);
+  return { ok: true as const, transfer_id: debited.transfer_id, transaction_id: debited.transaction.id };
 }
 
 async function outboxPayload(from: TestAccount, transfer_id: string) {
@@ -78,7 +80,7 @@ describe("transfer faults", () => {
     await runDurableObjectAlarm(walletStub(a.wallet_id));
     await expectSettled(a, b, 700_000, 300_000);
     // A replay of the request now tells the final state.
-    const replay = await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) => (actor as any).storedAnswer({ key, fingerprint: "test" }));
+    const replay = await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) => actor.idempotency.stored({ key, fingerprint: "test" }));
     expect(replay).toMatchObject({ ok: true, status: 200, body: { status: "succeeded", transaction: { id: debited.transaction_id, status: "succeeded" } } });
   });
 
@@ -121,18 +123,18 @@ describe("transfer faults", () => {
     const before = await auditOf(a.wallet_id);
     await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) => {
       expect(() =>
-        (actor as any).commit(() => {
-          (actor as any).appendEvent("bogus", {}, new Date().toISOString());
-          (actor as any).post("bogus", [{ account: "wallet", amount_msat: 5 }, { account: "faucet", amount_msat: 4 }], new Date().toISOString());
+        actor.kit.unitOfWork.run(() => {
+          actor.events.append("bogus", {}, new Date().toISOString());
+          actor.ledger.post("bogus", [{ account: "wallet", amount_msat: 5 }, { account: "faucet", amount_msat: 4 }], new Date().toISOString());
         }),
       ).toThrow(/does not balance/);
       expect(() =>
-        (actor as any).commit(() => (actor as any).post("overdraw", [{ account: "wallet", amount_msat: -2_000_000 }, { account: "peers", amount_msat: 2_000_000 }], "now")),
+        actor.kit.unitOfWork.run(() => actor.ledger.post("overdraw", [{ account: "wallet", amount_msat: -2_000_000 }, { account: "peers", amount_msat: 2_000_000 }], "now")),
       ).toThrow(/CHECK constraint/);
       // A transaction that posted and then failed: its amount must not stay in the in-memory balance.
       expect(() =>
-        (actor as any).commit(() => {
-          (actor as any).post("then-fails", [{ account: "wallet", amount_msat: 7 }, { account: "faucet", amount_msat: -7 }], "now");
+        actor.kit.unitOfWork.run(() => {
+          actor.ledger.post("then-fails", [{ account: "wallet", amount_msat: 7 }, { account: "faucet", amount_msat: -7 }], "now");
           throw new Error("failed after posting");
         }),
       ).toThrow(/failed after posting/);

@@ -186,7 +186,7 @@ describe("sending", () => {
     const payment_id = "pay_" + "ab".repeat(16);
     await node().routePayment(out.payment_hash, a.wallet_id, payment_id);
     await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) =>
-      (actor as any).holdForPayment(
+      actor.lightning.hold(
         { idempotency: { key: newKey(), fingerprint: "x" }, payment_request: out.payment_request, payment_hash: out.payment_hash, amount_msat: 2_000_000, amountless: false, max_fee_msat: 10_000, memo: null },
         payment_id,
         "external",

@@ -1,8 +1,17 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { migrate } from "../durable/sql";
-import { WALLET_SCHEMA, type WalletActor } from "../durable/wallet-actor";
+import type { WalletActor } from "../durable/wallet-actor";
+import { WALLET_LEGACY_SCHEMA } from "../durable/wallet/legacy-schema";
 import { auditOf, balanceOf, createAccount, expectConsistentBooks, walletStub } from "./helpers";
+
+/** How actors migrated before the kit: one list of steps, numbered in `_migrations`. */
+function migrateTheOldWay(storage: DurableObjectStorage, steps: readonly string[]): void {
+  storage.sql.exec("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+  steps.forEach((step, i) => {
+    storage.sql.exec(step);
+    storage.sql.exec("INSERT INTO _migrations (version, applied_at) VALUES (?, ?)", i + 1, new Date().toISOString());
+  });
+}
 
 /** The last wallet schema step whose shape the data below is written in (outbox and receipts as tables). */
 const OLD_STEPS = 4;
@@ -21,7 +30,7 @@ describe("wallet schema migrations", () => {
       for (const { name } of sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray()) {
         sql.exec(`DROP TABLE "${name}"`);
       }
-      migrate(state.storage, WALLET_SCHEMA.slice(0, OLD_STEPS));
+      migrateTheOldWay(state.storage, WALLET_LEGACY_SCHEMA.steps.slice(0, OLD_STEPS));
       sql.exec("INSERT INTO wallet (id, wallet_id, account_id, username, opened_at) VALUES (1, ?, 'acc_old', 'old_wallet', ?)", walletId, now);
       const tx = (id: string, kind: string, direction: string, amount: number, status: string) =>
         sql.exec("INSERT INTO transactions (id, kind, direction, amount_msat, fee_msat, status, counterparty, memo, created_at) VALUES (?, ?, ?, ?, 0, ?, NULL, NULL, ?)", id, kind, direction, amount, status, now);
@@ -66,8 +75,8 @@ describe("wallet schema migrations", () => {
     });
     // Replays: the payment's answer follows its transaction; the faucet's is the stored one.
     await runInDurableObject(stub, (actor: WalletActor) => {
-      expect((actor as any).storedAnswer({ key: "k_out", fingerprint: "fp_out" })).toMatchObject({ ok: true, body: { status: "succeeded", transaction: { id: "tx_out" } } });
-      expect((actor as any).storedAnswer({ key: "k_faucet", fingerprint: "fp_faucet" })).toEqual({ ok: true, status: 200, body: { status: "succeeded", balance_msat: 10_000 } });
+      expect(actor.idempotency.stored({ key: "k_out", fingerprint: "fp_out" })).toMatchObject({ ok: true, body: { status: "succeeded", transaction: { id: "tx_out" } } });
+      expect(actor.idempotency.stored({ key: "k_faucet", fingerprint: "fp_faucet" })).toEqual({ ok: true, status: 200, body: { status: "succeeded", balance_msat: 10_000 } });
     });
     expect(await balanceOf(b)).toBe(4_000);
   });

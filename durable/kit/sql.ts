@@ -15,15 +15,24 @@ export type SqlWrite = (strings: TemplateStringsArray, ...values: SqlParam[]) =>
  * The SQL text of a template, built once per call site: the same string object every time, so the
  * runtime's statement cache finds it by identity, and with its line breaks and indentation folded
  * (the runtime copies the text on every call). Our SQL has no line break inside a string literal.
+ * A `--` comment is refused: folded onto one line it would silently comment out the rest.
  */
 const sqlTexts = new WeakMap<TemplateStringsArray, string>();
-function sqlText(strings: TemplateStringsArray): string {
+export function sqlText(strings: TemplateStringsArray): string {
   let text = sqlTexts.get(strings);
   if (text === undefined) {
+    if (strings.some((s) => s.includes("--"))) throw new SqlCommentError(strings.join("?"));
     text = strings.join("?").replace(/\s*\n\s*/g, " ").trim();
     sqlTexts.set(strings, text);
   }
   return text;
+}
+
+export class SqlCommentError extends Error {
+  constructor(text: string) {
+    super(`a "--" comment inside an sql template would comment out the rest of the folded statement: ${text.trim().slice(0, 120)}`);
+    this.name = "SqlCommentError";
+  }
 }
 
 export function sqlWriteFor(storage: SqlStorage): SqlWrite {
@@ -32,19 +41,4 @@ export function sqlWriteFor(storage: SqlStorage): SqlWrite {
 
 export function sqlFor(storage: SqlStorage): Sql {
   return <Row>(strings: TemplateStringsArray, ...values: SqlParam[]) => storage.exec(sqlText(strings), ...values).toArray() as Row[];
-}
-
-/**
- * Applies the schema steps this actor has not yet run, each in its own transaction.
- * Steps are append-only: never edit one that has shipped, add another.
- */
-export function migrate(storage: DurableObjectStorage, steps: readonly string[]): void {
-  storage.sql.exec("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-  const row = storage.sql.exec<{ v: number | null }>("SELECT MAX(version) AS v FROM _migrations").one();
-  for (let version = (row.v ?? 0) + 1; version <= steps.length; version++) {
-    storage.transactionSync(() => {
-      storage.sql.exec(steps[version - 1]!);
-      storage.sql.exec("INSERT INTO _migrations (version, applied_at) VALUES (?, ?)", version, new Date().toISOString());
-    });
-  }
 }

@@ -1,0 +1,30 @@
+import type { LndEnv } from "./lnd";
+import type { AccountPort, LightningNodePort, UsernamePort, WalletPort } from "./ports";
+
+/** The hub's bindings (wrangler.toml, secrets, `.dev.vars`): one type for the worker and every actor. */
+export interface Env extends LndEnv {
+  WALLET: DurableObjectNamespace<WalletPort>;
+  ACCOUNT: DurableObjectNamespace<AccountPort>;
+  USERNAME: DurableObjectNamespace<UsernamePort>;
+  LIGHTNING: DurableObjectNamespace<LightningNodePort>;
+  /** "development" enables /dev/*; anything else is production. */
+  ENVIRONMENT: string;
+  /** Ed25519 private JWK (JSON) that signs access tokens: a Worker secret, `.dev.vars` locally. */
+  JWT_PRIVATE_JWK: string;
+  /** The chain the LND node runs on; invoices for another network are refused. */
+  BITCOIN_NETWORK?: string;
+  /** How long a payment request waits on LND before answering `pending` (tests shorten it). */
+  LND_PAY_WAIT_MS?: string;
+}
+
+/** The hub runs one LND node today; its actor has this name. */
+export const LIGHTNING_NODE_NAME = "default";
+
+export const isDevelopment = (env: Pick<Env, "ENVIRONMENT">) => env.ENVIRONMENT === "development";
+
+/** The stub of each actor, by the name that identifies it. */
+export const walletActor = (env: Pick<Env, "WALLET">, walletId: string) => env.WALLET.get(env.WALLET.idFromName(walletId));
+export const accountActor = (env: Pick<Env, "ACCOUNT">, accountId: string) => env.ACCOUNT.get(env.ACCOUNT.idFromName(accountId));
+/** Usernames are unique case-insensitively: the actor is named by the lower-cased name. */
+export const usernameActor = (env: Pick<Env, "USERNAME">, username: string) => env.USERNAME.get(env.USERNAME.idFromName(`username:${username.toLowerCase()}`));
+export const lightningNode = (env: Pick<Env, "LIGHTNING">) => env.LIGHTNING.get(env.LIGHTNING.idFromName(LIGHTNING_NODE_NAME));

@@ -1,0 +1,129 @@
+/**
+ * What each actor offers the others and the worker over RPC. Actors reach each other only through
+ * these (never by importing another actor's class), so no actor file imports another.
+ */
+import type { BooksReport } from "../src/books";
+import type { Refusal } from "../src/errors";
+import type { Invoice as LndInvoice } from "../src/lightning";
+import type { Msat } from "../src/money";
+import type { Scope } from "../src/auth/tokens";
+import type { ApiAnswer, Counterparty, Invoice, LightningPayment, Transaction, TransferPayload, WalletEvent } from "../src/wallet-types";
+import type { IdempotencyTag } from "./kit/idempotency";
+
+export type { IdempotencyTag } from "./kit/idempotency";
+export type { BooksReport, WalletBooks } from "../src/books";
+
+// ── Wallet ─────────────────────────────────────────────────────────────────
+
+export interface WalletIdentity {
+  wallet_id: string;
+  account_id: string;
+  username: string;
+}
+
+export interface SendTransferRequest {
+  idempotency: IdempotencyTag;
+  to: Counterparty;
+  amount_msat: Msat;
+  memo: string | null;
+}
+
+export interface PayLightningRequest {
+  idempotency: IdempotencyTag;
+  payment_request: string;
+  payment_hash: string;
+  /** What the payee receives: the invoice's amount, or the caller's for an amountless invoice. */
+  amount_msat: Msat;
+  amountless: boolean;
+  max_fee_msat: Msat;
+  memo: string | null;
+}
+
+export interface CreateInvoiceRequest {
+  amount_msat: Msat | null;
+  memo: string | null;
+  expiry_s: number;
+}
+
+/** `failed` only when the receiver turned out not to exist and the money came back. */
+export type TransferAnswer = ApiAnswer<{ status: Transaction["status"]; transaction: Transaction }>;
+
+export interface WalletPort extends Rpc.DurableObjectBranded {
+  open(identity: WalletIdentity): Promise<WalletIdentity>;
+  describe(): Promise<WalletIdentity | null>;
+  getWallet(): Promise<{ wallet_id: string; balance_msat: Msat; pending_out_msat: Msat }>;
+  listTransactions(limit: number, cursor: string | null): Promise<{ transactions: Transaction[]; next_cursor: string | null }>;
+  listEvents(after: number, limit: number): Promise<{ events: WalletEvent[] }>;
+  creditFromFaucet(amount_msat: Msat, idempotency: IdempotencyTag | null): Promise<ApiAnswer | Refusal>;
+  sendTransfer(request: SendTransferRequest): Promise<TransferAnswer | Refusal>;
+  receiveTransfer(payload: TransferPayload): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal>;
+  createInvoice(request: CreateInvoiceRequest): Promise<ApiAnswer<Invoice> | Refusal>;
+  getInvoice(payment_hash: string): Promise<ApiAnswer<Invoice> | Refusal>;
+  creditInvoice(payment_hash: string, amount_msat: Msat): Promise<{ ok: true; preimage: string } | Refusal>;
+  payLightning(request: PayLightningRequest): Promise<ApiAnswer<LightningPayment> | Refusal>;
+  lightningPaymentState(payment_id: string): Promise<LightningPayment["status"] | "unknown">;
+  receiveInvoicePayment(payload: TransferPayload): Promise<{ ok: true; preimage: string } | Refusal>;
+  books(): Promise<BooksReport>;
+  fetch(request: Request): Promise<Response>;
+}
+
+// ── Lightning node ─────────────────────────────────────────────────────────
+
+export interface HoldInvoiceRequest {
+  payment_hash: string;
+  wallet_id: string;
+  amount_msat: Msat | null;
+  memo: string | null;
+  expiry_s: number;
+}
+
+/** Where a payment to a hash goes: a hub wallet (paid internally) or out through LND. */
+export type PaymentRoute = { route: "internal"; wallet_id: string } | { route: "external" };
+
+export interface LightningNodePort extends Rpc.DurableObjectBranded {
+  createHoldInvoice(request: HoldInvoiceRequest): Promise<{ ok: true; payment_request: string } | Refusal>;
+  routePayment(payment_hash: string, wallet_id: string, payment_id: string): Promise<PaymentRoute | Refusal>;
+  isHubInvoice(payment_hash: string): Promise<boolean>;
+  finishPayment(payment_hash: string, payment_id: string, state: "succeeded" | "failed"): Promise<void>;
+  invoicePaidInternally(payment_hash: string): Promise<void>;
+  applyInvoiceUpdate(update: Pick<LndInvoice, "r_hash" | "state" | "amt_paid_msat">): Promise<string>;
+}
+
+// ── Account ────────────────────────────────────────────────────────────────
+
+export interface AccountIdentity {
+  account_id: string;
+  wallet_id: string;
+  username: string;
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface AccountPort extends Rpc.DurableObjectBranded {
+  create(identity: AccountIdentity, password_hash: string): Promise<{ refresh_token: string }>;
+  login(password: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal>;
+  rotateRefreshToken(token: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal>;
+  createApiKey(name: string, scopes: Scope[]): Promise<{ id: string; key: string; scopes: Scope[]; name: string; created_at: string }>;
+  listApiKeys(): Promise<ApiKeyInfo[]>;
+  revokeApiKey(id: string): Promise<boolean>;
+  verifyApiKey(key: string): Promise<{ identity: AccountIdentity; scopes: Scope[] } | null>;
+}
+
+// ── Username ───────────────────────────────────────────────────────────────
+
+export interface UsernameClaim {
+  account_id: string;
+  wallet_id: string;
+  username: string;
+}
+
+export interface UsernamePort extends Rpc.DurableObjectBranded {
+  claim(claim: UsernameClaim): Promise<{ ok: true; claim: UsernameClaim } | Refusal>;
+  lookup(): Promise<UsernameClaim | null>;
+}

@@ -1,0 +1,145 @@
+import { refuse, type Refusal } from "../../src/errors";
+import { sha256HexOfBytes } from "../../src/hash";
+import { randomHex } from "../../src/ids";
+import { journals } from "../../src/ledger";
+import { hexToBytes } from "../../src/lightning/bytes";
+import type { Msat } from "../../src/money";
+import { isAcceptableInvoiceCredit } from "../../src/payment-rules";
+import type { ApiAnswer, Invoice, TransferPayload } from "../../src/wallet-types";
+import type { ActorKit, Part } from "../kit/part";
+import type { CreateInvoiceRequest, LightningNodePort } from "../ports";
+import type { EventLog } from "./event-log";
+import { newTransaction, type History } from "./history";
+import type { Identity } from "./identity";
+import type { Ledger } from "./ledger";
+import type { Transfers } from "./transfers";
+
+interface InvoiceRow {
+  payment_hash: string;
+  preimage: string;
+  payment_request: string | null;
+  amount_msat: number | null;
+  memo: string | null;
+  status: Invoice["status"];
+  expires_at: string;
+  created_at: string;
+  paid_at: string | null;
+  paid_msat: number | null;
+  paid_via: "lnd" | "internal" | null;
+}
+
+/**
+ * Receiving over Lightning: hold invoices whose preimage only this wallet knows. LND holds an
+ * incoming HTLC until the wallet has credited it (then the node settles with the preimage); a hub
+ * wallet paying one of them pays it inside the hub, as a transfer.
+ */
+export class Invoices implements Part {
+  readonly name = "invoices";
+  readonly migrations = [
+    `CREATE TABLE invoices (
+       payment_hash TEXT PRIMARY KEY, preimage TEXT NOT NULL, payment_request TEXT,
+       amount_msat INTEGER, memo TEXT, status TEXT NOT NULL, expires_at TEXT NOT NULL, created_at TEXT NOT NULL,
+       paid_at TEXT, paid_msat INTEGER, paid_via TEXT, transaction_id TEXT);`,
+  ];
+
+  constructor(
+    private readonly kit: ActorKit,
+    private readonly identity: Identity,
+    private readonly ledger: Ledger,
+    private readonly history: History,
+    private readonly events: EventLog,
+    private readonly transfers: Transfers,
+    private readonly node: () => DurableObjectStub<LightningNodePort>,
+  ) {}
+
+  /** Creates a hold invoice: the preimage is stored before LND knows the hash, so an accepted HTLC always finds it. */
+  async create(request: CreateInvoiceRequest): Promise<ApiAnswer<Invoice> | Refusal> {
+    const identity = this.identity.get();
+    if (!identity) return refuse("not_found", "wallet not opened");
+    const preimage = randomHex(32);
+    const payment_hash = await sha256HexOfBytes(hexToBytes(preimage));
+    const created_at = new Date().toISOString();
+    const expires_at = new Date(Date.now() + request.expiry_s * 1000).toISOString();
+    this.kit.sql`INSERT INTO invoices (payment_hash, preimage, amount_msat, memo, status, expires_at, created_at)
+                 VALUES (${payment_hash}, ${preimage}, ${request.amount_msat}, ${request.memo}, 'open', ${expires_at}, ${created_at})`;
+    const created = await this.node().createHoldInvoice({ payment_hash, wallet_id: identity.wallet_id, ...request });
+    if (!created.ok) {
+      this.kit.sql`UPDATE invoices SET status = 'canceled' WHERE payment_hash = ${payment_hash}`;
+      return created;
+    }
+    this.kit.sql`UPDATE invoices SET payment_request = ${created.payment_request} WHERE payment_hash = ${payment_hash}`;
+    return { ok: true, status: 201, body: this.byHash(payment_hash)! };
+  }
+
+  /** One of this wallet's invoices as the API shows it (expired once past its time), or null. */
+  byHash(payment_hash: string): Invoice | null {
+    const row = this.kit.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payment_hash} AND payment_request IS NOT NULL`[0];
+    if (!row) return null;
+    const expired = row.status === "open" && Date.parse(row.expires_at) <= Date.now();
+    return {
+      payment_hash: row.payment_hash,
+      payment_request: row.payment_request!,
+      amount_msat: row.amount_msat,
+      memo: row.memo,
+      status: expired ? "expired" : row.status,
+      expires_at: row.expires_at,
+      created_at: row.created_at,
+      paid_at: row.paid_at,
+      paid_msat: row.paid_msat,
+    };
+  }
+
+  /**
+   * LND holds an HTLC for one of our invoices: credit once (idempotent by hash) and return the
+   * preimage that lets the node settle it.
+   */
+  creditFromLnd(payment_hash: string, amount_msat: Msat): { ok: true; preimage: string } | Refusal {
+    const row = this.row(payment_hash);
+    if (!row) return refuse("not_found", "no such invoice");
+    if (row.status === "paid") return row.paid_via === "lnd" ? { ok: true, preimage: row.preimage } : refuse("already_paid", "paid inside the hub");
+    if (row.status === "canceled") return refuse("not_found", "invoice canceled");
+    if (!isAcceptableInvoiceCredit(amount_msat, row.amount_msat)) return refuse("invalid_request", `cannot credit ${amount_msat} msat for this invoice`);
+    // An HTLC LND accepted is money the node holds, even if our clock says the invoice just expired.
+    const now = new Date().toISOString();
+    this.kit.unitOfWork.run(() => {
+      const transaction = newTransaction({ kind: "lightning", direction: "in", amount_msat, status: "succeeded", counterparty: null, memo: row.memo }, now);
+      this.history.insert(transaction);
+      this.ledger.post(`${payment_hash}:received`, journals.invoiceCredit(amount_msat), now);
+      this.markPaid(payment_hash, amount_msat, "lnd", transaction.id, now);
+      this.events.append("invoice.paid", { invoice: this.byHash(payment_hash), transaction, balance_msat: this.ledger.balanceOf("wallet") }, now);
+    });
+    return { ok: true, preimage: row.preimage };
+  }
+
+  /** Credits another hub wallet's payment of one of our invoices; the same transfer again only acknowledges. */
+  creditFromWallet(payload: TransferPayload): { ok: true; preimage: string } | Refusal {
+    const seen = this.transfers.seen(payload.transfer_id) !== null;
+    const row = this.row(payload.payment_hash ?? "");
+    if (!row) return refuse("not_found", "no such invoice");
+    if (seen) return { ok: true, preimage: row.preimage };
+    if (row.status === "paid") return refuse("already_paid", "this invoice was already paid");
+    if (row.status === "canceled") return refuse("not_found", "this invoice was canceled");
+    if (Date.parse(row.expires_at) < Date.now()) return refuse("invoice_expired", "this invoice has expired");
+    if (row.amount_msat !== null && payload.amount_msat !== row.amount_msat) return refuse("invalid_request", "amount does not match the invoice");
+    const now = new Date().toISOString();
+    this.kit.unitOfWork.run(() => {
+      const transaction = newTransaction({ kind: "lightning", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: row.memo }, now);
+      this.transfers.insertIncoming(transaction, payload.transfer_id);
+      this.ledger.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
+      this.markPaid(row.payment_hash, payload.amount_msat, "internal", transaction.id, now);
+      this.events.append("invoice.paid", { invoice: this.byHash(row.payment_hash), transaction, balance_msat: this.ledger.balanceOf("wallet") }, now);
+    });
+    // No outside HTLC may pay it too; if this call is lost, the wallet refuses such an HTLC anyway.
+    this.kit.ctx.waitUntil(this.node().invoicePaidInternally(row.payment_hash).catch(() => undefined));
+    return { ok: true, preimage: row.preimage };
+  }
+
+  private row(payment_hash: string): InvoiceRow | undefined {
+    return this.kit.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payment_hash}`[0];
+  }
+
+  private markPaid(payment_hash: string, amount_msat: Msat, via: "lnd" | "internal", transaction_id: string, now: string): void {
+    this.kit.sql`UPDATE invoices SET status = 'paid', paid_at = ${now}, paid_msat = ${amount_msat}, paid_via = ${via}, transaction_id = ${transaction_id}
+                 WHERE payment_hash = ${payment_hash}`;
+  }
+}
