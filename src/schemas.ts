@@ -1,16 +1,21 @@
 import { z } from "@hono/zod-openapi";
+import { ALL_SCOPES } from "./auth/tokens";
+import { MAX_INVOICE_LENGTH } from "./bolt11";
+import { USERNAME_PATTERN, USERNAME_RULE } from "./identifiers";
 import { MAX_FAUCET_SAT, MAX_PAYMENT_SAT } from "./money";
+import { INVOICE_EXPIRY } from "./payment-rules";
 
 /**
  * Request and response schemas: the same objects validate requests and generate /openapi.json,
- * so the documentation cannot drift from what the hub accepts.
+ * so the documentation cannot drift from what the hub accepts. The contract's types are inferred
+ * from them (`type X = z.infer<typeof X>`): there is no second, hand-written copy to drift either.
  */
 
 const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
 
 export const Username = z
   .string()
-  .regex(/^[A-Za-z0-9_]{3,32}$/, "3 to 32 characters: letters, digits, underscore")
+  .regex(USERNAME_PATTERN, USERNAME_RULE)
   .openapi({ example: "alice" });
 
 export const Password = z.string().min(8, "at least 8 characters").max(1024).openapi({ example: "correct horse battery staple" });
@@ -24,7 +29,7 @@ export const Memo = z
   .refine((s) => utf8Bytes(s) <= 639, "memo is limited to 639 bytes")
   .openapi({ example: "coffee" });
 
-export const Scope = z.enum(["read", "receive", "send"]);
+export const Scope = z.enum(ALL_SCOPES);
 
 export const ErrorBody = z
   .object({ error: z.object({ code: z.string(), message: z.string() }) })
@@ -32,22 +37,35 @@ export const ErrorBody = z
 
 export const CreateAccountBody = z.object({ username: Username, password: Password }).strict();
 export const AccountCreated = z
-  .object({ account_id: z.string(), wallet_id: z.string(), username: z.string(), access_token: z.string(), refresh_token: z.string(), expires_in: z.number() })
+  .object({
+    account_id: z.string(),
+    wallet_id: z.string(),
+    username: z.string(),
+    access_token: z.string(),
+    refresh_token: z.string(),
+    expires_in: z.number(),
+    token_type: z.literal("Bearer"),
+  })
   .openapi("AccountCreated");
+export type AccountCreated = z.infer<typeof AccountCreated>;
 
 export const LoginBody = z.object({ username: z.string().max(64), password: z.string().max(1024), totp_code: z.string().max(16).optional() }).strict();
 export const RefreshBody = z.object({ refresh_token: z.string().max(256) }).strict();
 export const Tokens = z.object({ access_token: z.string(), refresh_token: z.string(), expires_in: z.number(), token_type: z.literal("Bearer") }).openapi("Tokens");
+export type Tokens = z.infer<typeof Tokens>;
 
 export const CreateApiKeyBody = z.object({ name: z.string().min(1).max(100), scopes: z.array(Scope).min(1).max(3) }).strict();
 export const ApiKeyCreated = z
   .object({ id: z.string(), key: z.string(), name: z.string(), scopes: z.array(Scope), created_at: z.string() })
   .openapi("ApiKeyCreated");
+export type ApiKeyCreated = z.infer<typeof ApiKeyCreated>;
 export const ApiKeyInfo = z
   .object({ id: z.string(), name: z.string(), scopes: z.array(Scope), created_at: z.string(), revoked_at: z.string().nullable() })
   .openapi("ApiKey");
+export type ApiKeyInfo = z.infer<typeof ApiKeyInfo>;
 
 export const Counterparty = z.object({ wallet_id: z.string(), username: z.string() });
+export type Counterparty = z.infer<typeof Counterparty>;
 export const Transaction = z
   .object({
     id: z.string(),
@@ -61,13 +79,17 @@ export const Transaction = z
     created_at: z.string(),
   })
   .openapi("Transaction");
+/** A row of the user-visible payment history (the contract's transaction object). */
+export type Transaction = z.infer<typeof Transaction>;
 
 export const Wallet = z.object({ wallet_id: z.string(), balance_msat: z.number().int(), pending_out_msat: z.number().int() }).openapi("Wallet");
+export type Wallet = z.infer<typeof Wallet>;
 export const TransactionsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().regex(/^\d{1,15}$/, "use next_cursor from the previous page").optional(),
 });
 export const TransactionPage = z.object({ transactions: z.array(Transaction), next_cursor: z.string().nullable() }).openapi("TransactionPage");
+export type TransactionPage = z.infer<typeof TransactionPage>;
 
 export const IntraledgerBody = z
   .object({
@@ -77,12 +99,15 @@ export const IntraledgerBody = z
   })
   .strict();
 export const TransferResult = z.object({ status: z.enum(["succeeded", "pending", "failed"]), transaction: Transaction }).openapi("TransferResult");
+export type TransferResult = z.infer<typeof TransferResult>;
 
 export const FaucetBody = z.object({ amount_sat: amountSat(MAX_FAUCET_SAT) }).strict();
 export const FaucetResult = z
   .object({ status: z.literal("succeeded"), transaction: Transaction, balance_msat: z.number().int() })
   .openapi("FaucetResult");
+export type FaucetResult = z.infer<typeof FaucetResult>;
 
+/** One entry of a wallet's event log (typed as `WalletEvent` in wallet-types.ts). */
 export const Event = z
   .object({ seq: z.number().int(), type: z.string(), created_at: z.string(), data: z.record(z.string(), z.unknown()) })
   .openapi("Event");
@@ -96,15 +121,22 @@ export const EventStreamQuery = z.object({
   access_token: z.string().optional(),
 });
 export const EventPage = z.object({ events: z.array(Event) }).openapi("EventPage");
+export type EventPage = z.infer<typeof EventPage>;
 
 const Hex32 = z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex characters");
-const PaymentRequest = z.string().min(1).max(8192).openapi({ description: "a BOLT 11 invoice" });
+const PaymentRequest = z.string().min(1).max(MAX_INVOICE_LENGTH).openapi({ description: "a BOLT 11 invoice" });
 
 export const CreateInvoiceBody = z
   .object({
     amount_sat: amountSat(MAX_PAYMENT_SAT).optional(),
     memo: Memo.optional(),
-    expiry_s: z.number().int().min(60).max(7 * 24 * 3600).optional().openapi({ description: "seconds; default 3600" }),
+    expiry_s: z
+      .number()
+      .int()
+      .min(INVOICE_EXPIRY.min_s)
+      .max(INVOICE_EXPIRY.max_s)
+      .optional()
+      .openapi({ description: `seconds; default ${INVOICE_EXPIRY.default_s}` }),
   })
   .strict();
 export const Invoice = z
@@ -120,6 +152,8 @@ export const Invoice = z
     paid_msat: z.number().int().nullable(),
   })
   .openapi("Invoice");
+/** A hold invoice a wallet issued (the contract's invoice object). */
+export type Invoice = z.infer<typeof Invoice>;
 export const PaymentHashParam = z.object({ payment_hash: Hex32 });
 
 export const DecodeBody = z.object({ payment_request: PaymentRequest }).strict();
@@ -149,6 +183,7 @@ export const LightningPayBody = z
   .strict();
 export const EstimateBody = z.object({ payment_request: PaymentRequest, amount_sat: amountSat(MAX_PAYMENT_SAT).optional() }).strict();
 export const FeeEstimate = z.object({ fee_msat: z.number().int(), internal: z.boolean(), max_fee_msat: z.number().int() }).openapi("FeeEstimate");
+export type FeeEstimate = z.infer<typeof FeeEstimate>;
 export const LightningPayment = z
   .object({
     status: z.enum(["succeeded", "pending", "failed"]),
@@ -160,6 +195,8 @@ export const LightningPayment = z
     transaction: Transaction,
   })
   .openapi("LightningPayment");
+/** The contract's answer to POST /v1/payments/lightning. */
+export type LightningPayment = z.infer<typeof LightningPayment>;
 
 export const SimPayBody = z
   .object({

@@ -15,7 +15,7 @@ describe("accounts", () => {
     const username = uniqueName("Case");
     const r = await api("POST", "/v1/accounts", { body: { username, password: PASSWORD } });
     expect(r.status).toBe(201);
-    expect(r.json).toMatchObject({ username, expires_in: 900 });
+    expect(r.json).toMatchObject({ username, expires_in: 900, token_type: "Bearer" });
     expect(r.json.account_id).toMatch(/^acc_[0-9a-f]{32}$/);
     expect(r.json.wallet_id).toMatch(/^wal_[0-9a-f]{32}$/);
     for (const variant of [username, username.toLowerCase(), username.toUpperCase()]) {
