@@ -23,11 +23,15 @@ async function principalOf(env: Env, credential: string): Promise<Principal | nu
   return principal;
 }
 
-/**
- * Requires a credential carrying `scope`. `allowQueryToken` lets browsers, which cannot set
- * headers on a WebSocket, pass the token as `?access_token=`.
- */
-export const requireAuth = (scope: Scope, options: { allowQueryToken?: boolean; jwtOnly?: boolean } = {}) =>
+export interface AuthOptions {
+  /** Lets browsers, which cannot set headers on a WebSocket, pass the token as `?access_token=`. */
+  allowQueryToken?: boolean;
+  /** Refuses API keys: the route needs a login session. */
+  jwtOnly?: boolean;
+}
+
+/** Requires a credential carrying `scope` (routes get it through `authedRoute`, workers/openapi.ts). */
+export const requireAuth = (scope: Scope, options: AuthOptions = {}) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header("Authorization");
     const credential = header?.startsWith("Bearer ") ? header.slice(7).trim() : options.allowQueryToken ? c.req.query("access_token") : undefined;

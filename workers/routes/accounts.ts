@@ -2,23 +2,23 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError, isRefusal } from "../../src/errors";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../../src/auth/password";
 import { ACCESS_TOKEN_TTL_S, accountOfSecret, signAccessToken } from "../../src/auth/tokens";
+import { isUsername } from "../../src/identifiers";
 import { newId } from "../../src/ids";
 import * as s from "../../src/schemas";
-import { requireAuth } from "../middleware/auth";
 import { accountActor, usernameActor, walletActor, type Env } from "../env";
 import { signingKeys } from "../keys";
-import { bearer, errors, jsonBody, jsonResponse, newRouter } from "../openapi";
+import { authedRoute, errors, jsonBody, jsonResponse, newRouter } from "../openapi";
 import { throwRefusal } from "../errors";
 
 export const accounts = newRouter();
 
-async function tokens(env: Env, identity: { account_id: string; wallet_id: string; username: string }, refresh_token: string) {
+async function tokens(env: Env, identity: { account_id: string; wallet_id: string; username: string }, refresh_token: string): Promise<s.Tokens> {
   const access_token = await signAccessToken(await signingKeys(env), {
     accountId: identity.account_id,
     walletId: identity.wallet_id,
     username: identity.username,
   });
-  return { access_token, refresh_token, expires_in: ACCESS_TOKEN_TTL_S, token_type: "Bearer" as const };
+  return { access_token, refresh_token, expires_in: ACCESS_TOKEN_TTL_S, token_type: "Bearer" };
 }
 
 accounts.openapi(
@@ -54,7 +54,7 @@ accounts.openapi(
   }),
   async (c) => {
     const { username, password } = c.req.valid("json");
-    const claim = /^[A-Za-z0-9_]{3,32}$/.test(username) ? await usernameActor(c.env, username).lookup() : null;
+    const claim = isUsername(username) ? await usernameActor(c.env, username).lookup() : null;
     if (!claim) {
       await verifyPassword(password, DUMMY_PASSWORD_HASH); // same cost as a real check: no user enumeration by timing
       throw new ApiError("unauthorized", "wrong username or password");
@@ -84,12 +84,12 @@ accounts.openapi(
 );
 
 accounts.openapi(
-  createRoute({
+  authedRoute({
     method: "post",
     path: "/v1/api-keys",
     summary: "Create an API key (shown once)",
-    security: bearer,
-    middleware: [requireAuth("read", { jwtOnly: true })] as const,
+    scope: "read",
+    auth: { jwtOnly: true },
     request: jsonBody(s.CreateApiKeyBody),
     responses: { 201: jsonResponse(s.ApiKeyCreated, "created"), 400: errors[400], 401: errors[401], 403: errors[403] },
   }),
@@ -100,24 +100,24 @@ accounts.openapi(
 );
 
 accounts.openapi(
-  createRoute({
+  authedRoute({
     method: "get",
     path: "/v1/api-keys",
     summary: "List API keys",
-    security: bearer,
-    middleware: [requireAuth("read", { jwtOnly: true })] as const,
+    scope: "read",
+    auth: { jwtOnly: true },
     responses: { 200: jsonResponse(z.object({ api_keys: z.array(s.ApiKeyInfo) }), "the keys"), 401: errors[401], 403: errors[403] },
   }),
   async (c) => c.json({ api_keys: await accountActor(c.env, c.get("principal").accountId).listApiKeys() }, 200),
 );
 
 accounts.openapi(
-  createRoute({
+  authedRoute({
     method: "delete",
     path: "/v1/api-keys/{id}",
     summary: "Revoke an API key",
-    security: bearer,
-    middleware: [requireAuth("read", { jwtOnly: true })] as const,
+    scope: "read",
+    auth: { jwtOnly: true },
     request: { params: z.object({ id: z.string().max(64) }) },
     responses: { 200: jsonResponse(z.object({ id: z.string(), revoked: z.literal(true) }), "revoked"), 401: errors[401], 404: errors[404] },
   }),

@@ -1,13 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../../src/errors";
-import { requestFingerprint } from "../../src/idempotency";
 import { satToMsat } from "../../src/money";
 import * as s from "../../src/schemas";
-import { requireAuth } from "../middleware/auth";
 import { isDevelopment, walletActor, type AppEnv } from "../env";
 import { answer } from "../errors";
-import { bearer, errors, optionalIdempotencyKey, jsonBody, jsonResponse, newRouter } from "../openapi";
+import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, optionalIdempotencyKey } from "../openapi";
 
 export const dev = newRouter();
 
@@ -18,19 +16,18 @@ const developmentOnly = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 dev.openapi(
-  createRoute({
+  authedRoute({
     method: "post",
     path: "/dev/faucet",
     summary: "Development only: credit the caller from the faucet's ledger account",
-    security: bearer,
-    middleware: [developmentOnly, requireAuth("receive")] as const,
+    scope: "receive",
+    before: [developmentOnly],
     request: { headers: optionalIdempotencyKey, ...jsonBody(s.FaucetBody) },
     responses: { 200: jsonResponse(s.FaucetResult, "credited"), ...errors },
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const key = c.req.valid("header")["idempotency-key"];
-    const tag = key ? { key, fingerprint: await requestFingerprint("POST /dev/faucet", body) } : null;
+    const tag = await idempotencyTag(c, "POST /dev/faucet", body);
     return answer(c, await walletActor(c.env, c.get("principal").walletId).creditFromFaucet(satToMsat(body.amount_sat), tag)) as never;
   },
 );

@@ -1,16 +1,13 @@
-import { createRoute } from "@hono/zod-openapi";
 import { decodeInvoice, InvalidInvoiceError, type DecodedInvoice } from "../../src/bolt11";
 import { ApiError } from "../../src/errors";
-import { requestFingerprint } from "../../src/idempotency";
-import { MAX_PAYMENT_SAT, MSAT_PER_SAT, satToMsat } from "../../src/money";
+import { isPaymentAmount, MSAT_PER_SAT, satToMsat } from "../../src/money";
 import { defaultMaxFeeMsat, INVOICE_EXPIRY } from "../../src/payment-rules";
 import * as s from "../../src/schemas";
 import { lndClient } from "../../durable/lnd";
 import { LndError } from "../../src/lightning";
-import { requireAuth } from "../middleware/auth";
 import { lightningNode, walletActor, type Env } from "../env";
 import { answer } from "../errors";
-import { bearer, errors, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
+import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
 
 export const lightning = newRouter();
 
@@ -35,17 +32,16 @@ function payable(env: Env, payment_request: string, amount_sat: number | undefin
   }
   const amount_msat = invoice.amount_msat ?? (amount_sat === undefined ? null : satToMsat(amount_sat));
   if (amount_msat === null) throw new ApiError("invalid_request", "this invoice has no amount: give amount_sat");
-  if (amount_msat <= 0 || amount_msat > MAX_PAYMENT_SAT * MSAT_PER_SAT) throw new ApiError("invalid_request", "amount out of range");
+  if (!isPaymentAmount(amount_msat)) throw new ApiError("invalid_request", "amount out of range");
   return { invoice, amount_msat };
 }
 
 lightning.openapi(
-  createRoute({
+  authedRoute({
     method: "post",
     path: "/v1/invoices",
     summary: "Create a Lightning invoice (a hold invoice: credited before it is settled)",
-    security: bearer,
-    middleware: [requireAuth("receive")] as const,
+    scope: "receive",
     request: jsonBody(s.CreateInvoiceBody),
     responses: { 201: jsonResponse(s.Invoice, "created"), ...errors },
   }),
@@ -61,12 +57,11 @@ lightning.openapi(
 );
 
 lightning.openapi(
-  createRoute({
+  authedRoute({
     method: "get",
     path: "/v1/invoices/{payment_hash}",
     summary: "One of the caller's invoices",
-    security: bearer,
-    middleware: [requireAuth("read")] as const,
+    scope: "read",
     request: { params: s.PaymentHashParam },
     responses: { 200: jsonResponse(s.Invoice, "the invoice"), ...errors },
   }),
@@ -74,12 +69,11 @@ lightning.openapi(
 );
 
 lightning.openapi(
-  createRoute({
+  authedRoute({
     method: "post",
     path: "/v1/lightning/decode",
     summary: "Decode and verify a BOLT 11 invoice",
-    security: bearer,
-    middleware: [requireAuth("read")] as const,
+    scope: "read",
     request: jsonBody(s.DecodeBody),
     responses: { 200: jsonResponse(s.DecodedInvoice, "decoded"), ...errors },
   }),
@@ -106,12 +100,11 @@ lightning.openapi(
 );
 
 lightning.openapi(
-  createRoute({
+  authedRoute({
     method: "post",
     path: "/v1/payments/lightning/estimate",
     summary: "Estimate the routing fee of paying an invoice (zero for hub invoices)",
-    security: bearer,
-    middleware: [requireAuth("read")] as const,
+    scope: "read",
     request: jsonBody(s.EstimateBody),
     responses: { 200: jsonResponse(s.FeeEstimate, "estimate"), ...errors },
   }),
@@ -133,21 +126,19 @@ lightning.openapi(
 );
 
 lightning.openapi(
-  createRoute({
+  authedRoute({
     method: "post",
     path: "/v1/payments/lightning",
     summary: "Pay a BOLT 11 invoice (hub invoices are paid internally, with no fee)",
-    security: bearer,
-    middleware: [requireAuth("send")] as const,
+    scope: "send",
     request: { headers: requiredIdempotencyKey, ...jsonBody(s.LightningPayBody) },
     responses: { 200: jsonResponse(s.LightningPayment, "succeeded, failed, or pending (followed up by the hub)"), ...errors },
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const key = c.req.valid("header")["idempotency-key"];
     const { invoice, amount_msat } = payable(c.env, body.payment_request, body.amount_sat);
     const result = await walletActor(c.env, c.get("principal").walletId).payLightning({
-      idempotency: { key, fingerprint: await requestFingerprint("POST /v1/payments/lightning", body) },
+      idempotency: await idempotencyTag(c, "POST /v1/payments/lightning", body),
       payment_request: body.payment_request,
       payment_hash: invoice.payment_hash,
       amount_msat,

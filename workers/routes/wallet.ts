@@ -1,31 +1,27 @@
-import { createRoute } from "@hono/zod-openapi";
 import * as s from "../../src/schemas";
-import { requireAuth } from "../middleware/auth";
 import { walletActor } from "../env";
 import { errorJson } from "../errors";
-import { bearer, errors, jsonResponse, newRouter } from "../openapi";
+import { authedRoute, errors, jsonResponse, newRouter } from "../openapi";
 
 export const wallet = newRouter();
 
 wallet.openapi(
-  createRoute({
+  authedRoute({
     method: "get",
     path: "/v1/wallet",
     summary: "Balance and funds reserved for pending payments",
-    security: bearer,
-    middleware: [requireAuth("read")] as const,
+    scope: "read",
     responses: { 200: jsonResponse(s.Wallet, "the wallet"), 401: errors[401], 403: errors[403] },
   }),
   async (c) => c.json(await walletActor(c.env, c.get("principal").walletId).getWallet(), 200),
 );
 
 wallet.openapi(
-  createRoute({
+  authedRoute({
     method: "get",
     path: "/v1/wallet/transactions",
     summary: "Payment history, newest first",
-    security: bearer,
-    middleware: [requireAuth("read")] as const,
+    scope: "read",
     request: { query: s.TransactionsQuery },
     responses: { 200: jsonResponse(s.TransactionPage, "a page"), 400: errors[400], 401: errors[401], 403: errors[403] },
   }),
@@ -36,12 +32,11 @@ wallet.openapi(
 );
 
 wallet.openapi(
-  createRoute({
+  authedRoute({
     method: "get",
     path: "/v1/events",
     summary: "The wallet's event log after a sequence number",
-    security: bearer,
-    middleware: [requireAuth("read")] as const,
+    scope: "read",
     request: { query: s.EventsQuery },
     responses: { 200: jsonResponse(s.EventPage, "events, oldest first"), 400: errors[400], 401: errors[401], 403: errors[403] },
   }),
@@ -52,12 +47,12 @@ wallet.openapi(
 );
 
 wallet.openapi(
-  createRoute({
+  authedRoute({
     method: "get",
     path: "/v1/events/stream",
     summary: "WebSocket: replays events after `after`, then pushes each new one; send \"ping\" to get \"pong\"",
-    security: bearer,
-    middleware: [requireAuth("read", { allowQueryToken: true })] as const,
+    scope: "read",
+    auth: { allowQueryToken: true },
     request: { query: s.EventStreamQuery },
     responses: { 101: { description: "switching to WebSocket" }, 400: errors[400], 401: errors[401] },
   }),
