@@ -5,7 +5,7 @@
 
 import { env } from "cloudflare:workers";
 import { createLndClient } from "../src/lightning";
-import { fakeMacaroonHex, lndContractSuite, rawReply, type Harness, type OutsideNode, type RawReply, type Session } from "./contract/lnd-suite";
+import { fakeMacaroonHex, lndContractSuite, rawReply, type Harness, type OutsideNode, type Session } from "./contract/lnd-suite";
 
 const simBinding = (env as unknown as { LND_SIM: Fetcher }).LND_SIM;
 
