@@ -80,4 +80,40 @@ describe("wallet schema migrations", () => {
     });
     expect(await balanceOf(b)).toBe(4_000);
   });
+
+  it("a wallet migrated from the old single-list schema has the layout the parts make for a new wallet", async () => {
+    const fresh = await createAccount("n");
+    const oldId = `wal_${crypto.randomUUID().replaceAll("-", "")}`;
+    await runInDurableObject(walletStub(oldId), (_actor: WalletActor, state) => {
+      for (const { name } of state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray()) {
+        state.storage.sql.exec(`DROP TABLE "${name}"`);
+      }
+      migrateTheOldWay(state.storage, WALLET_LEGACY_SCHEMA.steps);
+    });
+    await evictDurableObject(walletStub(oldId));
+    await walletStub(oldId).describe(); // wakes up: adopts the old layout
+    const [freshLayout, oldLayout] = await Promise.all([layoutOf(fresh.wallet_id), layoutOf(oldId)]);
+    expect(oldLayout).toEqual(freshLayout);
+    expect(freshLayout.tables.map((t) => t.name)).toEqual(["_kit_migrations", "balances", "entries", "events", "idempotency", "invoices", "lightning_payments", "transactions", "wallet"]);
+  });
 });
+
+/** Tables (columns, keys, constraints), indexes and triggers of a wallet: what behaviour depends on, not how the DDL was worded. */
+async function layoutOf(walletId: string) {
+  return runInDurableObject(walletStub(walletId), (_actor: WalletActor, state) => {
+    const sql = state.storage.sql;
+    const fold = (s: string | null) => (s ?? "").replace(/\s+/g, " ").replace(/"/g, "").trim();
+    const objects = sql.exec<{ type: string; name: string; tbl_name: string; sql: string | null }>(
+      "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY type, name",
+    ).toArray();
+    const tables = objects.filter((o) => o.type === "table").map((t) => ({
+      name: t.name,
+      columns: sql.exec(`PRAGMA table_xinfo("${t.name}")`).toArray(),
+      without_rowid: /WITHOUT ROWID/i.test(t.sql ?? ""),
+      checks: (t.sql ?? "").match(/CHECK \([^)]*\)/gi) ?? [],
+    }));
+    const indexes = objects.filter((o) => o.type === "index").map((i) => ({ name: i.name, table: i.tbl_name, sql: fold(i.sql) }));
+    const triggers = objects.filter((o) => o.type === "trigger").map((t) => ({ name: t.name, sql: fold(t.sql) }));
+    return { tables, indexes, triggers };
+  });
+}

@@ -35,6 +35,11 @@ export class Scheduler {
     void this.storage.setAlarm(at);
   }
 
+  /** The registered tasks' names, in the order they run. */
+  taskNames(): string[] {
+    return this.tasks.map((t) => t.name);
+  }
+
   /** When the stored alarm is due, as this instance knows it. */
   get armedAt(): number | null {
     return this.alarmAt;

@@ -45,9 +45,13 @@ export class HubInvoices implements Part {
   /** When the sweep last ran in this instance (0: not since wake-up, so it is due). */
   private sweptAt = 0;
 
+  /**
+   * @param lnd the LND client for a call with this timeout (0: none, for streams); a seam the
+   *   regtest tier wraps to lose a call on purpose.
+   */
   constructor(
     private readonly kit: ActorKit,
-    private readonly lnd: (timeoutMs?: number) => LndRestClient,
+    public lnd: (timeoutMs?: number) => LndRestClient,
     private readonly wallets: (wallet_id: string) => DurableObjectStub<WalletPort>,
   ) {}
 
