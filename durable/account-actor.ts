@@ -1,6 +1,7 @@
 import { Actor } from "./kit/actor";
 import type { Part } from "./kit/part";
 import type { AccountIdentity, AccountPort, ApiKeyInfo } from "./ports";
+import type { ApiKeyCreated } from "../src/schemas";
 import { refuse, type Refusal } from "../src/errors";
 import { sha256Hex } from "../src/hash";
 import { newId } from "../src/ids";
@@ -70,7 +71,7 @@ export class AccountActor extends Actor implements AccountPort {
   }
 
   /** Creates an API key; the key itself is returned only here. */
-  async createApiKey(name: string, scopes: Scope[]): Promise<{ id: string; key: string; scopes: Scope[]; name: string; created_at: string }> {
+  async createApiKey(name: string, scopes: Scope[]): Promise<ApiKeyCreated> {
     const identity = this.identity();
     if (!identity) throw new Error("account not created");
     const key = newAccountSecret("fhk", identity.account_id);

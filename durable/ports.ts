@@ -7,7 +7,8 @@ import type { Refusal } from "../src/errors";
 import type { Invoice as LndInvoice } from "../src/lightning";
 import type { Msat } from "../src/money";
 import type { Scope } from "../src/auth/tokens";
-import type { ApiAnswer, Counterparty, Invoice, LightningPayment, Transaction, TransferPayload, WalletEvent } from "../src/wallet-types";
+import type { ApiKeyCreated, ApiKeyInfo, EventPage, TransactionPage, TransferResult, Wallet } from "../src/schemas";
+import type { ApiAnswer, Counterparty, Invoice, LightningPayment, TransferPayload } from "../src/wallet-types";
 import type { IdempotencyTag } from "./kit/idempotency";
 
 export type { IdempotencyTag } from "./kit/idempotency";
@@ -46,14 +47,14 @@ export interface CreateInvoiceRequest {
 }
 
 /** `failed` only when the receiver turned out not to exist and the money came back. */
-export type TransferAnswer = ApiAnswer<{ status: Transaction["status"]; transaction: Transaction }>;
+export type TransferAnswer = ApiAnswer<TransferResult>;
 
 export interface WalletPort extends Rpc.DurableObjectBranded {
   open(identity: WalletIdentity): Promise<WalletIdentity>;
   describe(): Promise<WalletIdentity | null>;
-  getWallet(): Promise<{ wallet_id: string; balance_msat: Msat; pending_out_msat: Msat }>;
-  listTransactions(limit: number, cursor: string | null): Promise<{ transactions: Transaction[]; next_cursor: string | null }>;
-  listEvents(after: number, limit: number): Promise<{ events: WalletEvent[] }>;
+  getWallet(): Promise<Wallet>;
+  listTransactions(limit: number, cursor: string | null): Promise<TransactionPage>;
+  listEvents(after: number, limit: number): Promise<EventPage>;
   creditFromFaucet(amount_msat: Msat, idempotency: IdempotencyTag | null): Promise<ApiAnswer | Refusal>;
   sendTransfer(request: SendTransferRequest): Promise<TransferAnswer | Refusal>;
   receiveTransfer(payload: TransferPayload): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal>;
@@ -97,19 +98,13 @@ export interface AccountIdentity {
   username: string;
 }
 
-export interface ApiKeyInfo {
-  id: string;
-  name: string;
-  scopes: Scope[];
-  created_at: string;
-  revoked_at: string | null;
-}
+export type { ApiKeyInfo } from "../src/schemas";
 
 export interface AccountPort extends Rpc.DurableObjectBranded {
   create(identity: AccountIdentity, password_hash: string): Promise<{ refresh_token: string }>;
   login(password: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal>;
   rotateRefreshToken(token: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal>;
-  createApiKey(name: string, scopes: Scope[]): Promise<{ id: string; key: string; scopes: Scope[]; name: string; created_at: string }>;
+  createApiKey(name: string, scopes: Scope[]): Promise<ApiKeyCreated>;
   listApiKeys(): Promise<ApiKeyInfo[]>;
   revokeApiKey(id: string): Promise<boolean>;
   verifyApiKey(key: string): Promise<{ identity: AccountIdentity; scopes: Scope[] } | null>;

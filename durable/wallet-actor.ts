@@ -18,7 +18,8 @@ import { refuse, type Refusal } from "../src/errors";
 import { journals } from "../src/ledger";
 import { MAX_FAUCET_SAT, isPaymentAmount, type Msat } from "../src/money";
 import { PAY_WAIT_MS } from "../src/payment-rules";
-import type { ApiAnswer, Invoice, LightningPayment, Transaction, TransferPayload, WalletEvent } from "../src/wallet-types";
+import type { EventPage, TransactionPage, Wallet } from "../src/schemas";
+import type { ApiAnswer, Invoice, LightningPayment, TransferPayload } from "../src/wallet-types";
 
 /**
  * One per account: the only writer of that account's money. Every change of money posts a
@@ -67,7 +68,7 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   // ── Reading ────────────────────────────────────────────────────────────────
 
   /** Balance and funds reserved for payments not yet final. */
-  async getWallet(): Promise<{ wallet_id: string; balance_msat: Msat; pending_out_msat: Msat }> {
+  async getWallet(): Promise<Wallet> {
     return {
       wallet_id: this.identity.get()?.wallet_id ?? "",
       balance_msat: this.ledger.balanceOf("wallet"),
@@ -76,12 +77,12 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   }
 
   /** Payment history, newest first; `cursor` is the `next_cursor` of the previous page. */
-  async listTransactions(limit: number, cursor: string | null): Promise<{ transactions: Transaction[]; next_cursor: string | null }> {
+  async listTransactions(limit: number, cursor: string | null): Promise<TransactionPage> {
     return this.history.page(limit, cursor);
   }
 
   /** Events with `seq > after`, oldest first. */
-  async listEvents(after: number, limit: number): Promise<{ events: WalletEvent[] }> {
+  async listEvents(after: number, limit: number): Promise<EventPage> {
     return { events: this.events.after(after, limit) };
   }
 
