@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { generateSigningJwk } from "./src/auth/tokens";
-import { SIM_WORKER, buildSim } from "./sim/build";
+import { generateSigningJwk } from "./src/auth/tokens.ts";
+import { SIM_WORKER, buildSim } from "./sim/build.ts";
 
 // A fresh signing key per test run: no secret lives in the repository.
 const JWT_PRIVATE_JWK = await generateSigningJwk();

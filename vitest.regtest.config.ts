@@ -7,9 +7,9 @@
 
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { generateSigningJwk } from "./src/auth/tokens";
-import { SIM_WORKER, buildSim } from "./sim/build";
-import type { RegtestContext } from "./test/regtest/context";
+import { generateSigningJwk } from "./src/auth/tokens.ts";
+import { SIM_WORKER, buildSim } from "./sim/build.ts";
+import type { RegtestContext } from "./test/regtest/context.ts";
 
 const JWT_PRIVATE_JWK = await generateSigningJwk();
 

@@ -120,7 +120,9 @@ export async function openStream(path: string, headers: Record<string, string> =
   const ws = res.webSocket as WebSocket;
   ws.accept();
   const frames: any[] = [];
-  ws.addEventListener("message", (m) => frames.push(typeof m.data === "string" && m.data.startsWith("{") ? JSON.parse(m.data) : m.data));
+  ws.addEventListener("message", (m) => {
+    frames.push(typeof m.data === "string" && m.data.startsWith("{") ? JSON.parse(m.data) : m.data);
+  });
   const closed = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve()));
   return { ws, frames, events: () => frames.filter((f) => typeof f === "object" && f && "seq" in f), closed };
 }

@@ -1,5 +1,5 @@
 import { SignJWT, jwtVerify, importJWK, exportJWK, generateKeyPair, type JWK } from "jose";
-import { randomHex } from "../ids";
+import { randomHex } from "../ids.ts";
 
 /** Access tokens: EdDSA (Ed25519) JWTs, 15 minutes. */
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
