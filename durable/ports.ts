@@ -118,7 +118,19 @@ export interface UsernameClaim {
   username: string;
 }
 
+/** What anyone signed in may learn about a user: whom to pay, and the key to encrypt to. */
+export interface UserProfile {
+  username: string;
+  wallet_id: string;
+  /** 32-byte x-only secp256k1 public key (hex) for NIP-44 messages, or null if none was set. */
+  encryption_public_key: string | null;
+}
+
 export interface UsernamePort extends Rpc.DurableObjectBranded {
   claim(claim: UsernameClaim): Promise<{ ok: true; claim: UsernameClaim } | Refusal>;
   lookup(): Promise<UsernameClaim | null>;
+  /** The public profile of the name's owner, or null if the name is not claimed. */
+  profile(): Promise<UserProfile | null>;
+  /** Sets the owner's encryption public key; only the owning account may (forbidden otherwise). */
+  setEncryptionKey(account_id: string, public_key: string): Promise<{ ok: true } | Refusal>;
 }

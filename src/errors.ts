@@ -6,6 +6,7 @@ export const errorStatus = {
   not_found: 404,
   username_taken: 409,
   idempotency_conflict: 409,
+  conflict: 409,
   payload_too_large: 413,
   insufficient_balance: 422,
   invalid_payment_request: 400,
