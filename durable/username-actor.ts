@@ -1,23 +1,32 @@
 import { Actor } from "./kit/actor";
+import type { LegacySchema } from "./kit/migrations";
 import type { Part } from "./kit/part";
-import type { UsernameClaim, UsernamePort } from "./ports";
+import type { UserProfile, UsernameClaim, UsernamePort } from "./ports";
+import { isEncryptionPublicKey } from "../src/encryption-key";
 import { refuse, type Refusal } from "../src/errors";
 
-/** The schema before the actor kit; its one step is the claim part's first. */
-const CLAIM_SCHEMA = [
-  `CREATE TABLE claim (
+/** The schema before the actor kit: frozen, its one step is the claim part's first. */
+export const USERNAME_LEGACY_SCHEMA: LegacySchema = {
+  steps: [
+    `CREATE TABLE claim (
      id INTEGER PRIMARY KEY CHECK (id = 1),
      username TEXT NOT NULL, account_id TEXT NOT NULL, wallet_id TEXT NOT NULL, claimed_at TEXT NOT NULL);`,
-];
+  ],
+  adopts: { claim: 1 },
+};
+
+/** The claim part's steps, append-only: the pre-kit table, then the owner's encryption key (chat). */
+const CLAIM_MIGRATIONS = [...USERNAME_LEGACY_SCHEMA.steps, `ALTER TABLE claim ADD COLUMN encryption_public_key TEXT`];
 
 /**
  * One per lower-cased username (`username:<name>`): owning the name is owning this actor's one
- * row, so uniqueness needs no global table.
+ * row, so uniqueness needs no global table. The row also holds what others look the owner up by
+ * name for: the owner's public profile and encryption key.
  */
 export class UsernameActor extends Actor implements UsernamePort {
-  private readonly claimTable: Part = { name: "claim", migrations: CLAIM_SCHEMA };
+  private readonly claimTable: Part = { name: "claim", migrations: CLAIM_MIGRATIONS };
   protected readonly parts = [this.claimTable];
-  protected override readonly legacySchema = { steps: CLAIM_SCHEMA, adopts: { claim: 1 } };
+  protected override readonly legacySchema = USERNAME_LEGACY_SCHEMA;
 
   /** Claims the name for an account; the same account claiming again is a no-op. */
   async claim(claim: UsernameClaim): Promise<{ ok: true; claim: UsernameClaim } | Refusal> {
@@ -33,6 +42,21 @@ export class UsernameActor extends Actor implements UsernamePort {
   /** The account that owns this name, or null. */
   async lookup(): Promise<UsernameClaim | null> {
     return this.current();
+  }
+
+  /** The owner's public profile (its own spelling of the name), or null if the name is not claimed. */
+  async profile(): Promise<UserProfile | null> {
+    return this.sql<UserProfile>`SELECT username, wallet_id, encryption_public_key FROM claim`[0] ?? null;
+  }
+
+  /** Sets (or replaces) the owner's encryption public key; only the owning account may. */
+  async setEncryptionKey(account_id: string, public_key: string): Promise<{ ok: true } | Refusal> {
+    if (!isEncryptionPublicKey(public_key)) return refuse("invalid_request", "public_key: not an x-only secp256k1 public key");
+    const owner = this.current();
+    if (!owner) return refuse("not_found", "no such user");
+    if (owner.account_id !== account_id) return refuse("forbidden", "only the owner may set this user's encryption key");
+    this.sql`UPDATE claim SET encryption_public_key = ${public_key} WHERE id = 1`;
+    return { ok: true };
   }
 
   private current(): UsernameClaim | null {

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ALL_SCOPES } from "./auth/tokens";
 import { MAX_INVOICE_LENGTH } from "./bolt11";
+import { ENCRYPTION_PUBLIC_KEY_PATTERN, ENCRYPTION_PUBLIC_KEY_RULE } from "./encryption-key";
 import { USERNAME_PATTERN, USERNAME_RULE } from "./identifiers";
 import { MAX_FAUCET_SAT, MAX_PAYMENT_SAT } from "./money";
 import { INVOICE_EXPIRY } from "./payment-rules";
@@ -207,3 +208,30 @@ export const SimPayBody = z
   })
   .strict();
 export const SimInvoiceBody = z.object({ amount_sat: amountSat(MAX_PAYMENT_SAT), memo: Memo.optional() }).strict();
+
+/** A user's x-only secp256k1 public key for end-to-end encrypted messages (NIP-44). */
+export const EncryptionPublicKey = z
+  .string()
+  .regex(ENCRYPTION_PUBLIC_KEY_PATTERN, ENCRYPTION_PUBLIC_KEY_RULE)
+  .openapi({
+    description: "32-byte x-only secp256k1 public key, 64 lowercase hex; x must lie on the curve",
+    example: "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
+  });
+export const EncryptionKeyBody = z.object({ public_key: EncryptionPublicKey }).strict();
+export const EncryptionKeySet = z
+  .object({ username: z.string(), encryption_public_key: z.string() })
+  .openapi("EncryptionKeySet");
+export type EncryptionKeySet = z.infer<typeof EncryptionKeySet>;
+
+/** Any name may be asked for; one that is not a username is simply not found. */
+export const UsernameParam = z.object({ username: z.string().openapi({ description: "case-insensitive", example: "alice" }) });
+export const UserProfile = z
+  .object({
+    username: z.string().openapi({ description: "as its owner spells it" }),
+    wallet_id: z.string(),
+    lightning_address: z.string().openapi({ description: "<username, lower-cased>@<this hub's host>", example: "alice@hub.example.com" }),
+    encryption_public_key: z.string().nullable().openapi({ description: "x-only secp256k1 public key (hex), or null if none was set" }),
+  })
+  .openapi("UserProfile");
+/** The contract's answer to GET /v1/users/{username}. */
+export type UserProfile = z.infer<typeof UserProfile>;

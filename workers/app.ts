@@ -6,6 +6,7 @@ import { accounts } from "./routes/accounts";
 import { dev } from "./routes/dev";
 import { payments } from "./routes/payments";
 import { lightning } from "./routes/lightning";
+import { users } from "./routes/users";
 import { wallet } from "./routes/wallet";
 
 /** Requests larger than this are refused before they are read. */
@@ -30,6 +31,7 @@ export function createApp() {
   app.route("/", wallet);
   app.route("/", payments);
   app.route("/", lightning);
+  app.route("/", users);
   app.route("/", dev);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
