@@ -1,5 +1,5 @@
 import type { LndEnv } from "./lnd";
-import type { AccountPort, LightningNodePort, UsernamePort, WalletPort } from "./ports";
+import type { AccountPort, ConversationPort, LightningNodePort, UsernamePort, WalletPort } from "./ports";
 
 /** The hub's bindings (wrangler.toml, secrets, `.dev.vars`): one type for the worker and every actor. */
 export interface Env extends LndEnv {
@@ -7,6 +7,7 @@ export interface Env extends LndEnv {
   ACCOUNT: DurableObjectNamespace<AccountPort>;
   USERNAME: DurableObjectNamespace<UsernamePort>;
   LIGHTNING: DurableObjectNamespace<LightningNodePort>;
+  CONVERSATION: DurableObjectNamespace<ConversationPort>;
   /** "development" enables /dev/*; anything else is production. */
   ENVIRONMENT: string;
   /** Ed25519 private JWK (JSON) that signs access tokens: a Worker secret, `.dev.vars` locally. */
@@ -27,4 +28,5 @@ export const walletActor = (env: Pick<Env, "WALLET">, walletId: string) => env.W
 export const accountActor = (env: Pick<Env, "ACCOUNT">, accountId: string) => env.ACCOUNT.get(env.ACCOUNT.idFromName(accountId));
 /** Usernames are unique case-insensitively: the actor is named by the lower-cased name. */
 export const usernameActor = (env: Pick<Env, "USERNAME">, username: string) => env.USERNAME.get(env.USERNAME.idFromName(`username:${username.toLowerCase()}`));
+export const conversationActor = (env: Pick<Env, "CONVERSATION">, conversationId: string) => env.CONVERSATION.get(env.CONVERSATION.idFromName(conversationId));
 export const lightningNode = (env: Pick<Env, "LIGHTNING">) => env.LIGHTNING.get(env.LIGHTNING.idFromName(LIGHTNING_NODE_NAME));

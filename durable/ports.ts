@@ -8,7 +8,8 @@ import type { Invoice as LndInvoice } from "../src/lightning";
 import type { Msat } from "../src/money";
 import type { Scope } from "../src/auth/tokens";
 import type { ApiKeyCreated, ApiKeyInfo, EventPage, TransactionPage, TransferResult, Wallet } from "../src/schemas";
-import type { ApiAnswer, Counterparty, Invoice, LightningPayment, TransferPayload } from "../src/wallet-types";
+import type { ApiAnswer, Counterparty, Invoice, LightningPayment, Transaction, TransferPayload } from "../src/wallet-types";
+import type { ChatMember, ChatMessage, Conversation, ConversationSummary, NewMessage } from "../src/chat";
 import type { IdempotencyTag } from "./kit/idempotency";
 
 export type { IdempotencyTag } from "./kit/idempotency";
@@ -49,6 +50,13 @@ export interface CreateInvoiceRequest {
 /** `failed` only when the receiver turned out not to exist and the money came back. */
 export type TransferAnswer = ApiAnswer<TransferResult>;
 
+/** A conversation's events for one member, numbered from `first_n` (see durable/conversation/mailboxes.ts). */
+export interface ChatDelivery {
+  conversation_id: string;
+  first_n: number;
+  events: { type: string; data: Record<string, unknown> }[];
+}
+
 export interface WalletPort extends Rpc.DurableObjectBranded {
   open(identity: WalletIdentity): Promise<WalletIdentity>;
   describe(): Promise<WalletIdentity | null>;
@@ -66,6 +74,12 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   receiveInvoicePayment(payload: TransferPayload): Promise<{ ok: true; preimage: string } | Refusal>;
   books(): Promise<BooksReport>;
   fetch(request: Request): Promise<Response>;
+  /** Where one of this wallet's transactions stands, or null if there is none. */
+  transactionStatus(transaction_id: string): Promise<Transaction["status"] | null>;
+  /** Appends a conversation's events for this member, exactly once and in order. */
+  receiveChatEvents(delivery: ChatDelivery): Promise<{ ok: true; through: number } | Refusal>;
+  /** The conversations this member is in, most recent activity first. */
+  listConversations(limit: number, cursor: string | null): Promise<{ conversation_ids: string[]; next_cursor: string | null }>;
 }
 
 // ── Lightning node ─────────────────────────────────────────────────────────
@@ -133,4 +147,32 @@ export interface UsernamePort extends Rpc.DurableObjectBranded {
   profile(): Promise<UserProfile | null>;
   /** Sets the owner's encryption public key; only the owning account may (forbidden otherwise). */
   setEncryptionKey(account_id: string, public_key: string): Promise<{ ok: true } | Refusal>;
+}
+
+// ── Conversation ───────────────────────────────────────────────────────────
+
+export interface CreateConversationRequest {
+  conversation_id: string;
+  kind: Conversation["kind"];
+  title: string | null;
+  /** Every member, the creator first. */
+  members: ChatMember[];
+}
+
+export interface MessagesQuery {
+  before: number | null;
+  after: number | null;
+  limit: number;
+}
+
+/** Every call names the calling member by wallet; a caller who is not a member gets `not_found`. */
+export interface ConversationPort extends Rpc.DurableObjectBranded {
+  create(request: CreateConversationRequest): Promise<ApiAnswer<Conversation>>;
+  summary(member: string): Promise<ConversationSummary | null>;
+  postMessage(member: string, message: NewMessage, idempotency: IdempotencyTag | null): Promise<ApiAnswer<{ message: ChatMessage }> | Refusal>;
+  payRequest(member: string, message_id: string, idempotency: IdempotencyTag | null): Promise<ApiAnswer<{ message: ChatMessage }> | Refusal>;
+  cancelRequest(member: string, message_id: string): Promise<ApiAnswer<{ message: ChatMessage }> | Refusal>;
+  messages(member: string, query: MessagesQuery): Promise<ApiAnswer<{ messages: ChatMessage[]; next_cursor: string | null }> | Refusal>;
+  markRead(member: string, seq: number): Promise<ApiAnswer<{ conversation_id: string; seq: number }> | Refusal>;
+  leave(member: string): Promise<ApiAnswer<{ conversation_id: string; left: true }> | Refusal>;
 }

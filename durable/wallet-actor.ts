@@ -3,8 +3,9 @@ import { Idempotency, type IdempotencyTag } from "./kit/idempotency";
 import { Sockets } from "./kit/sockets";
 import { lightningNode, walletActor, type Env } from "./env";
 import { lndClient } from "./lnd";
-import type { CreateInvoiceRequest, PayLightningRequest, SendTransferRequest, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
+import type { ChatDelivery, CreateInvoiceRequest, PayLightningRequest, SendTransferRequest, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
 import { Books } from "./wallet/books";
+import { ChatInbox } from "./wallet/chat-inbox";
 import { EventLog } from "./wallet/event-log";
 import { History, newTransaction } from "./wallet/history";
 import { Identity } from "./wallet/identity";
@@ -19,7 +20,7 @@ import { journals } from "../src/ledger";
 import { MAX_FAUCET_SAT, isPaymentAmount, type Msat } from "../src/money";
 import { PAY_WAIT_MS } from "../src/payment-rules";
 import type { EventPage, TransactionPage, Wallet } from "../src/schemas";
-import type { ApiAnswer, Invoice, LightningPayment, TransferPayload } from "../src/wallet-types";
+import type { ApiAnswer, Invoice, LightningPayment, Transaction, TransferPayload } from "../src/wallet-types";
 
 /**
  * One per account: the only writer of that account's money. Every change of money posts a
@@ -49,9 +50,10 @@ export class WalletActor extends Actor<Env> implements WalletPort {
     payWaitMs: Number(this.env.LND_PAY_WAIT_MS) || PAY_WAIT_MS,
   });
   readonly booksReport = new Books(this.ledger, this.history, this.events, this.transfers, this.lightning);
+  readonly chatInbox = new ChatInbox(this.kit, this.identity, this.events);
 
   /** Migration order: transfers extends the history's table. */
-  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport];
+  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox];
 
   // ── Identity ───────────────────────────────────────────────────────────────
 
@@ -150,6 +152,23 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   /** Where one of this wallet's Lightning payments stands; `unknown` if it was never held. */
   async lightningPaymentState(payment_id: string): Promise<LightningPayment["status"] | "unknown"> {
     return this.lightning.state(payment_id);
+  }
+
+  // ── Chat ───────────────────────────────────────────────────────────────────
+
+  /** Appends a conversation's events for this member, exactly once and in order. */
+  async receiveChatEvents(delivery: ChatDelivery): Promise<{ ok: true; through: number } | Refusal> {
+    return this.chatInbox.receive(delivery);
+  }
+
+  /** The conversations this member is in, most recent activity first. */
+  async listConversations(limit: number, cursor: string | null): Promise<{ conversation_ids: string[]; next_cursor: string | null }> {
+    return this.chatInbox.page(limit, cursor);
+  }
+
+  /** Where one of this wallet's transactions stands, or null if there is none. */
+  async transactionStatus(transaction_id: string): Promise<Transaction["status"] | null> {
+    return this.history.byId(transaction_id)?.status ?? null;
   }
 
   // ── Live events ────────────────────────────────────────────────────────────

@@ -150,7 +150,8 @@ describe("actor kit: scheduler", () => {
     inFreshActor(async (_a, state) => {
       await state.storage.deleteAlarm();
       const now = Date.now();
-      const scheduler = new Scheduler(state.storage);
+      const failures: string[] = [];
+      const scheduler = new Scheduler(state.storage, (task, error) => failures.push(`${task}: ${(error as Error).message}`));
       await scheduler.load();
       const failing = fakeTask("failing", now - 1, () => {
         throw new Error("LND unreachable");
@@ -159,6 +160,7 @@ describe("actor kit: scheduler", () => {
       scheduler.register([failing, fine]);
       await scheduler.fire();
       expect([failing.runs, fine.runs]).toEqual([1, 1]);
+      expect(failures).toEqual(["failing: LND unreachable"]);
       const alarm = (await state.storage.getAlarm())!;
       expect(alarm).toBeGreaterThanOrEqual(now + 4_000); // backed off, though its work is still due
       await state.storage.deleteAlarm();
@@ -226,7 +228,7 @@ describe("actor kit: outbox", () => {
       // The alarm's task delivers what is left once the receiver answers.
       answers.busy = answers.ok!;
       answers.down = answers.ok!;
-      await outbox.tasks[0]!.run();
+      await outbox.tasks[0]!.run(Date.now());
       // (The soonest-due first: "down" failed once, "busy" twice.)
       expect(settled).toEqual(["ok:delivered", "gone:returned", "down:delivered", "busy:delivered"]);
       expect(outbox.tasks[0]!.nextDueAt()).toBeNull();

@@ -3,6 +3,7 @@ import { ApiError } from "../src/errors";
 import { errorJson, onError } from "./errors";
 import { newRouter } from "./openapi";
 import { accounts } from "./routes/accounts";
+import { chat } from "./routes/chat";
 import { dev } from "./routes/dev";
 import { payments } from "./routes/payments";
 import { lightning } from "./routes/lightning";
@@ -31,6 +32,7 @@ export function createApp() {
   app.route("/", wallet);
   app.route("/", payments);
   app.route("/", lightning);
+  app.route("/", chat);
   app.route("/", users);
   app.route("/", dev);
 

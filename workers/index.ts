@@ -4,5 +4,6 @@ export { WalletActor } from "../durable/wallet-actor";
 export { AccountActor } from "../durable/account-actor";
 export { UsernameActor } from "../durable/username-actor";
 export { LightningNodeActor } from "../durable/lightning-node-actor";
+export { ConversationActor } from "../durable/conversation-actor";
 
 export default createApp();

@@ -85,6 +85,7 @@ export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim =
     `(name = "ACCOUNT", durableObjectNamespace = "AccountActor")`,
     `(name = "USERNAME", durableObjectNamespace = "UsernameActor")`,
     `(name = "LIGHTNING", durableObjectNamespace = "LightningNodeActor")`,
+    `(name = "CONVERSATION", durableObjectNamespace = "ConversationActor")`,
   ];
   if (sim) hubBindings.push(`(name = "LND_SIM", service = "flash-lnd-sim")`);
   const ns = (cls, prefix) => `(className = "${cls}", uniqueKey = "${prefix}-${cls}", enableSql = true)`;
@@ -117,7 +118,7 @@ const hub :Workerd.Worker = (
     ${hubBindings.join(",\n    ")}
   ],
   durableObjectNamespaces = [
-    ${["WalletActor", "AccountActor", "UsernameActor", "LightningNodeActor"].map((c) => ns(c, "flash-hub")).join(",\n    ")}
+    ${["WalletActor", "AccountActor", "UsernameActor", "LightningNodeActor", "ConversationActor"].map((c) => ns(c, "flash-hub")).join(",\n    ")}
   ],
   durableObjectStorage = ${storageOf},
 );

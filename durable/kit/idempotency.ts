@@ -86,6 +86,11 @@ export class Idempotency implements Part {
     return { ok: true, status: stored.status, body };
   }
 
+  /** Gives a claimed key back (inside the caller's unit of work): what it claimed for did not happen. */
+  release(tag: IdempotencyTag | null): void {
+    if (tag) this.kit.sql`DELETE FROM idempotency WHERE key = ${tag.key} AND fingerprint = ${tag.fingerprint}`;
+  }
+
   /**
    * Claims a key and stores its answer, inside the caller's unit of work. A key that holds a live
    * answer throws (rolling the unit back; `once` replays); an expired one is reused. A `null` body

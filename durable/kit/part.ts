@@ -10,8 +10,11 @@ export interface Task {
   readonly name: string;
   /** When this task next has work to do (epoch ms), or null for none. */
   nextDueAt(): number | null;
-  /** Does the work that is due; what is left is found again by `nextDueAt`. */
-  run(): Promise<void>;
+  /**
+   * Does the work due by `dueBy` (the time the alarm was set for, or now if later: a test may run
+   * the alarm early); what is left is found again by `nextDueAt`.
+   */
+  run(dueBy: number): Promise<void>;
 }
 
 /**

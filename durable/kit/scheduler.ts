@@ -17,7 +17,12 @@ export class Scheduler {
   /** Tasks that threw, and when they may run again. */
   private readonly backingOff = new Map<Task, number>();
 
-  constructor(private readonly storage: DurableObjectStorage) {}
+  /** @param onTaskError told when a task throws (the task is retried later either way). */
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly onTaskError: (task: string, error: unknown) => void = (task, error) =>
+      console.warn(`task ${task} failed; retrying later: ${(error as Error)?.message ?? String(error)}`),
+  ) {}
 
   register(tasks: readonly Task[]): void {
     this.tasks.push(...tasks);
@@ -57,11 +62,11 @@ export class Scheduler {
       const due = task.nextDueAt();
       if (due === null || due > firedFor || (this.backingOff.get(task) ?? 0) > now) continue;
       try {
-        await task.run();
+        await task.run(firedFor);
         this.backingOff.delete(task);
       } catch (error) {
         this.backingOff.set(task, Date.now() + FAILED_TASK_RETRY_MS);
-        console.warn(`task ${task.name} failed; retrying later: ${(error as Error).message}`);
+        this.onTaskError(task.name, error);
       }
     }
     const next = this.nextDueAt();

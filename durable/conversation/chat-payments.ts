@@ -1,0 +1,237 @@
+import type { ChatMember, ChatMessage, MessageBody } from "../../src/chat";
+import { refuse, type Refusal } from "../../src/errors";
+import { newId } from "../../src/ids";
+import type { Msat } from "../../src/money";
+import { retryDelayMs } from "../../src/backoff";
+import type { ApiAnswer } from "../../src/wallet-types";
+import { idempotencyConflict, type Idempotency, type IdempotencyTag } from "../kit/idempotency";
+import type { ActorKit, Part, Task } from "../kit/part";
+import type { TransferAnswer, WalletPort } from "../ports";
+import type { Mailboxes } from "./mailboxes";
+import type { Messages } from "./messages";
+import type { Roster } from "./roster";
+
+/** A money movement the conversation has decided on and not yet recorded: the crash-safe step between. */
+interface IntentRow {
+  id: string;
+  kind: "message" | "share";
+  message_id: string;
+  payer_wallet: string;
+  payer_username: string;
+  payee_wallet: string;
+  payee_username: string;
+  amount_msat: number;
+  body: string;
+  client_key: string | null;
+  client_fingerprint: string | null;
+  attempts: number;
+}
+
+type MessageAnswer = ApiAnswer<{ message: ChatMessage }>;
+
+/** A pending intent is first retried this soon (its request normally finishes it long before). */
+const INTENT_SAFETY_NET_MS = 5_000;
+const INTENTS_PER_RUN = 20;
+/** How often a payment message whose transfer was still pending asks the payer's wallet again. */
+const STATUS_INTERVAL_MS = 10_000;
+
+/**
+ * Money in chat (docs/decisions/0007): a payment message, and each payer's share of a request.
+ * 1. One unit of work writes an *intent* (and claims the client's Idempotency-Key).
+ * 2. The payer's wallet moves the money with the ordinary transfer protocol, under an idempotency key
+ *    made from the intent (`chat:<conversation>:<intent>`), so asking again never pays twice.
+ * 3. One unit of work deletes the intent and writes the fact: the payment message (with its seq and
+ *    transaction) or the share in `paid_by`, with its events in every member's mailbox.
+ * A crash between any two steps leaves the intent, which the alarm (or the same request again)
+ * completes: the wallet answers the same transfer, and only the first completion writes the message.
+ * A refusal by the wallet (nothing moved) drops the intent: no message, and the key is free again.
+ */
+export class ChatPayments implements Part {
+  readonly name = "chat-payments";
+  readonly migrations = [
+    `CREATE TABLE payment_intents (
+       id TEXT PRIMARY KEY, kind TEXT NOT NULL, message_id TEXT NOT NULL,
+       payer_wallet TEXT NOT NULL, payer_username TEXT NOT NULL, payee_wallet TEXT NOT NULL, payee_username TEXT NOT NULL,
+       amount_msat INTEGER NOT NULL, body TEXT NOT NULL, client_key TEXT, client_fingerprint TEXT,
+       attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, created_at TEXT NOT NULL) WITHOUT ROWID;
+     CREATE INDEX payment_intents_due ON payment_intents (next_attempt_at);
+     CREATE INDEX payment_intents_by_key ON payment_intents (client_key) WHERE client_key IS NOT NULL;`,
+  ];
+  readonly tasks: readonly Task[] = [
+    {
+      name: "chat-payments:intents",
+      nextDueAt: () => this.kit.sql<{ at: number | null }>`SELECT MIN(next_attempt_at) AS at FROM payment_intents`[0]?.at ?? null,
+      run: async (dueBy) => {
+        const due = this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE next_attempt_at <= ${dueBy} ORDER BY next_attempt_at LIMIT ${INTENTS_PER_RUN}`;
+        await Promise.all(due.map((i) => this.complete(i).catch(() => undefined)));
+      },
+    },
+    {
+      name: "chat-payments:status",
+      nextDueAt: () => (this.messages.hasPendingPayments() ? this.statusCheckedAt + STATUS_INTERVAL_MS : null),
+      run: () => this.followPendingPayments(),
+    },
+  ];
+  private statusCheckedAt = 0;
+
+  constructor(
+    private readonly kit: ActorKit,
+    private readonly roster: Roster,
+    private readonly messages: Messages,
+    private readonly mailboxes: Mailboxes,
+    private readonly idempotency: Idempotency,
+    private readonly wallets: (wallet_id: string) => DurableObjectStub<WalletPort>,
+    private readonly conversationId: () => string,
+  ) {}
+
+  /** A payment message: the money and the message, exactly once, or neither (the sender cannot afford it: 422). */
+  async sendPayment(sender: ChatMember, to: ChatMember, amount_msat: Msat, body: MessageBody, tag: IdempotencyTag | null): Promise<MessageAnswer | Refusal> {
+    const resumed = this.resume(tag);
+    if (resumed) return resumed;
+    return this.idempotency.once(
+      tag,
+      async () => {
+        const message_id = newId("msg");
+        const intent = this.record({ id: message_id, kind: "message", message_id, payer: sender, payee: to, amount_msat, body, tag });
+        return this.complete(intent);
+      },
+      { checkFirst: true },
+    ) as Promise<MessageAnswer | Refusal>;
+  }
+
+  /** Pays the caller's share of a request, once per payer whatever the client's keys. */
+  async payShare(payer: ChatMember, request_id: string, tag: IdempotencyTag | null): Promise<MessageAnswer | Refusal> {
+    const resumed = this.resume(tag);
+    if (resumed) return resumed;
+    return this.idempotency.once(
+      tag,
+      async () => {
+        const request = this.messages.request(request_id);
+        if (!request) return refuse("not_found", "no such request in this conversation");
+        if (request.sender.wallet_id === payer.wallet_id) return refuse("invalid_request", "you cannot pay your own request");
+        if (!request.from.some((m) => m.wallet_id === payer.wallet_id)) return refuse("forbidden", "this request is not addressed to you");
+        if (request.paid_by.includes(payer.username)) return refuse("already_paid", "you have paid this request");
+        if (request.status === "canceled") return refuse("conflict", "this request was canceled");
+        if (request.status === "paid") return refuse("already_paid", "this request is paid");
+        const id = `${request_id}:${payer.wallet_id}`;
+        // A share already being paid (another key, or a crashed attempt) is completed, not paid again.
+        const existing = this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE id = ${id}`[0];
+        const intent = existing ?? this.record({ id, kind: "share", message_id: request_id, payer, payee: request.sender, amount_msat: request.amount_msat, body: {}, tag });
+        return this.complete(intent);
+      },
+      { checkFirst: true },
+    ) as Promise<MessageAnswer | Refusal>;
+  }
+
+  /** Whether a share of this request is being paid right now (a request is not canceled under it). */
+  hasSharesInFlight(request_id: string): boolean {
+    return this.kit.sql`SELECT 1 FROM payment_intents WHERE kind = 'share' AND message_id = ${request_id} LIMIT 1`.length > 0;
+  }
+
+  /** Intents not yet completed (for tests and reports). */
+  pendingIntents(): number {
+    return this.kit.sql<{ n: number }>`SELECT COUNT(*) AS n FROM payment_intents`[0]!.n;
+  }
+
+  /** Step 1, one unit of work: the client's key is claimed and the intent written. */
+  record(i: { id: string; kind: IntentRow["kind"]; message_id: string; payer: ChatMember; payee: ChatMember; amount_msat: Msat; body: MessageBody; tag: IdempotencyTag | null }): IntentRow {
+    const now = Date.now();
+    return this.kit.unitOfWork.run(() => {
+      this.idempotency.claim(i.tag, i.message_id, { ok: true, status: i.kind === "message" ? 201 : 200, body: null });
+      this.kit.sql`INSERT INTO payment_intents (id, kind, message_id, payer_wallet, payer_username, payee_wallet, payee_username, amount_msat, body,
+                                                client_key, client_fingerprint, next_attempt_at, created_at)
+        VALUES (${i.id}, ${i.kind}, ${i.message_id}, ${i.payer.wallet_id}, ${i.payer.username}, ${i.payee.wallet_id}, ${i.payee.username}, ${i.amount_msat},
+                ${JSON.stringify(i.body)}, ${i.tag?.key ?? null}, ${i.tag?.fingerprint ?? null}, ${now + INTENT_SAFETY_NET_MS}, ${new Date(now).toISOString()})`;
+      this.kit.scheduler.arm(now + INTENT_SAFETY_NET_MS);
+      return this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE id = ${i.id}`[0]!;
+    });
+  }
+
+  /** Steps 2 and 3 for an intent (the request path, a repeat of it, or the alarm). */
+  async complete(intent: IntentRow): Promise<MessageAnswer | Refusal> {
+    let moved: TransferAnswer | Refusal;
+    try {
+      moved = (await this.wallets(intent.payer_wallet).sendTransfer({
+        idempotency: { key: `chat:${this.conversationId()}:${intent.id}`, fingerprint: `${intent.kind}:${intent.payee_wallet}:${intent.amount_msat}` },
+        to: { wallet_id: intent.payee_wallet, username: intent.payee_username },
+        amount_msat: intent.amount_msat,
+        memo: (JSON.parse(intent.body) as MessageBody).text ?? null,
+      })) as TransferAnswer | Refusal;
+    } catch (error) {
+      this.retryLater(intent);
+      throw error;
+    }
+    const tag = intent.client_key ? { key: intent.client_key, fingerprint: intent.client_fingerprint! } : null;
+    if (!moved.ok || (intent.kind === "share" && moved.body.status === "failed")) {
+      // Nothing moved (or it came back): no message, no share, and the client's key is free again.
+      this.kit.unitOfWork.run(() => {
+        this.kit.sql`DELETE FROM payment_intents WHERE id = ${intent.id}`;
+        this.idempotency.release(tag);
+      });
+      return moved.ok ? refuse("invalid_request", "the payment could not be delivered and was returned") : moved;
+    }
+    const transfer = moved.body;
+    const now = new Date().toISOString();
+    const written = this.kit.unitOfWork.run(() => {
+      // Deleting the intent is the check: of two completions racing, only one writes the fact.
+      if (this.kit.sqlWrite`DELETE FROM payment_intents WHERE id = ${intent.id}` === 0) return null;
+      const body = JSON.parse(intent.body) as MessageBody;
+      const members = this.roster.members().map((m) => m.wallet_id);
+      if (intent.kind === "message") {
+        const message = this.messages.append(
+          {
+            id: intent.message_id,
+            sender: { wallet_id: intent.payer_wallet, username: intent.payer_username },
+            kind: "payment",
+            text: body.text ?? null,
+            ciphertext: body.ciphertext ?? null,
+            payment: { amount_msat: intent.amount_msat, to: { wallet_id: intent.payee_wallet, username: intent.payee_username }, status: transfer.status, transaction_id: transfer.transaction.id },
+          },
+          now,
+        );
+        this.mailboxes.post(members, "chat.message", { conversation_id: this.conversationId(), message });
+        return { members, message, status: 201 };
+      }
+      this.messages.addPaidBy(intent.message_id, intent.payer_username);
+      const message = this.messages.byId(intent.message_id)!;
+      this.mailboxes.post(members, "chat.updated", { conversation_id: this.conversationId(), message });
+      return { members, message, status: 200 };
+    });
+    if (!written) {
+      const message = this.messages.byId(intent.message_id);
+      return message ? { ok: true, status: intent.kind === "message" ? 201 : 200, body: { message } } : refuse("not_found", "no such message");
+    }
+    await this.mailboxes.deliver(written.members);
+    return { ok: true, status: written.status, body: { message: written.message } };
+  }
+
+  /** The same client key again while its intent is still open: finish that intent (or refuse another body). */
+  private resume(tag: IdempotencyTag | null): Promise<MessageAnswer | Refusal> | null {
+    if (!tag) return null;
+    const intent = this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE client_key = ${tag.key}`[0];
+    if (!intent) return null;
+    return intent.client_fingerprint === tag.fingerprint ? this.complete(intent) : Promise.resolve(idempotencyConflict());
+  }
+
+  private retryLater(intent: IntentRow): void {
+    const at = Date.now() + retryDelayMs(intent.attempts);
+    this.kit.sql`UPDATE payment_intents SET attempts = attempts + 1, next_attempt_at = ${at} WHERE id = ${intent.id}`;
+    this.kit.scheduler.arm(at);
+  }
+
+  /** Payment messages written while their transfer was pending: asks the payer's wallet, and tells everyone once it is final. */
+  private async followPendingPayments(): Promise<void> {
+    this.statusCheckedAt = Date.now();
+    for (const p of this.messages.pendingPayments(INTENTS_PER_RUN)) {
+      const status = await this.wallets(p.sender_wallet).transactionStatus(p.transaction_id);
+      if (status !== "succeeded" && status !== "failed") continue;
+      const written = this.kit.unitOfWork.run(() => {
+        if (!this.messages.finishPayment(p.id, status)) return null;
+        const members = this.roster.members().map((m) => m.wallet_id);
+        this.mailboxes.post(members, "chat.updated", { conversation_id: this.conversationId(), message: this.messages.byId(p.id)! });
+        return members;
+      });
+      if (written) await this.mailboxes.deliver(written);
+    }
+  }
+}

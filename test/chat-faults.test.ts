@@ -1,0 +1,149 @@
+import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { ConversationActor } from "../durable/conversation-actor";
+import { newId } from "../src/ids";
+import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, testEnv, walletStub, type TestAccount } from "./helpers";
+
+/** The conversation's stub typed by its class, to reach its parts inside the object (as a crash test must). */
+const conversationStub = (id: string) => testEnv.CONVERSATION.get(testEnv.CONVERSATION.idFromName(id)) as unknown as DurableObjectStub<ConversationActor>;
+const inConversation = <R>(id: string, fn: (actor: ConversationActor) => R | Promise<R>) => runInDurableObject(conversationStub(id), (actor: ConversationActor) => fn(actor));
+const member = (a: TestAccount) => ({ wallet_id: a.wallet_id, username: a.username });
+
+async function directConversation(a: TestAccount, b: TestAccount) {
+  const r = await api("POST", "/v1/conversations", { body: { members: [b.username] }, token: a.access_token });
+  expect(r.status).toBe(201);
+  return r.json.conversation_id as string;
+}
+
+async function messagesOf(a: TestAccount, id: string) {
+  return (await api("GET", `/v1/conversations/${id}/messages?after=0`, { token: a.access_token })).json.messages as any[];
+}
+
+async function chatEvents(a: TestAccount) {
+  const events = (await api("GET", "/v1/events?after=0&limit=1000", { token: a.access_token })).json.events as any[];
+  events.forEach((e, i) => expect(e.seq).toBe(i + 1));
+  return events.filter((e) => e.type !== "chat.created" && e.type !== "faucet.credited").map((e) => `${e.type}${e.data.message ? `#${e.data.message.seq}` : ""}`);
+}
+
+async function booksHold(...accounts: TestAccount[]) {
+  expectConservation(await Promise.all(accounts.map((a) => auditOf(a.wallet_id))));
+}
+
+/** Runs step 1 of a payment message (the intent) as if the conversation crashed right after it. */
+function recordIntent(id: string, from: TestAccount, to: TestAccount, amount_msat: number, tag = { key: newKey(), fingerprint: "fp" }) {
+  const message_id = newId("msg");
+  return inConversation(id, (actor) => {
+    actor.payments.record({ id: message_id, kind: "message", message_id, payer: member(from), payee: member(to), amount_msat, body: { text: "crash test" }, tag });
+    return { message_id, tag };
+  });
+}
+
+describe("payment messages under crashes (docs/decisions/0007)", () => {
+  it("crash after the intent, before the wallet: the alarm pays and writes the message, once", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    await fund(a, 1000);
+    const id = await directConversation(a, b);
+    const { message_id, tag } = await recordIntent(id, a, b, 250_000);
+    await abortAllDurableObjects();
+    expect(await balanceOf(a)).toBe(1_000_000); // nothing moved, nothing said
+    expect(await messagesOf(a, id)).toEqual([]);
+
+    expect(await runDurableObjectAlarm(conversationStub(id))).toBe(true);
+    const messages = await messagesOf(b, id);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ id: message_id, seq: 1, kind: "payment", payment: { amount_msat: 250_000, status: "succeeded" } });
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([750_000, 250_000]);
+    expect(await chatEvents(a)).toEqual(["transfer.sent", "transfer.delivered", "chat.message#1"]);
+    expect(await chatEvents(b)).toEqual(["transfer.received", "chat.message#1"]);
+    // The client asking again with its key gets the message, and nothing moves again.
+    const replay = await conversationStub(id).postMessage(a.wallet_id, { kind: "payment", amount_msat: 250_000, to: null, body: { text: "crash test" } }, tag);
+    expect(replay).toMatchObject({ ok: true, status: 201, body: { message: { id: message_id } } });
+    await runDurableObjectAlarm(conversationStub(id));
+    expect(await balanceOf(a)).toBe(750_000);
+    expect(await messagesOf(a, id)).toHaveLength(1);
+    await booksHold(a, b);
+  });
+
+  it("crash after the wallet moved the money, before the message: the alarm writes the message, and pays nothing twice", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    await fund(a, 1000);
+    const id = await directConversation(a, b);
+    const { message_id } = await recordIntent(id, a, b, 400_000);
+    // Step 2 as the conversation makes it, then the conversation dies before step 3.
+    const moved = await walletStub(a.wallet_id).sendTransfer({
+      idempotency: { key: `chat:${id}:${message_id}`, fingerprint: `message:${b.wallet_id}:400000` },
+      to: member(b),
+      amount_msat: 400_000,
+      memo: "crash test",
+    });
+    expect(moved).toMatchObject({ ok: true, body: { status: "succeeded" } });
+    await abortAllDurableObjects();
+    expect(await messagesOf(a, id)).toEqual([]);
+
+    await runDurableObjectAlarm(conversationStub(id));
+    const messages = await messagesOf(a, id);
+    expect(messages.map((m) => [m.id, m.payment.status, m.payment.transaction_id])).toEqual([[message_id, "succeeded", (moved as any).body.transaction.id]]);
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([600_000, 400_000]);
+    expect(await chatEvents(b)).toEqual(["transfer.received", "chat.message#1"]);
+    await booksHold(a, b);
+  });
+
+  it("the sender cannot afford it when the alarm completes: the intent is dropped, no message, no money, the key is free", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    const id = await directConversation(a, b);
+    const { tag } = await recordIntent(id, a, b, 5_000_000);
+    await abortAllDurableObjects();
+    await runDurableObjectAlarm(conversationStub(id));
+    expect(await inConversation(id, (actor) => actor.payments.pendingIntents())).toBe(0);
+    expect(await messagesOf(a, id)).toEqual([]);
+    expect(await chatEvents(a)).toEqual([]);
+    await fund(a, 10_000);
+    const paid = await conversationStub(id).postMessage(a.wallet_id, { kind: "payment", amount_msat: 5_000_000, to: null, body: { text: "crash test" } }, tag);
+    expect(paid).toMatchObject({ ok: true, body: { message: { seq: 1, payment: { status: "succeeded" } } } });
+    await booksHold(a, b);
+  });
+});
+
+describe("delivery to members' event logs", () => {
+  it("crash after the message's commit, before it reached anyone: the alarm delivers it once to each member", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    const id = await directConversation(a, b);
+    await inConversation(id, (actor) =>
+      actor.kit.unitOfWork.run(() => {
+        const message = actor.log.append({ sender: member(a), kind: "text", text: "lost in the crash?", ciphertext: null }, new Date().toISOString());
+        actor.mailboxes.post([a.wallet_id, b.wallet_id], "chat.message", { conversation_id: id, message });
+      }),
+    );
+    await abortAllDurableObjects();
+    expect(await chatEvents(b)).toEqual([]);
+    expect(await runDurableObjectAlarm(conversationStub(id))).toBe(true);
+    await runDurableObjectAlarm(conversationStub(id));
+    expect(await chatEvents(a)).toEqual(["chat.message#1"]);
+    expect(await chatEvents(b)).toEqual(["chat.message#1"]);
+    expect(await inConversation(id, (actor) => actor.mailboxes.undelivered())).toBe(0);
+  });
+
+  it("a member's wallet evicted between the commit and its delivery still gets every message, in order", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    const id = await directConversation(a, b);
+    await api("POST", `/v1/conversations/${id}/messages`, { body: { text: "1" }, token: a.access_token });
+    await evictDurableObject(walletStub(b.wallet_id));
+    await api("POST", `/v1/conversations/${id}/messages`, { body: { text: "2" }, token: a.access_token });
+    await evictDurableObject(walletStub(b.wallet_id));
+    await evictDurableObject(conversationStub(id));
+    await api("POST", `/v1/conversations/${id}/messages`, { body: { text: "3" }, token: b.access_token });
+    expect(await chatEvents(b)).toEqual(["chat.message#1", "chat.message#2", "chat.message#3"]);
+  });
+
+  it("a redelivery is recognised and not written twice; a gap is refused for a retry", async () => {
+    const a = await createAccount("f");
+    const wallet = walletStub(a.wallet_id);
+    const conversation_id = "conv_" + "ab".repeat(16);
+    const event = (text: string) => ({ type: "chat.message", data: { conversation_id, message: { seq: Number(text), text } } });
+    expect(await wallet.receiveChatEvents({ conversation_id, first_n: 1, events: [event("1"), event("2")] })).toEqual({ ok: true, through: 2 });
+    expect(await wallet.receiveChatEvents({ conversation_id, first_n: 1, events: [event("1"), event("2")] })).toEqual({ ok: true, through: 2 });
+    expect(await wallet.receiveChatEvents({ conversation_id, first_n: 2, events: [event("2"), event("3")] })).toEqual({ ok: true, through: 3 });
+    expect(await wallet.receiveChatEvents({ conversation_id, first_n: 5, events: [event("5")] })).toMatchObject({ ok: false, code: "internal" });
+    expect(await chatEvents(a)).toEqual(["chat.message#1", "chat.message#2", "chat.message#3"]);
+  });
+});
