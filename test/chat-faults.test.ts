@@ -104,6 +104,62 @@ describe("payment messages under crashes (docs/decisions/0007)", () => {
   });
 });
 
+describe("request shares under crashes", () => {
+  it("crash after the payer's wallet paid its share, before the conversation recorded it: the alarm records it, nothing is paid twice", async () => {
+    const [a, b, c] = [await createAccount("f"), await createAccount("f"), await createAccount("f")];
+    await fund(b, 1000);
+    const created = await api("POST", "/v1/conversations", { body: { members: [b.username, c.username] }, token: a.access_token });
+    const id = created.json.conversation_id as string;
+    const request = (await api("POST", `/v1/conversations/${id}/messages`, { body: { request: { amount_sat: 70 } }, token: a.access_token, key: newKey() })).json.message;
+    const intentId = `${request.id}:${b.wallet_id}`;
+    await inConversation(id, (actor) => {
+      actor.payments.record({ id: intentId, kind: "share", message_id: request.id, payer: member(b), payee: member(a), amount_msat: 70_000, body: {}, tag: null });
+    });
+    await walletStub(b.wallet_id).sendTransfer({
+      idempotency: { key: `chat:${id}:${intentId}`, fingerprint: `share:${a.wallet_id}:70000` },
+      to: member(a),
+      amount_msat: 70_000,
+      memo: null,
+    });
+    await abortAllDurableObjects();
+    // Asked again meanwhile (another key): the open share is completed, not paid a second time.
+    const again = await api("POST", `/v1/conversations/${id}/messages/${request.id}/pay`, { token: b.access_token, key: newKey() });
+    expect(again.status, JSON.stringify(again.json)).toBe(200);
+    expect(again.json.message.request).toMatchObject({ paid_by: [b.username], status: "open" });
+    await runDurableObjectAlarm(conversationStub(id));
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([70_000, 930_000]);
+    const updates = (await chatEvents(c)).filter((e) => e.startsWith("chat.updated"));
+    expect(updates).toEqual(["chat.updated#1"]); // the request is message 1
+    await booksHold(a, b, c);
+  });
+});
+
+describe("a payment whose transfer was still pending", () => {
+  it("is followed until its transfer is final, then every member receives chat.updated", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    await fund(a, 100);
+    const id = await directConversation(a, b);
+    const moved = (await walletStub(a.wallet_id).sendTransfer({ idempotency: { key: newKey(), fingerprint: "t" }, to: member(b), amount_msat: 5_000, memo: null })) as any;
+    expect(moved.body.status).toBe("succeeded");
+    // A payment message written while its transfer was pending (the receiver did not answer in time).
+    await inConversation(id, (actor) =>
+      actor.kit.unitOfWork.run(() => {
+        const message = actor.log.append(
+          { sender: member(a), kind: "payment", text: null, ciphertext: null, payment: { amount_msat: 5_000, to: member(b), status: "pending", transaction_id: moved.body.transaction.id } },
+          new Date().toISOString(),
+        );
+        actor.mailboxes.post([a.wallet_id, b.wallet_id], "chat.message", { conversation_id: id, message });
+      }),
+    );
+    await runDurableObjectAlarm(conversationStub(id));
+    await runDurableObjectAlarm(conversationStub(id));
+    expect((await messagesOf(b, id))[0].payment.status).toBe("succeeded");
+    expect(await chatEvents(b)).toEqual(["transfer.received", "chat.message#1", "chat.updated#1"]);
+    const updated = (await api("GET", "/v1/events?after=0", { token: b.access_token })).json.events.find((e: any) => e.type === "chat.updated");
+    expect(updated.data.message.payment.status).toBe("succeeded");
+  });
+});
+
 describe("delivery to members' event logs", () => {
   it("crash after the message's commit, before it reached anyone: the alarm delivers it once to each member", async () => {
     const [a, b] = [await createAccount("f"), await createAccount("f")];

@@ -225,6 +225,18 @@ describe("conversations", () => {
   });
 });
 
+describe("ordering", () => {
+  it("messages posted at once by several members reach every member in the conversation's order, each once", async () => {
+    const members = [await createAccount("o"), await createAccount("o"), await createAccount("o"), await createAccount("o")];
+    const id = await start(members[0]!, ...members.slice(1));
+    await Promise.all(members.flatMap((m, i) => Array.from({ length: 12 }, (_, k) => post(m, id, { text: `${i}:${k}` }))));
+    for (const m of members) {
+      const seqs = (await eventsOf(m, "chat.message")).map((e) => e.data.message.seq);
+      expect(seqs).toEqual(Array.from({ length: 48 }, (_, i) => i + 1));
+    }
+  });
+});
+
 describe("reading", () => {
   it("the list: most recent activity first, the last message, unread counts; read receipts go to the others", async () => {
     const [a, b, c] = [await createAccount("c"), await createAccount("c"), await createAccount("c")];
