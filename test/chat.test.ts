@@ -200,13 +200,25 @@ describe("conversations", () => {
       expect([r.status, typeof r.json.error?.code], JSON.stringify(body).slice(0, 80)).toEqual([status, "string"]);
     }
     expect((await api("POST", `/v1/conversations/${id}/messages`, { body: { payment: { amount_sat: 1 } }, token: a.access_token })).status).toBe(400); // no key
-    const many = Array.from({ length: 100 }, (_, i) => `nobody_${i}`);
-    expect((await api("POST", "/v1/conversations", { body: { members: many }, token: a.access_token })).status).toBe(400);
+    const tooMany = Array.from({ length: 101 }, (_, i) => `nobody_${i}`);
+    expect((await api("POST", "/v1/conversations", { body: { members: tooMany }, token: a.access_token })).status).toBe(400);
     expect((await api("POST", "/v1/conversations", { body: { members: ["no_such_user_x"] }, token: a.access_token })).status).toBe(400);
     expect((await api("POST", "/v1/conversations", { body: { members: [a.username] }, token: a.access_token })).status).toBe(400);
     expect((await api("GET", `/v1/conversations/${id}/messages`, { token: a.access_token })).json.messages).toEqual([]);
     expect((await auditOf(b.wallet_id)).event_count).toBe(before.event_count);
     expect(await balanceOf(a)).toBe(100_000);
+  });
+
+  it("a group holds at most 100 members, the creator included", async () => {
+    const creator = await createAccount("g");
+    const others: TestAccount[] = [];
+    for (let i = 0; i < 100; i += 20) others.push(...(await Promise.all(Array.from({ length: 20 }, () => createAccount("g")))));
+    const over = await api("POST", "/v1/conversations", { body: { members: others.map((o) => o.username) }, token: creator.access_token });
+    expect([over.status, over.json.error.code]).toEqual([400, "invalid_request"]);
+    expect(await eventsOf(others[0]!)).toEqual([]);
+    const full = await api("POST", "/v1/conversations", { body: { members: others.slice(0, 99).map((o) => o.username) }, token: creator.access_token });
+    expect(full.status).toBe(201);
+    expect(full.json.members).toHaveLength(100);
   });
 
   it("a member leaves a group and receives nothing more; a direct conversation cannot be left", async () => {
