@@ -45,6 +45,20 @@ export interface CreateInvoiceRequest {
   amount_msat: Msat | null;
   memo: string | null;
   expiry_s: number;
+  /** A partner's data, returned with the invoice and in its events. */
+  metadata?: Record<string, string> | null;
+  /** The partner's id for it: unique per wallet (a second one is a `conflict`). */
+  external_id?: string | null;
+  /** Committed to instead of `memo` (LNURL-pay: SHA-256 of the metadata), hex. */
+  description_hash?: string | null;
+  /** A payer's comment (LNURL-pay, LUD-12). */
+  comment?: string | null;
+}
+
+export interface InvoicesQuery {
+  external_id: string | null;
+  limit: number;
+  cursor: string | null;
 }
 
 /** `failed` only when the receiver turned out not to exist and the money came back. */
@@ -68,6 +82,8 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   receiveTransfer(payload: TransferPayload): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal>;
   createInvoice(request: CreateInvoiceRequest): Promise<ApiAnswer<Invoice> | Refusal>;
   getInvoice(payment_hash: string): Promise<ApiAnswer<Invoice> | Refusal>;
+  /** This wallet's invoices, newest first (or the one with an `external_id`). */
+  listInvoices(query: InvoicesQuery): Promise<{ invoices: Invoice[]; next_cursor: string | null }>;
   creditInvoice(payment_hash: string, amount_msat: Msat): Promise<{ ok: true; preimage: string } | Refusal>;
   payLightning(request: PayLightningRequest): Promise<ApiAnswer<LightningPayment> | Refusal>;
   lightningPaymentState(payment_id: string): Promise<LightningPayment["status"] | "unknown">;
@@ -90,6 +106,8 @@ export interface HoldInvoiceRequest {
   amount_msat: Msat | null;
   memo: string | null;
   expiry_s: number;
+  /** Committed to instead of the memo, hex (LNURL-pay). */
+  description_hash?: string | null;
 }
 
 /** Where a payment to a hash goes: a hub wallet (paid internally) or out through LND. */

@@ -3,7 +3,7 @@ import { Idempotency, type IdempotencyTag } from "./kit/idempotency";
 import { Sockets } from "./kit/sockets";
 import { lightningNode, walletActor, type Env } from "./env";
 import { lndClient } from "./lnd";
-import type { ChatDelivery, CreateInvoiceRequest, PayLightningRequest, SendTransferRequest, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
+import type { ChatDelivery, CreateInvoiceRequest, InvoicesQuery, PayLightningRequest, SendTransferRequest, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
 import { Books } from "./wallet/books";
 import { ChatInbox } from "./wallet/chat-inbox";
 import { EventLog } from "./wallet/event-log";
@@ -132,6 +132,11 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   async getInvoice(payment_hash: string): Promise<ApiAnswer<Invoice> | Refusal> {
     const invoice = this.invoices.byHash(payment_hash);
     return invoice ? { ok: true, status: 200, body: invoice } : refuse("not_found", "no such invoice");
+  }
+
+  /** This wallet's invoices, newest first (or the one with an `external_id`). */
+  async listInvoices(query: InvoicesQuery): Promise<{ invoices: Invoice[]; next_cursor: string | null }> {
+    return this.invoices.page(query);
   }
 
   /** Called by the node actor when LND holds an HTLC for one of our invoices: credits once, returns the preimage. */

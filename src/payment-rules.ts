@@ -20,6 +20,9 @@ export function isAcceptableInvoiceCredit(amount_msat: Msat, invoice_amount_msat
   return isPaymentAmount(amount_msat, MAX_INVOICE_CREDIT_SAT) && (invoice_amount_msat === null || amount_msat >= invoice_amount_msat);
 }
 
+/** A partner's metadata on an invoice, and its own id for it (unique per account). */
+export const INVOICE_METADATA = { max_keys: 20, max_bytes: 1024, external_id_max: 64 } as const;
+
 /** Invoice lifetime bounds: a minute to a week; the default is an hour. */
 export const INVOICE_EXPIRY = { min_s: 60, max_s: 7 * 24 * 3600, default_s: 3600 } as const;
 

@@ -4,7 +4,7 @@ import { MAX_INVOICE_LENGTH } from "./bolt11";
 import { ENCRYPTION_PUBLIC_KEY_PATTERN, ENCRYPTION_PUBLIC_KEY_RULE } from "./encryption-key";
 import { USERNAME_PATTERN, USERNAME_RULE } from "./identifiers";
 import { MAX_FAUCET_SAT, MAX_PAYMENT_SAT } from "./money";
-import { INVOICE_EXPIRY } from "./payment-rules";
+import { INVOICE_EXPIRY, INVOICE_METADATA } from "./payment-rules";
 
 /**
  * Request and response schemas: the same objects validate requests and generate /openapi.json,
@@ -127,10 +127,24 @@ export type EventPage = z.infer<typeof EventPage>;
 const Hex32 = z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex characters");
 const PaymentRequest = z.string().min(1).max(MAX_INVOICE_LENGTH).openapi({ description: "a BOLT 11 invoice" });
 
+/** A partner's own data on an invoice: string values, at most 20 keys and 1 KB as JSON. */
+export const InvoiceMetadata = z
+  .record(z.string().min(1).max(64), z.string().max(1024))
+  .refine((m) => Object.keys(m).length <= INVOICE_METADATA.max_keys, `metadata holds at most ${INVOICE_METADATA.max_keys} keys`)
+  .refine((m) => utf8Bytes(JSON.stringify(m)) <= INVOICE_METADATA.max_bytes, `metadata is limited to ${INVOICE_METADATA.max_bytes} bytes as JSON`)
+  .openapi({ example: { order_id: "A-1001" } });
+export const ExternalId = z
+  .string()
+  .min(1)
+  .max(INVOICE_METADATA.external_id_max, `external_id is limited to ${INVOICE_METADATA.external_id_max} characters`)
+  .openapi({ description: "the partner's own id for the invoice: unique per account", example: "order-1001" });
+
 export const CreateInvoiceBody = z
   .object({
     amount_sat: amountSat(MAX_PAYMENT_SAT).optional(),
     memo: Memo.optional(),
+    metadata: InvoiceMetadata.optional(),
+    external_id: ExternalId.optional(),
     expiry_s: z
       .number()
       .int()
@@ -151,8 +165,17 @@ export const Invoice = z
     created_at: z.string(),
     paid_at: z.string().nullable(),
     paid_msat: z.number().int().nullable(),
+    metadata: z.record(z.string(), z.string()).nullable(),
+    external_id: z.string().nullable(),
   })
   .openapi("Invoice");
+export const InvoicesQuery = z.object({
+  external_id: ExternalId.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().regex(/^\d{1,15}$/, "use next_cursor from the previous page").optional(),
+});
+export const InvoicePage = z.object({ invoices: z.array(Invoice), next_cursor: z.string().nullable() }).openapi("InvoicePage");
+export type InvoicePage = z.infer<typeof InvoicePage>;
 /** A hold invoice a wallet issued (the contract's invoice object). */
 export type Invoice = z.infer<typeof Invoice>;
 export const PaymentHashParam = z.object({ payment_hash: Hex32 });

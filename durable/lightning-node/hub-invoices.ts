@@ -64,7 +64,8 @@ export class HubInvoices implements Part {
       const { payment_request } = await this.lnd().addHoldInvoice({
         hash: request.payment_hash,
         value_msat: request.amount_msat ?? 0,
-        memo: request.memo ?? undefined,
+        memo: request.description_hash ? undefined : (request.memo ?? undefined),
+        description_hash: request.description_hash ?? undefined,
         expiry: request.expiry_s,
       });
       this.watch(request.payment_hash);

@@ -26,6 +26,9 @@ interface InvoiceRow {
   paid_at: string | null;
   paid_msat: number | null;
   paid_via: "lnd" | "internal" | null;
+  metadata: string | null;
+  external_id: string | null;
+  comment: string | null;
 }
 
 /**
@@ -40,6 +43,12 @@ export class Invoices implements Part {
        payment_hash TEXT PRIMARY KEY, preimage TEXT NOT NULL, payment_request TEXT,
        amount_msat INTEGER, memo TEXT, status TEXT NOT NULL, expires_at TEXT NOT NULL, created_at TEXT NOT NULL,
        paid_at TEXT, paid_msat INTEGER, paid_via TEXT, transaction_id TEXT);`,
+    // Partners' data on an invoice (issue 11) and what LNURL-pay needs (a payer's comment).
+    `ALTER TABLE invoices ADD COLUMN metadata TEXT;
+     ALTER TABLE invoices ADD COLUMN external_id TEXT;
+     ALTER TABLE invoices ADD COLUMN comment TEXT;
+     CREATE UNIQUE INDEX invoices_by_external_id ON invoices (external_id) WHERE external_id IS NOT NULL;
+     CREATE INDEX invoices_by_age ON invoices (created_at);`,
   ];
 
   constructor(
@@ -60,11 +69,28 @@ export class Invoices implements Part {
     const payment_hash = await sha256HexOfBytes(hexToBytes(preimage));
     const created_at = new Date().toISOString();
     const expires_at = new Date(Date.now() + request.expiry_s * 1000).toISOString();
-    this.kit.sql`INSERT INTO invoices (payment_hash, preimage, amount_msat, memo, status, expires_at, created_at)
-                 VALUES (${payment_hash}, ${preimage}, ${request.amount_msat}, ${request.memo}, 'open', ${expires_at}, ${created_at})`;
-    const created = await this.node().createHoldInvoice({ payment_hash, wallet_id: identity.wallet_id, ...request });
+    const metadata = request.metadata ? JSON.stringify(request.metadata) : null;
+    const external_id = request.external_id ?? null;
+    // The unique index is what decides; the look first only gives a clear answer without an LND call.
+    if (external_id !== null && this.kit.sql`SELECT 1 FROM invoices WHERE external_id = ${external_id}`.length) return externalIdTaken(external_id);
+    try {
+      this.kit.sql`INSERT INTO invoices (payment_hash, preimage, amount_msat, memo, status, expires_at, created_at, metadata, external_id, comment)
+                   VALUES (${payment_hash}, ${preimage}, ${request.amount_msat}, ${request.memo}, 'open', ${expires_at}, ${created_at}, ${metadata}, ${external_id}, ${request.comment ?? null})`;
+    } catch (error) {
+      if (external_id !== null && /UNIQUE/.test(String(error))) return externalIdTaken(external_id);
+      throw error;
+    }
+    const created = await this.node().createHoldInvoice({
+      payment_hash,
+      wallet_id: identity.wallet_id,
+      amount_msat: request.amount_msat,
+      memo: request.memo,
+      expiry_s: request.expiry_s,
+      description_hash: request.description_hash ?? null,
+    });
     if (!created.ok) {
-      this.kit.sql`UPDATE invoices SET status = 'canceled' WHERE payment_hash = ${payment_hash}`;
+      // Never issued: its external id is free for another try.
+      this.kit.sql`UPDATE invoices SET status = 'canceled', external_id = NULL WHERE payment_hash = ${payment_hash}`;
       return created;
     }
     this.kit.sql`UPDATE invoices SET payment_request = ${created.payment_request} WHERE payment_hash = ${payment_hash}`;
@@ -74,19 +100,25 @@ export class Invoices implements Part {
   /** One of this wallet's invoices as the API shows it (expired once past its time), or null. */
   byHash(payment_hash: string): Invoice | null {
     const row = this.kit.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payment_hash} AND payment_request IS NOT NULL`[0];
-    if (!row) return null;
-    const expired = row.status === "open" && Date.parse(row.expires_at) <= Date.now();
-    return {
-      payment_hash: row.payment_hash,
-      payment_request: row.payment_request!,
-      amount_msat: row.amount_msat,
-      memo: row.memo,
-      status: expired ? "expired" : row.status,
-      expires_at: row.expires_at,
-      created_at: row.created_at,
-      paid_at: row.paid_at,
-      paid_msat: row.paid_msat,
-    };
+    return row ? toInvoice(row) : null;
+  }
+
+  /** Issued invoices, newest first; or the one with this `external_id`. */
+  page(q: { external_id: string | null; limit: number; cursor: string | null }): { invoices: Invoice[]; next_cursor: string | null } {
+    if (q.external_id !== null) {
+      const row = this.kit.sql<InvoiceRow>`SELECT * FROM invoices WHERE external_id = ${q.external_id} AND payment_request IS NOT NULL`[0];
+      return { invoices: row ? [toInvoice(row)] : [], next_cursor: null };
+    }
+    const before = q.cursor === null ? Number.MAX_SAFE_INTEGER : Number(q.cursor);
+    const rows = this.kit.sql<InvoiceRow & { rowid: number }>`
+      SELECT rowid, * FROM invoices WHERE payment_request IS NOT NULL AND rowid < ${before} ORDER BY rowid DESC LIMIT ${q.limit + 1}`;
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return { invoices: page.map(toInvoice), next_cursor: rows.length > q.limit && last ? String(last.rowid) : null };
+  }
+
+  private row(payment_hash: string): InvoiceRow | undefined {
+    return this.kit.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payment_hash}`[0];
   }
 
   /**
@@ -134,12 +166,28 @@ export class Invoices implements Part {
     return { ok: true, preimage: row.preimage };
   }
 
-  private row(payment_hash: string): InvoiceRow | undefined {
-    return this.kit.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payment_hash}`[0];
-  }
-
   private markPaid(payment_hash: string, amount_msat: Msat, via: "lnd" | "internal", transaction_id: string, now: string): void {
     this.kit.sql`UPDATE invoices SET status = 'paid', paid_at = ${now}, paid_msat = ${amount_msat}, paid_via = ${via}, transaction_id = ${transaction_id}
                  WHERE payment_hash = ${payment_hash}`;
   }
+}
+
+const externalIdTaken = (external_id: string) => refuse("conflict", `an invoice with external_id ${JSON.stringify(external_id)} exists`);
+
+/** An invoice as the API shows it: expired once past its time, metadata as an object. */
+function toInvoice(row: InvoiceRow): Invoice {
+  const expired = row.status === "open" && Date.parse(row.expires_at) <= Date.now();
+  return {
+    payment_hash: row.payment_hash,
+    payment_request: row.payment_request!,
+    amount_msat: row.amount_msat,
+    memo: row.memo,
+    status: expired ? "expired" : row.status,
+    expires_at: row.expires_at,
+    created_at: row.created_at,
+    paid_at: row.paid_at,
+    paid_msat: row.paid_msat,
+    metadata: row.metadata ? (JSON.parse(row.metadata) as Record<string, string>) : null,
+    external_id: row.external_id,
+  };
 }

@@ -1,40 +1,15 @@
-import { decodeInvoice, InvalidInvoiceError, type DecodedInvoice } from "../../src/bolt11";
 import { ApiError } from "../../src/errors";
-import { isPaymentAmount, MSAT_PER_SAT, satToMsat } from "../../src/money";
-import { defaultMaxFeeMsat, INVOICE_EXPIRY } from "../../src/payment-rules";
+import { MSAT_PER_SAT, satToMsat } from "../../src/money";
+import { defaultMaxFeeMsat } from "../../src/payment-rules";
 import * as s from "../../src/schemas";
 import { lndClient } from "../../durable/lnd";
 import { LndError } from "../../src/lightning";
-import { lightningNode, walletActor, type Env } from "../env";
+import { lightningNode, walletActor } from "../env";
+import { createInvoice, decodeOrRefuse, payable, payInvoice, satOrUndefined } from "../services/lightning";
 import { answer } from "../errors";
 import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
 
 export const lightning = newRouter();
-
-function decodeOrRefuse(payment_request: string): DecodedInvoice {
-  try {
-    return decodeInvoice(payment_request);
-  } catch (error) {
-    if (error instanceof InvalidInvoiceError) throw new ApiError("invalid_payment_request", error.message);
-    throw error;
-  }
-}
-
-/** An invoice the hub can pay: right network, not expired, a definite amount within bounds. */
-function payable(env: Env, payment_request: string, amount_sat: number | undefined) {
-  const invoice = decodeOrRefuse(payment_request);
-  if (invoice.network !== (env.BITCOIN_NETWORK || "bitcoin")) {
-    throw new ApiError("invalid_payment_request", `invoice is for ${invoice.network}, the hub runs on ${env.BITCOIN_NETWORK || "bitcoin"}`);
-  }
-  if (Date.parse(invoice.expires_at) <= Date.now()) throw new ApiError("invoice_expired", "this invoice has expired");
-  if (invoice.amount_msat !== null && amount_sat !== undefined && satToMsat(amount_sat) !== invoice.amount_msat) {
-    throw new ApiError("invalid_request", "amount_sat must be omitted or equal the invoice's amount");
-  }
-  const amount_msat = invoice.amount_msat ?? (amount_sat === undefined ? null : satToMsat(amount_sat));
-  if (amount_msat === null) throw new ApiError("invalid_request", "this invoice has no amount: give amount_sat");
-  if (!isPaymentAmount(amount_msat)) throw new ApiError("invalid_request", "amount out of range");
-  return { invoice, amount_msat };
-}
 
 lightning.openapi(
   authedRoute({
@@ -47,12 +22,29 @@ lightning.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const result = await walletActor(c.env, c.get("principal").walletId).createInvoice({
+    const result = await createInvoice(c.env, c.get("principal").walletId, {
       amount_msat: body.amount_sat === undefined ? null : satToMsat(body.amount_sat),
       memo: body.memo ?? null,
-      expiry_s: body.expiry_s ?? INVOICE_EXPIRY.default_s,
+      expiry_s: body.expiry_s,
+      metadata: body.metadata ?? null,
+      external_id: body.external_id ?? null,
     });
     return answer(c, result) as never;
+  },
+);
+
+lightning.openapi(
+  authedRoute({
+    method: "get",
+    path: "/v1/invoices",
+    summary: "The caller's invoices, newest first; `external_id` finds the one with that id",
+    scope: "read",
+    request: { query: s.InvoicesQuery },
+    responses: { 200: jsonResponse(s.InvoicePage, "a page"), 400: errors[400], 401: errors[401], 403: errors[403] },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    return c.json(await walletActor(c.env, c.get("principal").walletId).listInvoices({ external_id: q.external_id ?? null, limit: q.limit, cursor: q.cursor ?? null }), 200);
   },
 );
 
@@ -110,7 +102,7 @@ lightning.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const { invoice, amount_msat } = payable(c.env, body.payment_request, body.amount_sat);
+    const { invoice, amount_msat } = payable(c.env, body.payment_request, satOrUndefined(body.amount_sat));
     if (await lightningNode(c.env).isHubInvoice(invoice.payment_hash)) return c.json({ fee_msat: 0, internal: true, max_fee_msat: 0 }, 200);
     let estimate;
     try {
@@ -136,16 +128,12 @@ lightning.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const { invoice, amount_msat } = payable(c.env, body.payment_request, body.amount_sat);
-    const result = await walletActor(c.env, c.get("principal").walletId).payLightning({
-      idempotency: await idempotencyTag(c, "POST /v1/payments/lightning", body),
-      payment_request: body.payment_request,
-      payment_hash: invoice.payment_hash,
-      amount_msat,
-      amountless: invoice.amount_msat === null,
-      max_fee_msat: body.max_fee_sat === undefined ? defaultMaxFeeMsat(amount_msat) : satToMsat(body.max_fee_sat),
-      memo: invoice.description,
-    });
+    const result = await payInvoice(
+      c.env,
+      c.get("principal").walletId,
+      { payment_request: body.payment_request, amount_msat: satOrUndefined(body.amount_sat), max_fee_msat: satOrUndefined(body.max_fee_sat) },
+      await idempotencyTag(c, "POST /v1/payments/lightning", body),
+    );
     return answer(c, result) as never;
   },
 );

@@ -1,0 +1,63 @@
+import { decodeInvoice, InvalidInvoiceError, type DecodedInvoice } from "../../src/bolt11";
+import { ApiError, type Refusal } from "../../src/errors";
+import { isPaymentAmount, satToMsat, type Msat } from "../../src/money";
+import { defaultMaxFeeMsat, INVOICE_EXPIRY } from "../../src/payment-rules";
+import type { ApiAnswer, Invoice, LightningPayment } from "../../src/wallet-types";
+import type { CreateInvoiceRequest, IdempotencyTag } from "../../durable/ports";
+import { walletActor, type Env } from "../env";
+
+/**
+ * Receiving and paying over Lightning for any front door (the REST API, LNURL, LNDHub): one place
+ * that decodes, checks and hands the work to the caller's wallet.
+ */
+
+export function decodeOrRefuse(payment_request: string): DecodedInvoice {
+  try {
+    return decodeInvoice(payment_request);
+  } catch (error) {
+    if (error instanceof InvalidInvoiceError) throw new ApiError("invalid_payment_request", error.message);
+    throw error;
+  }
+}
+
+/** An invoice the hub can pay: right network, not expired, a definite amount within bounds. */
+export function payable(env: Env, payment_request: string, amount_msat?: Msat): { invoice: DecodedInvoice; amount_msat: Msat } {
+  const invoice = decodeOrRefuse(payment_request);
+  if (invoice.network !== (env.BITCOIN_NETWORK || "bitcoin")) {
+    throw new ApiError("invalid_payment_request", `invoice is for ${invoice.network}, the hub runs on ${env.BITCOIN_NETWORK || "bitcoin"}`);
+  }
+  if (Date.parse(invoice.expires_at) <= Date.now()) throw new ApiError("invoice_expired", "this invoice has expired");
+  if (invoice.amount_msat !== null && amount_msat !== undefined && amount_msat !== invoice.amount_msat) {
+    throw new ApiError("invalid_request", "amount_sat must be omitted or equal the invoice's amount");
+  }
+  const amount = invoice.amount_msat ?? amount_msat ?? null;
+  if (amount === null) throw new ApiError("invalid_request", "this invoice has no amount: give amount_sat");
+  if (!isPaymentAmount(amount)) throw new ApiError("invalid_request", "amount out of range");
+  return { invoice, amount_msat: amount };
+}
+
+/** Pays a BOLT 11 invoice from a wallet (hub invoices inside the hub), with the default fee cap unless given. */
+export async function payInvoice(
+  env: Env,
+  walletId: string,
+  request: { payment_request: string; amount_msat?: Msat; max_fee_msat?: Msat },
+  idempotency: IdempotencyTag,
+): Promise<ApiAnswer<LightningPayment> | Refusal> {
+  const { invoice, amount_msat } = payable(env, request.payment_request, request.amount_msat);
+  return walletActor(env, walletId).payLightning({
+    idempotency,
+    payment_request: request.payment_request,
+    payment_hash: invoice.payment_hash,
+    amount_msat,
+    amountless: invoice.amount_msat === null,
+    max_fee_msat: request.max_fee_msat ?? defaultMaxFeeMsat(amount_msat),
+    memo: invoice.description,
+  });
+}
+
+/** Creates a hold invoice for a wallet (default expiry unless given). */
+export function createInvoice(env: Env, walletId: string, request: Omit<CreateInvoiceRequest, "expiry_s"> & { expiry_s?: number }): Promise<ApiAnswer<Invoice> | Refusal> {
+  return walletActor(env, walletId).createInvoice({ ...request, expiry_s: request.expiry_s ?? INVOICE_EXPIRY.default_s });
+}
+
+export const satOrUndefined = (sat: number | undefined): Msat | undefined => (sat === undefined ? undefined : satToMsat(sat));
