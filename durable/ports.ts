@@ -82,6 +82,8 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   receiveTransfer(payload: TransferPayload): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal>;
   createInvoice(request: CreateInvoiceRequest): Promise<ApiAnswer<Invoice> | Refusal>;
   getInvoice(payment_hash: string): Promise<ApiAnswer<Invoice> | Refusal>;
+  /** LUD-21 verify: whether an invoice was paid, its preimage once it was, and its payment request; null if unknown. */
+  verifyInvoice(payment_hash: string): Promise<{ settled: boolean; preimage: string | null; pr: string } | null>;
   /** This wallet's invoices, newest first (or the one with an `external_id`). */
   listInvoices(query: InvoicesQuery): Promise<{ invoices: Invoice[]; next_cursor: string | null }>;
   creditInvoice(payment_hash: string, amount_msat: Msat): Promise<{ ok: true; preimage: string } | Refusal>;

@@ -134,6 +134,11 @@ export class WalletActor extends Actor<Env> implements WalletPort {
     return invoice ? { ok: true, status: 200, body: invoice } : refuse("not_found", "no such invoice");
   }
 
+  /** LUD-21 verify: whether an invoice was paid, its preimage once it was, and its payment request; null if unknown. */
+  async verifyInvoice(payment_hash: string): Promise<{ settled: boolean; preimage: string | null; pr: string } | null> {
+    return this.invoices.verification(payment_hash);
+  }
+
   /** This wallet's invoices, newest first (or the one with an `external_id`). */
   async listInvoices(query: InvoicesQuery): Promise<{ invoices: Invoice[]; next_cursor: string | null }> {
     return this.invoices.page(query);

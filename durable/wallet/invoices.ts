@@ -103,6 +103,14 @@ export class Invoices implements Part {
     return row ? toInvoice(row) : null;
   }
 
+  /** LUD-21: paid or not, the preimage only once paid (it proves the payment), and the payment request. */
+  verification(payment_hash: string): { settled: boolean; preimage: string | null; pr: string } | null {
+    const row = this.kit.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payment_hash} AND payment_request IS NOT NULL`[0];
+    if (!row) return null;
+    const settled = row.status === "paid";
+    return { settled, preimage: settled ? row.preimage : null, pr: row.payment_request! };
+  }
+
   /** Issued invoices, newest first; or the one with this `external_id`. */
   page(q: { external_id: string | null; limit: number; cursor: string | null }): { invoices: Invoice[]; next_cursor: string | null } {
     if (q.external_id !== null) {
