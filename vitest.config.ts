@@ -2,6 +2,7 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { generateSigningJwk } from "./src/auth/tokens.ts";
 import { SIM_WORKER, buildSim } from "./sim/build.ts";
+import { outsideWorld } from "./test/outside-world.ts";
 
 // A fresh signing key per test run: no secret lives in the repository.
 const JWT_PRIVATE_JWK = await generateSigningJwk();
@@ -16,8 +17,10 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { ENVIRONMENT: "development", BITCOIN_NETWORK: "regtest", LND_PAY_WAIT_MS: "1500", JWT_PRIVATE_JWK },
+        bindings: { ENVIRONMENT: "development", BITCOIN_NETWORK: "regtest", LND_PAY_WAIT_MS: "1500", JWT_PRIVATE_JWK, WEBHOOK_RETRY_SCALE: "0.001", WEBHOOK_TIMEOUT_MS: "1000" },
         workers: [SIM_WORKER],
+        // The internet, as far as the tests are concerned: webhook receivers and whatever else the hub fetches.
+        outboundService: outsideWorld,
       },
     }),
   ],

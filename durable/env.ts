@@ -1,5 +1,5 @@
 import type { LndEnv } from "./lnd";
-import type { AccountPort, ConversationPort, LightningNodePort, UsernamePort, WalletPort } from "./ports";
+import type { AccountPort, ConversationPort, LightningNodePort, UsernamePort, WalletPort, WebhookPort } from "./ports";
 
 /** The hub's bindings (wrangler.toml, secrets, `.dev.vars`): one type for the worker and every actor. */
 export interface Env extends LndEnv {
@@ -8,6 +8,11 @@ export interface Env extends LndEnv {
   USERNAME: DurableObjectNamespace<UsernamePort>;
   LIGHTNING: DurableObjectNamespace<LightningNodePort>;
   CONVERSATION: DurableObjectNamespace<ConversationPort>;
+  WEBHOOKS: DurableObjectNamespace<WebhookPort>;
+  /** Multiplies the webhook retry schedule (tests shorten it); 1 unless set. */
+  WEBHOOK_RETRY_SCALE?: string;
+  /** How long a webhook receiver may take (ms); 15 s unless set. */
+  WEBHOOK_TIMEOUT_MS?: string;
   /** "development" enables /dev/*; anything else is production. */
   ENVIRONMENT: string;
   /** Ed25519 private JWK (JSON) that signs access tokens: a Worker secret, `.dev.vars` locally. */
@@ -29,4 +34,6 @@ export const accountActor = (env: Pick<Env, "ACCOUNT">, accountId: string) => en
 /** Usernames are unique case-insensitively: the actor is named by the lower-cased name. */
 export const usernameActor = (env: Pick<Env, "USERNAME">, username: string) => env.USERNAME.get(env.USERNAME.idFromName(`username:${username.toLowerCase()}`));
 export const conversationActor = (env: Pick<Env, "CONVERSATION">, conversationId: string) => env.CONVERSATION.get(env.CONVERSATION.idFromName(conversationId));
+/** One webhook actor per account: its endpoints and deliveries. */
+export const webhookActor = (env: Pick<Env, "WEBHOOKS">, accountId: string) => env.WEBHOOKS.get(env.WEBHOOKS.idFromName(`webhooks:${accountId}`));
 export const lightningNode = (env: Pick<Env, "LIGHTNING">) => env.LIGHTNING.get(env.LIGHTNING.idFromName(LIGHTNING_NODE_NAME));

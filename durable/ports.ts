@@ -8,7 +8,7 @@ import type { Invoice as LndInvoice } from "../src/lightning";
 import type { Msat } from "../src/money";
 import type { Scope } from "../src/auth/tokens";
 import type { ApiKeyCreated, ApiKeyInfo, EventPage, TransactionPage, TransferResult, Wallet } from "../src/schemas";
-import type { ApiAnswer, Counterparty, Invoice, LightningPayment, Transaction, TransferPayload } from "../src/wallet-types";
+import type { ApiAnswer, Counterparty, Invoice, LightningPayment, Transaction, TransferPayload, WalletEvent } from "../src/wallet-types";
 import type { ChatMember, ChatMessage, Conversation, ConversationSummary, NewMessage } from "../src/chat";
 import type { IdempotencyTag } from "./kit/idempotency";
 
@@ -71,6 +71,13 @@ export interface ChatDelivery {
   events: { type: string; data: Record<string, unknown> }[];
 }
 
+/** A wallet's events for its account's webhook actor, numbered by their `seq` from `first_seq`. */
+export interface WebhookFeedDelivery {
+  account_id: string;
+  first_seq: number;
+  events: WalletEvent[];
+}
+
 export interface WalletPort extends Rpc.DurableObjectBranded {
   open(identity: WalletIdentity): Promise<WalletIdentity>;
   describe(): Promise<WalletIdentity | null>;
@@ -96,6 +103,8 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   transactionStatus(transaction_id: string): Promise<Transaction["status"] | null>;
   /** Appends a conversation's events for this member, exactly once and in order. */
   receiveChatEvents(delivery: ChatDelivery): Promise<{ ok: true; through: number } | Refusal>;
+  /** Starts forwarding this wallet's events to its account's webhook actor (idempotent). */
+  enableWebhooks(): Promise<void>;
   /** The conversations this member is in, most recent activity first. */
   listConversations(limit: number, cursor: string | null): Promise<{ conversation_ids: string[]; next_cursor: string | null }>;
 }
@@ -141,7 +150,8 @@ export interface AccountPort extends Rpc.DurableObjectBranded {
   createApiKey(name: string, scopes: Scope[]): Promise<ApiKeyCreated>;
   listApiKeys(): Promise<ApiKeyInfo[]>;
   revokeApiKey(id: string): Promise<boolean>;
-  verifyApiKey(key: string): Promise<{ identity: AccountIdentity; scopes: Scope[] } | null>;
+  /** The key's id, account and scopes, or null if unknown or revoked (LNDHub logins are a key's id and the key). */
+  verifyApiKey(key: string): Promise<{ id: string; identity: AccountIdentity; scopes: Scope[] } | null>;
 }
 
 // ── Username ───────────────────────────────────────────────────────────────
@@ -195,4 +205,41 @@ export interface ConversationPort extends Rpc.DurableObjectBranded {
   messages(member: string, query: MessagesQuery): Promise<ApiAnswer<{ messages: ChatMessage[]; next_cursor: string | null }> | Refusal>;
   markRead(member: string, seq: number): Promise<ApiAnswer<{ conversation_id: string; seq: number }> | Refusal>;
   leave(member: string): Promise<ApiAnswer<{ conversation_id: string; left: true }> | Refusal>;
+}
+
+// ── Webhooks ───────────────────────────────────────────────────────────────
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  created_at: string;
+  /** Set when the receiver answered 410 Gone: nothing more is sent to it. */
+  disabled_at: string | null;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  event_id: string;
+  type: string;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+}
+
+/** One per account that has webhook endpoints: the endpoints, their secrets, deliveries and their log. */
+export interface WebhookPort extends Rpc.DurableObjectBranded {
+  createEndpoint(request: { account_id: string; url: string; events: string[]; description: string | null }): Promise<ApiAnswer<WebhookEndpoint & { secret: string }> | Refusal>;
+  listEndpoints(): Promise<{ webhooks: WebhookEndpoint[] }>;
+  deleteEndpoint(id: string): Promise<ApiAnswer<{ id: string; deleted: true }> | Refusal>;
+  rotateSecret(id: string): Promise<ApiAnswer<{ secret: string }> | Refusal>;
+  sendTest(id: string): Promise<ApiAnswer<{ delivery: WebhookDelivery }> | Refusal>;
+  listDeliveries(id: string, query: { status: WebhookDelivery["status"] | null; limit: number; cursor: string | null }): Promise<ApiAnswer<{ deliveries: WebhookDelivery[]; next_cursor: string | null }> | Refusal>;
+  retryDelivery(id: string, delivery_id: string): Promise<ApiAnswer<{ delivery: WebhookDelivery }> | Refusal>;
+  /** The account's wallet events, in order from `first_seq`: turned into deliveries once. */
+  receiveEvents(delivery: WebhookFeedDelivery): Promise<{ ok: true; through: number } | Refusal>;
 }

@@ -1,11 +1,12 @@
 import { Actor } from "./kit/actor";
 import { Idempotency, type IdempotencyTag } from "./kit/idempotency";
 import { Sockets } from "./kit/sockets";
-import { lightningNode, walletActor, type Env } from "./env";
+import { lightningNode, walletActor, webhookActor, type Env } from "./env";
 import { lndClient } from "./lnd";
 import type { ChatDelivery, CreateInvoiceRequest, InvoicesQuery, PayLightningRequest, SendTransferRequest, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
 import { Books } from "./wallet/books";
 import { ChatInbox } from "./wallet/chat-inbox";
+import { WebhookFeed } from "./wallet/webhook-feed";
 import { EventLog } from "./wallet/event-log";
 import { History, newTransaction } from "./wallet/history";
 import { Identity } from "./wallet/identity";
@@ -51,9 +52,10 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   });
   readonly booksReport = new Books(this.ledger, this.history, this.events, this.transfers, this.lightning);
   readonly chatInbox = new ChatInbox(this.kit, this.identity, this.events);
+  readonly webhookFeed = new WebhookFeed(this.kit, this.identity, this.events, (account_id) => webhookActor(this.env, account_id));
 
   /** Migration order: transfers extends the history's table. */
-  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox];
+  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed];
 
   // ── Identity ───────────────────────────────────────────────────────────────
 
@@ -169,6 +171,11 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   /** Appends a conversation's events for this member, exactly once and in order. */
   async receiveChatEvents(delivery: ChatDelivery): Promise<{ ok: true; through: number } | Refusal> {
     return this.chatInbox.receive(delivery);
+  }
+
+  /** Starts forwarding this wallet's events to its account's webhook actor (idempotent). */
+  async enableWebhooks(): Promise<void> {
+    this.webhookFeed.enable();
   }
 
   /** The conversations this member is in, most recent activity first. */

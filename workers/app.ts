@@ -9,6 +9,7 @@ import { payments } from "./routes/payments";
 import { lightning } from "./routes/lightning";
 import { users } from "./routes/users";
 import { wallet } from "./routes/wallet";
+import { webhooks } from "./routes/webhooks";
 
 /** Requests larger than this are refused before they are read. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -33,6 +34,7 @@ export function createApp() {
   app.route("/", payments);
   app.route("/", lightning);
   app.route("/", chat);
+  app.route("/", webhooks);
   app.route("/", users);
   app.route("/", dev);
 

@@ -5,5 +5,6 @@ export { AccountActor } from "../durable/account-actor";
 export { UsernameActor } from "../durable/username-actor";
 export { LightningNodeActor } from "../durable/lightning-node-actor";
 export { ConversationActor } from "../durable/conversation-actor";
+export { WebhookActor } from "../durable/webhook-actor";
 
 export default createApp();

@@ -86,6 +86,7 @@ export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim =
     `(name = "USERNAME", durableObjectNamespace = "UsernameActor")`,
     `(name = "LIGHTNING", durableObjectNamespace = "LightningNodeActor")`,
     `(name = "CONVERSATION", durableObjectNamespace = "ConversationActor")`,
+    `(name = "WEBHOOKS", durableObjectNamespace = "WebhookActor")`,
   ];
   if (sim) hubBindings.push(`(name = "LND_SIM", service = "flash-lnd-sim")`);
   const ns = (cls, prefix) => `(className = "${cls}", uniqueKey = "${prefix}-${cls}", enableSql = true)`;
@@ -118,7 +119,7 @@ const hub :Workerd.Worker = (
     ${hubBindings.join(",\n    ")}
   ],
   durableObjectNamespaces = [
-    ${["WalletActor", "AccountActor", "UsernameActor", "LightningNodeActor", "ConversationActor"].map((c) => ns(c, "flash-hub")).join(",\n    ")}
+    ${["WalletActor", "AccountActor", "UsernameActor", "LightningNodeActor", "ConversationActor", "WebhookActor"].map((c) => ns(c, "flash-hub")).join(",\n    ")}
   ],
   durableObjectStorage = ${storageOf},
 );

@@ -11,6 +11,8 @@ export class EventLog implements Part {
   readonly migrations = [`CREATE TABLE events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, created_at TEXT NOT NULL);`];
   /** The next event's seq, once read (the log is append-only, and only this part writes it). */
   private nextSeq: number | null = null;
+  /** Told of every append, inside its unit of work (feeds that forward the log elsewhere). */
+  private readonly listeners: ((seq: number) => void)[] = [];
 
   constructor(
     private readonly kit: ActorKit,
@@ -28,7 +30,18 @@ export class EventLog implements Part {
     this.kit.sql`INSERT INTO events (seq, type, data, created_at) VALUES (${seq}, ${type}, ${JSON.stringify(data)}, ${now})`;
     const event = { seq, type, created_at: now, data };
     this.sockets.pushAfterCommit(JSON.stringify(event));
+    for (const listener of this.listeners) listener(seq);
     return event;
+  }
+
+  /** Calls `listener` with the seq of each event appended from now on (inside the appending unit of work). */
+  onAppend(listener: (seq: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The last seq in the log (0 when empty). */
+  lastSeq(): number {
+    return this.kit.sql<{ s: number | null }>`SELECT MAX(seq) AS s FROM events`[0]?.s ?? 0;
   }
 
   /** Events with `seq > after`, oldest first. */

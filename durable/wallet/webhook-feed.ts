@@ -1,0 +1,122 @@
+import { Outbox, type OutboxItem, type OutboxStore } from "../kit/outbox";
+import type { ActorKit, Part, Task } from "../kit/part";
+import type { WebhookFeedDelivery, WebhookPort } from "../ports";
+import type { EventLog } from "./event-log";
+import type { Identity } from "./identity";
+
+/** Events one push carries at most. */
+const BATCH = 100;
+const FEED = "webhooks";
+
+/**
+ * Forwards the wallet's event log to the account's webhook actor, once the account has an endpoint:
+ * the events after the last one the webhook actor acknowledged, in order, through the kit's outbox
+ * (docs/decisions/0009). Reading from the log itself is what makes it impossible to skip an event:
+ * whatever was committed is pushed, after the commit, again until acknowledged.
+ */
+export class WebhookFeed implements Part {
+  readonly name = "webhook-feed";
+  readonly migrations = [
+    `CREATE TABLE webhook_feed (
+       id INTEGER PRIMARY KEY CHECK (id = 1), enabled_at TEXT NOT NULL, acked_seq INTEGER NOT NULL,
+       attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER);`,
+  ];
+  readonly outbox: Outbox<{ ok: true; through: number }, number>;
+  readonly tasks: readonly Task[];
+  /** Whether the account has turned webhooks on (read at wake-up; once on, never off). */
+  private enabled = false;
+  /** The unit of work under way appended events: push them once it commits. */
+  private appended = false;
+
+  constructor(
+    private readonly kit: ActorKit,
+    private readonly identity: Identity,
+    private readonly events: EventLog,
+    webhooks: (account_id: string) => DurableObjectStub<WebhookPort>,
+  ) {
+    this.outbox = new Outbox("webhook-feed", kit, new FeedStore(kit, identity, events), {
+      send: async (item) => (await webhooks(this.identity.get()!.account_id).receiveEvents(JSON.parse(item.payload) as WebhookFeedDelivery)) as { ok: true; through: number },
+      settle: (_item, delivery) => this.settle(delivery.outcome === "delivered" ? delivery.ack.through : null),
+    });
+    this.tasks = this.outbox.tasks;
+    events.onAppend(() => {
+      if (!this.enabled) return;
+      this.appended = true;
+      this.outbox.enqueued(); // the safety net, armed in the same unit of work as the events
+    });
+  }
+
+  onStart(): void {
+    this.enabled = this.kit.sql`SELECT 1 FROM webhook_feed`.length > 0;
+  }
+
+  onRollback(): void {
+    this.appended = false;
+  }
+
+  onCommit(): void {
+    if (!this.appended) return;
+    this.appended = false;
+    this.kit.ctx.waitUntil(this.push());
+  }
+
+  /** Turns the feed on (idempotent): events from now on reach the webhook actor. */
+  enable(): void {
+    if (this.enabled) return;
+    this.kit.sql`INSERT OR IGNORE INTO webhook_feed (id, enabled_at, acked_seq) VALUES (1, ${new Date().toISOString()}, ${this.events.lastSeq()})`;
+    this.enabled = true;
+  }
+
+  /** Pushes what is not yet acknowledged (a failure is retried by the outbox's task). */
+  async push(): Promise<void> {
+    for (let rounds = 0; rounds < 10; rounds++) {
+      const attempt = await this.outbox.deliverById(FEED).catch(() => null);
+      if (!attempt || attempt.outcome !== "delivered" || attempt.settled === null) return;
+    }
+  }
+
+  private settle(through: number | null): number | null {
+    const feed = this.kit.sql<{ acked_seq: number }>`SELECT acked_seq FROM webhook_feed`[0];
+    if (!feed) return null;
+    // A final refusal cannot happen (the webhook actor always takes events); if it did, skip what was refused.
+    const upTo = through ?? this.events.lastSeq();
+    if (upTo <= feed.acked_seq) return null;
+    const more = upTo < this.events.lastSeq();
+    this.kit.sql`UPDATE webhook_feed SET acked_seq = ${upTo}, attempts = 0, next_attempt_at = ${more ? Date.now() : null}`;
+    return upTo;
+  }
+}
+
+/** The outbox store over the feed: one item, the events after the acknowledged seq. */
+class FeedStore implements OutboxStore {
+  constructor(
+    private readonly kit: ActorKit,
+    private readonly identity: Identity,
+    private readonly events: EventLog,
+  ) {}
+
+  find(id: string): OutboxItem | null {
+    const feed = this.kit.sql<{ acked_seq: number; attempts: number }>`SELECT acked_seq, attempts FROM webhook_feed`[0];
+    const identity = this.identity.get();
+    if (id !== FEED || !feed || !identity) return null;
+    const events = this.events.after(feed.acked_seq, BATCH);
+    const delivery: WebhookFeedDelivery = { account_id: identity.account_id, first_seq: feed.acked_seq + 1, events };
+    return { id: FEED, destination: identity.account_id, payload: JSON.stringify(delivery), attempts: feed.attempts, delivered: events.length === 0 };
+  }
+
+  undelivered(): OutboxItem[] {
+    const item = this.find(FEED);
+    return item && !item.delivered ? [item] : [];
+  }
+
+  /** Due whenever the log is ahead of what was acknowledged (derived: a crash cannot lose it). */
+  nextAttemptAt(): number | null {
+    const feed = this.kit.sql<{ acked_seq: number; next_attempt_at: number | null }>`SELECT acked_seq, next_attempt_at FROM webhook_feed`[0];
+    if (!feed || feed.acked_seq >= this.events.lastSeq()) return null;
+    return feed.next_attempt_at ?? 0;
+  }
+
+  recordFailedAttempt(_id: string, nextAttemptAt: number): void {
+    this.kit.sql`UPDATE webhook_feed SET attempts = attempts + 1, next_attempt_at = ${nextAttemptAt}`;
+  }
+}
