@@ -10,7 +10,7 @@ import type { ApiAnswer } from "../src/wallet-types";
 const noEndpoint = () => refuse("not_found", "no such webhook endpoint");
 
 /**
- * One per account that has webhook endpoints (docs/decisions/0009): the endpoints and their secrets,
+ * One per account that has webhook endpoints (docs/decisions/0010): the endpoints and their secrets,
  * the account's events as they arrive from its wallet (in order, once), and the deliveries with
  * their retries and log. A partner's slow receiver only ever slows this actor, never a wallet.
  */

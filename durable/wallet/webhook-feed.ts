@@ -11,7 +11,7 @@ const FEED = "webhooks";
 /**
  * Forwards the wallet's event log to the account's webhook actor, once the account has an endpoint:
  * the events after the last one the webhook actor acknowledged, in order, through the kit's outbox
- * (docs/decisions/0009). Reading from the log itself is what makes it impossible to skip an event:
+ * (docs/decisions/0010). Reading from the log itself is what makes it impossible to skip an event:
  * whatever was committed is pushed, after the commit, again until acknowledged.
  */
 export class WebhookFeed implements Part {
