@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import worker from "../workers/index";
-import { api, auditOf, createAccount, fund, newKey, storedBooks, testEnv } from "./helpers";
+import { api, auditOf, balanceOf, createAccount, fund, newKey, storedBooks, testEnv } from "./helpers";
 
 describe("bad input gets a 4xx in the contract's shape and changes nothing", () => {
   it("payments: malformed JSON, wrong types, bad amounts, SQL-looking strings", async () => {
@@ -113,5 +113,25 @@ describe("OpenAPI document", () => {
     expect(body.properties.amount_sat.maximum).toBe(100_000_000);
     const headers = r.json.paths["/v1/payments/intraledger"].post.parameters.map((p: any) => p.name);
     expect(headers).toContain("idempotency-key");
+  });
+});
+
+describe("text that is valid JSON but not valid Unicode", () => {
+  it("a lone surrogate is refused everywhere, before it can be stored as U+FFFD", async () => {
+    const a = await createAccount("u");
+    const b = await createAccount("u");
+    await fund(a, 100);
+    const memo = "\\ud800".repeat(213); // 1,278 bytes of JSON escapes; 639 U+FFFD… bytes once decoded and re-encoded
+    const raw = `{"to":"${b.username}","amount_sat":1,"memo":"${memo}"}`;
+    const r = await api("POST", "/v1/payments/intraledger", { raw, token: a.access_token, key: newKey() });
+    expect([r.status, r.json.error.code]).toEqual([400, "invalid_request"]);
+    expect(r.json.error.message).toMatch(/well-formed Unicode/);
+    const inv = await api("POST", "/v1/invoices", { raw: `{"amount_sat":1,"memo":"ok \\udc00 lone low"}`, token: a.access_token });
+    expect(inv.status).toBe(400);
+    const key = await api("POST", "/v1/invoices", { raw: `{"amount_sat":1,"metadata":{"\\ud83d":"key with half an emoji"}}`, token: a.access_token });
+    expect(key.status).toBe(400);
+    // A real pair (an emoji) is fine.
+    expect((await api("POST", "/v1/invoices", { body: { amount_sat: 1, memo: "pizza 🍕" }, token: a.access_token })).status).toBe(201);
+    expect(await balanceOf(a)).toBe(100_000);
   });
 });

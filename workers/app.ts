@@ -1,12 +1,15 @@
 import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "../src/errors";
 import { errorJson, onError } from "./errors";
+import { wellFormedJson } from "./middleware/well-formed";
 import { newRouter } from "./openapi";
 import { accounts } from "./routes/accounts";
 import { chat } from "./routes/chat";
 import { dev } from "./routes/dev";
 import { payments } from "./routes/payments";
 import { lightning } from "./routes/lightning";
+import { lndhub, lndhubCredentials } from "./routes/lndhub";
+import { lnurlPayments, lnurlPublic } from "./routes/lnurl";
 import { users } from "./routes/users";
 import { wallet } from "./routes/wallet";
 import { webhooks } from "./routes/webhooks";
@@ -28,11 +31,17 @@ export function createApp() {
     }),
   );
 
+  app.use("*", wellFormedJson);
+
   app.get("/health", (c) => c.json({ ok: true, service: "flash-hub", environment: c.env.ENVIRONMENT }));
   app.route("/", accounts);
   app.route("/", wallet);
   app.route("/", payments);
   app.route("/", lightning);
+  app.route("/", lndhubCredentials);
+  app.route("/", lndhub);
+  app.route("/", lnurlPublic);
+  app.route("/", lnurlPayments);
   app.route("/", chat);
   app.route("/", webhooks);
   app.route("/", users);
