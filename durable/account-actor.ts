@@ -95,11 +95,11 @@ export class AccountActor extends Actor implements AccountPort {
     return found;
   }
 
-  /** The account and scopes an API key grants, or null if unknown or revoked. */
-  async verifyApiKey(key: string): Promise<{ identity: AccountIdentity; scopes: Scope[] } | null> {
+  /** The key's id, and the account and scopes it grants, or null if unknown or revoked. */
+  async verifyApiKey(key: string): Promise<{ id: string; identity: AccountIdentity; scopes: Scope[] } | null> {
     const identity = this.identity();
-    const row = this.sql<{ scopes: string }>`SELECT scopes FROM api_keys WHERE key_hash = ${await sha256Hex(key)} AND revoked_at IS NULL`[0];
-    return identity && row ? { identity, scopes: row.scopes.split(",") as Scope[] } : null;
+    const row = this.sql<{ id: string; scopes: string }>`SELECT id, scopes FROM api_keys WHERE key_hash = ${await sha256Hex(key)} AND revoked_at IS NULL`[0];
+    return identity && row ? { id: row.id, identity, scopes: row.scopes.split(",") as Scope[] } : null;
   }
 
   private async issueRefreshToken(family_id: string): Promise<string> {
