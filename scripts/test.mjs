@@ -1,0 +1,24 @@
+// `npm test`: the layering check, the suites in workerd (vitest, given every argument of
+// `npm test -- …`, e.g. .ci/run's reporters), then the Node.js suites (test/node/, `node --test`:
+// real third-party clients against the hub served by workerd). Fails if any of them fails.
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: "inherit" }).status ?? 1;
+
+if (run(process.execPath, [join(root, "scripts/check-layers.mjs")]) !== 0) process.exit(1);
+
+const vitest = run(join(root, "node_modules/.bin/vitest"), ["run", ...process.argv.slice(2)]);
+
+const nodeDir = join(root, "test/node");
+const nodeSuites = readdirSync(nodeDir, { recursive: true })
+  .map(String)
+  .filter((f) => f.endsWith(".test.mjs"))
+  .sort()
+  .map((f) => join(nodeDir, f));
+const node = nodeSuites.length ? run(process.execPath, ["--test", ...nodeSuites]) : 0;
+
+process.exit(vitest !== 0 || node !== 0 ? 1 : 0);
