@@ -135,3 +135,32 @@ describe("text that is valid JSON but not valid Unicode", () => {
     expect(await balanceOf(a)).toBe(100_000);
   });
 });
+
+describe("hardening", () => {
+  it("security headers on every answer, no-store when authenticated, CORS for browsers, 405 with Allow", async () => {
+    const a = await createAccount("h");
+    const res = await worker.fetch(new Request("http://hub.test/v1/wallet", { headers: { authorization: `Bearer ${a.access_token}` } }), testEnv, {} as ExecutionContext);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    const health = await worker.fetch(new Request("http://hub.test/health"), testEnv, {} as ExecutionContext);
+    expect(health.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(health.headers.get("cache-control")).toBeNull();
+    const preflight = await worker.fetch(
+      new Request("http://hub.test/v1/payments/intraledger", { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization, idempotency-key, content-type" } }),
+      testEnv,
+      {} as ExecutionContext,
+    );
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("idempotency-key");
+    const wrong = await api("DELETE", "/v1/wallet", { token: a.access_token });
+    expect([wrong.status, wrong.json.error.code]).toEqual([405, "method_not_allowed"]);
+    const put = await worker.fetch(new Request("http://hub.test/v1/invoices", { method: "PUT" }), testEnv, {} as ExecutionContext);
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")?.split(", ").sort()).toEqual(["GET", "HEAD", "POST"]);
+    expect((await api("GET", "/v1/no-such-route", { token: a.access_token })).status).toBe(404);
+  });
+});

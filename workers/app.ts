@@ -2,6 +2,7 @@ import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "../src/errors";
 import { errorJson, onError } from "./errors";
 import { wellFormedJson } from "./middleware/well-formed";
+import { hardening } from "./middleware/hardening";
 import { newRouter } from "./openapi";
 import { accounts } from "./routes/accounts";
 import { chat } from "./routes/chat";
@@ -31,6 +32,7 @@ export function createApp() {
     }),
   );
 
+  app.use("*", ...hardening(app));
   app.use("*", wellFormedJson);
 
   app.get("/health", (c) => c.json({ ok: true, service: "flash-hub", environment: c.env.ENVIRONMENT }));
