@@ -95,6 +95,8 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   listInvoices(query: InvoicesQuery): Promise<{ invoices: Invoice[]; next_cursor: string | null }>;
   creditInvoice(payment_hash: string, amount_msat: Msat): Promise<{ ok: true; preimage: string } | Refusal>;
   payLightning(request: PayLightningRequest): Promise<ApiAnswer<LightningPayment> | Refusal>;
+  /** What a money-moving call with this key answered (a replay), a conflict for another request, or null if none. */
+  storedAnswer(tag: IdempotencyTag): Promise<ApiAnswer | Refusal | null>;
   lightningPaymentState(payment_id: string): Promise<LightningPayment["status"] | "unknown">;
   receiveInvoicePayment(payload: TransferPayload): Promise<{ ok: true; preimage: string } | Refusal>;
   books(): Promise<BooksReport>;

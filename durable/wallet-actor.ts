@@ -161,6 +161,11 @@ export class WalletActor extends Actor<Env> implements WalletPort {
     return this.lightning.pay(request);
   }
 
+  /** What a money-moving call with this key answered (a replay), a conflict for another request, or null if none. */
+  async storedAnswer(tag: IdempotencyTag): Promise<ApiAnswer | Refusal | null> {
+    return this.idempotency.stored(tag);
+  }
+
   /** Where one of this wallet's Lightning payments stands; `unknown` if it was never held. */
   async lightningPaymentState(payment_id: string): Promise<LightningPayment["status"] | "unknown"> {
     return this.lightning.state(payment_id);

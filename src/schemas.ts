@@ -167,6 +167,7 @@ export const Invoice = z
     paid_msat: z.number().int().nullable(),
     metadata: z.record(z.string(), z.string()).nullable(),
     external_id: z.string().nullable(),
+    comment: z.string().nullable().openapi({ description: "the payer's comment (LNURL-pay, LUD-12)" }),
   })
   .openapi("Invoice");
 export const InvoicesQuery = z.object({

@@ -197,5 +197,6 @@ function toInvoice(row: InvoiceRow): Invoice {
     paid_msat: row.paid_msat,
     metadata: row.metadata ? (JSON.parse(row.metadata) as Record<string, string>) : null,
     external_id: row.external_id,
+    comment: row.comment,
   };
 }

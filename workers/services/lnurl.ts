@@ -150,6 +150,9 @@ export function resolveDestination(destination: string, here: Here): Destination
  * the invoice: a replay is answered by the wallet from what it stored (decision 0008).
  */
 export async function payLnurl(env: Env, here: Here, payerWalletId: string, body: LnurlPayBody, idempotency: IdempotencyTag): Promise<ApiAnswer<LightningPayment> | Refusal> {
+  // A replay is answered from what the wallet stored, before anyone is asked for a new invoice.
+  const stored = await walletActor(env, payerWalletId).storedAnswer(idempotency);
+  if (stored) return stored as ApiAnswer<LightningPayment> | Refusal;
   const amount_msat = satToMsat(body.amount_sat);
   const destination = resolveDestination(body.destination, here);
   let payment_request: string;
