@@ -3,57 +3,27 @@
 // by workerd the way the benchmark does it (bench/lib). Run by `npm test` after the workerd suites.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { bundle, generateJwk, writeConfig } from "../../bench/lib/build.mjs";
-import { startWorkerd } from "../../bench/lib/runtime.mjs";
+import { START_TIMEOUT_MS, startHub } from "./hub.mjs";
 
 const require = createRequire(import.meta.url);
 const { prepareBackend, getTagDataFromPaymentRequest } = require("lightning-backends");
 
 let hub;
-let dir;
 
-before(
-  async () => {
-    const built = bundle();
-    if (!built.sim) throw new Error(`the LND simulator is needed (hub invoices are made through it): ${built.simError}`);
-    dir = mkdtempSync(join(tmpdir(), "flash-lndhub-client-"));
-    const configPath = writeConfig({ dir, jwk: await generateJwk(), storage: "disk", dataDir: join(dir, "do") });
-    hub = await startWorkerd({ configPath, logPath: join(dir, "workerd.log") });
-  },
-  { timeout: 240_000 },
-);
+before(async () => {
+  hub = await startHub("lndhub-client");
+}, { timeout: START_TIMEOUT_MS });
 
 after(async () => {
   await hub?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function call(method, path, { body, token, headers = {} } = {}) {
-  const res = await fetch(`${hub.url}${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
+const call = (...args) => hub.call(...args);
 
 /** A hub account (POST /v1/accounts), funded from the development faucet when `sat` is given. */
-async function account(sat = 0) {
-  const username = `lhc_${randomBytes(6).toString("hex")}`;
-  const created = await call("POST", "/v1/accounts", { body: { username, password: "correct horse battery staple" } });
-  assert.equal(created.status, 201, JSON.stringify(created.json));
-  if (sat) {
-    const funded = await call("POST", "/dev/faucet", { body: { amount_sat: sat }, token: created.json.access_token, headers: { "idempotency-key": randomBytes(8).toString("hex") } });
-    assert.equal(funded.status, 200, JSON.stringify(funded.json));
-  }
-  return created.json;
-}
+const account = (sat = 0) => hub.account(sat, "lhc_");
 
 /** The wallet exported to an LNDHub app: POST /v1/lndhub/credentials. */
 async function exportWallet(a, body = {}) {
