@@ -164,3 +164,24 @@ describe("hardening", () => {
     expect((await api("GET", "/v1/no-such-route", { token: a.access_token })).status).toBe(404);
   });
 });
+
+describe("validation speaks the user's language", () => {
+  it("names the field and the rule, not the validator's wording", async () => {
+    const a = await createAccount("v");
+    const b = await createAccount("v");
+    const pay = (body: unknown, key: string | null = newKey()) => api("POST", "/v1/payments/intraledger", { body, token: a.access_token, key: key ?? undefined });
+    const message = async (p: Promise<{ status: number; json: any }>) => {
+      const r = await p;
+      expect(r.status).toBe(400);
+      return r.json.error.message as string;
+    };
+    expect(await message(pay({ to: b.username, amount_sat: 1 }, null))).toBe("Idempotency-Key header is required");
+    expect(await message(pay({ to: b.username, amount_sat: 100_000_001 }))).toBe("amount_sat must be at most 100,000,000");
+    expect(await message(pay({ to: b.username, amount_sat: 0 }))).toBe("amount_sat must be more than 0");
+    expect(await message(pay({ to: b.username, amount_sat: "5" }))).toBe("amount_sat must be a number");
+    expect(await message(pay({ to: b.username, amount_sat: 1.5 }))).toBe("amount_sat must be a whole number");
+    expect(await message(pay({ amount_sat: 5 }))).toBe("to is required");
+    expect(await message(pay({ to: b.username, amount_sat: 5, tip: 1 }))).toBe('unknown field "tip"');
+    expect(await message(api("GET", "/v1/wallet/transactions?limit=1000", { token: a.access_token }))).toBe("limit must be at most 100");
+  });
+});

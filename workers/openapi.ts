@@ -7,16 +7,15 @@ import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from "../src/identifier
 import { ErrorBody } from "../src/schemas";
 import type { AppEnv } from "./env";
 import { errorJson } from "./errors";
+import { describeIssue } from "./validation-messages";
 import { requireAuth, type AuthOptions } from "./middleware/auth";
 
-/** Our Hono: schema failures answer 400 `invalid_request` naming the first offending field. */
+/** Our Hono: schema failures answer 400 `invalid_request` naming the first offending field, in plain words. */
 export function newRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (result.success) return;
-      const issue = result.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
-      return errorJson(c, 400, "invalid_request", `${where}${issue?.message ?? "invalid request"}`);
+      return errorJson(c, 400, "invalid_request", describeIssue(result.error.issues[0], result.target));
     },
   });
 }
