@@ -109,6 +109,10 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   enableWebhooks(): Promise<void>;
   /** The conversations this member is in, most recent activity first. */
   listConversations(limit: number, cursor: string | null): Promise<{ conversation_ids: string[]; next_cursor: string | null }>;
+  /** The account's level and its rolling 24 h limits with what was used (GET /v1/account/limits adds the TOTP threshold). */
+  limits(): Promise<import("../src/limits").LimitsReport>;
+  /** Operator: sets the account's level (0, 1 or 2); `invalid_request` for another value. */
+  setLevel(level: number): Promise<import("../src/limits").LimitsReport | Refusal>;
 }
 
 // ── Lightning node ─────────────────────────────────────────────────────────

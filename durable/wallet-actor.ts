@@ -14,8 +14,10 @@ import { Invoices } from "./wallet/invoices";
 import { Ledger } from "./wallet/ledger";
 import { WALLET_LEGACY_SCHEMA } from "./wallet/legacy-schema";
 import { LightningPayments } from "./wallet/lightning-payments";
+import { Limits } from "./wallet/limits";
 import { Transfers } from "./wallet/transfers";
 import type { BooksReport } from "../src/books";
+import type { LimitsReport } from "../src/limits";
 import { refuse, type Refusal } from "../src/errors";
 import { journals } from "../src/ledger";
 import { MAX_FAUCET_SAT, isPaymentAmount, type Msat } from "../src/money";
@@ -39,12 +41,14 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   readonly events: EventLog = new EventLog(this.kit, this.sockets);
   /** A record stored with a null body replays the payment as it stands now. */
   readonly idempotency = new Idempotency(this.kit, (transaction_id) => this.answerFor(transaction_id));
-  readonly transfers: Transfers = new Transfers(this.kit, this.identity, this.ledger, this.events, this.idempotency, {
+  /** Account level and rolling 24 h limits, checked and recorded in every outgoing payment's unit of work (`limits()` is the RPC). */
+  readonly spendLimits = new Limits(this.kit);
+  readonly transfers: Transfers = new Transfers(this.kit, this.identity, this.ledger, this.events, this.idempotency, this.spendLimits, {
     wallets: (wallet_id) => walletActor(this.env, wallet_id),
     invoicePaymentSettled: (transaction_id, delivery, now) => ({ ...this.lightning.transferSettled(transaction_id, delivery, now) }),
   });
   readonly invoices = new Invoices(this.kit, this.identity, this.ledger, this.history, this.events, this.transfers, () => lightningNode(this.env));
-  readonly lightning: LightningPayments = new LightningPayments(this.kit, this.identity, this.ledger, this.history, this.events, this.idempotency, this.transfers, {
+  readonly lightning: LightningPayments = new LightningPayments(this.kit, this.identity, this.ledger, this.history, this.events, this.idempotency, this.spendLimits, this.transfers, {
     node: () => lightningNode(this.env),
     wallets: (wallet_id) => walletActor(this.env, wallet_id),
     lnd: () => lndClient(this.env),
@@ -55,7 +59,7 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   readonly webhookFeed = new WebhookFeed(this.kit, this.identity, this.events, (account_id) => webhookActor(this.env, account_id));
 
   /** Migration order: transfers extends the history's table. */
-  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed];
+  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits];
 
   // ── Identity ───────────────────────────────────────────────────────────────
 
@@ -93,6 +97,18 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   /** The books report: ledger, history and event log figures, and the invariants they break. */
   async books(): Promise<BooksReport> {
     return this.booksReport.report();
+  }
+
+  // ── Limits ─────────────────────────────────────────────────────────────────
+
+  /** The account's level and its rolling 24 h limits with what was used (GET /v1/account/limits adds the TOTP threshold). */
+  async limits(): Promise<LimitsReport> {
+    return this.spendLimits.report(Date.now());
+  }
+
+  /** Operator: sets the account's level (0, 1 or 2); its limits apply at once, to what was spent in the window. */
+  async setLevel(level: number): Promise<LimitsReport | Refusal> {
+    return this.spendLimits.setLevel(level, Date.now());
   }
 
   // ── Moving money inside the hub ────────────────────────────────────────────

@@ -9,6 +9,7 @@ export const errorStatus = {
   conflict: 409,
   payload_too_large: 413,
   insufficient_balance: 422,
+  limit_exceeded: 422,
   invalid_payment_request: 400,
   invoice_expired: 422,
   already_paid: 409,

@@ -259,3 +259,24 @@ export const UserProfile = z
   .openapi("UserProfile");
 /** The contract's answer to GET /v1/users/{username}. */
 export type UserProfile = z.infer<typeof UserProfile>;
+
+// ── Limits (docs/decisions/0012; the levels and their limits are src/limits.ts) ──
+
+export const AccountLimit = z
+  .object({
+    kind: z.enum(["send", "intraledger", "withdrawal"]).openapi({ description: "send: all outgoing money; intraledger: to other wallets of this hub; withdrawal: leaving the hub" }),
+    window_s: z.number().int().openapi({ description: "the rolling window: what was spent in the last window_s seconds counts", example: 86400 }),
+    limit_sat: z.number().int(),
+    used_sat: z.number().int().openapi({ description: "amounts paid in the window (rounded up; fees, failed and returned payments do not count)" }),
+    remaining_sat: z.number().int().openapi({ description: "what a payment may still be (rounded down)" }),
+  })
+  .openapi("AccountLimit");
+export const AccountLimits = z
+  .object({
+    level: z.number().int().openapi({ description: "0 restricted, 1 standard (a new account), 2 verified", example: 1 }),
+    totp_threshold_sat: z.number().int().openapi({ description: "with TOTP on, a send above this needs X-TOTP-Code", example: 100000 }),
+    limits: z.array(AccountLimit),
+  })
+  .openapi("AccountLimits");
+/** The contract's answer to GET /v1/account/limits. */
+export type AccountLimits = z.infer<typeof AccountLimits>;

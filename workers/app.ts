@@ -11,6 +11,7 @@ import { payments } from "./routes/payments";
 import { lightning } from "./routes/lightning";
 import { lndhub, lndhubCredentials } from "./routes/lndhub";
 import { lnurlPayments, lnurlPublic } from "./routes/lnurl";
+import { limits } from "./routes/limits";
 import { users } from "./routes/users";
 import { wallet } from "./routes/wallet";
 import { webhooks } from "./routes/webhooks";
@@ -47,6 +48,7 @@ export function createApp() {
   app.route("/", chat);
   app.route("/", webhooks);
   app.route("/", users);
+  app.route("/", limits);
   app.route("/", dev);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {

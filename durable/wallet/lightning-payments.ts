@@ -13,6 +13,7 @@ import type { EventLog } from "./event-log";
 import { newTransaction, type History } from "./history";
 import type { Identity } from "./identity";
 import type { Ledger } from "./ledger";
+import type { Limits } from "./limits";
 import type { TransferAck, Transfers } from "./transfers";
 
 interface PaymentRow {
@@ -28,6 +29,7 @@ interface PaymentRow {
   preimage: string | null;
   failure_reason: string | null;
   transaction_id: string;
+  created_at: string;
 }
 
 /** How long one tracking run waits on LND for a pending payment, and how soon it looks again. */
@@ -83,6 +85,7 @@ export class LightningPayments implements Part {
     private readonly history: History,
     private readonly events: EventLog,
     private readonly idempotency: Idempotency,
+    private readonly limits: Limits,
     private readonly transfers: Transfers,
     private readonly wiring: LightningWiring,
   ) {}
@@ -120,8 +123,9 @@ export class LightningPayments implements Part {
   }
 
   /**
-   * One unit of work: balance check, the payment and its history row, and the money set aside —
+   * One unit of work: limits and balance check, the payment and its history row, and the money set aside —
    * amount + maximum fee held for LND, or the amount debited into an outbox transfer for a hub invoice.
+   * The amount (not the maximum fee) counts against the limits: `intraledger` for a hub invoice, `withdrawal` otherwise.
    */
   hold(request: PayLightningRequest, payment_id: string, route: "internal" | "external", counterparty: Counterparty | null): { ok: true; transfer_id: string | null } | Refusal {
     const now = new Date().toISOString();
@@ -129,6 +133,9 @@ export class LightningPayments implements Part {
     return this.kit.unitOfWork.run(() => {
       // Re-checked inside the transaction: two concurrent requests may both have passed the first look.
       if (this.livePaymentOf(request.payment_hash)) return refuse("already_paid", "this wallet already paid or is paying this invoice");
+      const kind = route === "internal" ? "intraledger" : "withdrawal";
+      const overLimit = this.limits.check(kind, request.amount_msat, Date.parse(now));
+      if (overLimit) return overLimit;
       const balance = this.ledger.balanceOf("wallet");
       if (balance < reserved) return refuse("insufficient_balance", `balance ${balance} msat is less than ${reserved} msat (amount + maximum fee)`);
       const transaction = newTransaction({ kind: "lightning", direction: "out", amount_msat: request.amount_msat, status: "pending", counterparty, memo: request.memo }, now);
@@ -140,6 +147,7 @@ export class LightningPayments implements Part {
       } else {
         this.history.insert(transaction);
       }
+      this.limits.record(kind, request.amount_msat, transaction);
       this.kit.sql`INSERT INTO lightning_payments (payment_id, payment_hash, payment_request, route, amountless, amount_msat, reserved_msat, status, transaction_id, created_at, updated_at)
                    VALUES (${payment_id}, ${request.payment_hash}, ${request.payment_request}, ${route}, ${request.amountless ? 1 : 0}, ${request.amount_msat},
                            ${reserved}, 'pending', ${transaction.id}, ${now}, ${now})`;
@@ -271,6 +279,8 @@ export class LightningPayments implements Part {
         this.ledger.post(`${payment_id}:released`, journals.paymentReleased(p.reserved_msat), now);
         this.kit.sql`UPDATE lightning_payments SET status = 'failed', failure_reason = ${result.failed}, updated_at = ${now} WHERE payment_id = ${payment_id}`;
         this.history.finish(p.transaction_id, "failed");
+        // Its history row and this payment were written together, at the same time.
+        this.limits.release({ id: p.transaction_id, created_at: p.created_at });
       } else {
         this.ledger.post(`${payment_id}:settled`, journals.paymentSettled(p.reserved_msat, p.amount_msat, result.fee_msat), now);
         this.kit.sql`UPDATE lightning_payments SET status = 'succeeded', fee_msat = ${result.fee_msat}, preimage = ${result.preimage}, updated_at = ${now}

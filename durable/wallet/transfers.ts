@@ -14,6 +14,7 @@ import type { EventLog } from "./event-log";
 import { counterpartyColumn, newTransaction, toTransaction, type TransactionRow } from "./history";
 import type { Identity } from "./identity";
 import type { Ledger } from "./ledger";
+import type { Limits } from "./limits";
 
 /** What a receiving wallet acknowledges a transfer with (a hub invoice's payment: its preimage). */
 export type TransferAck = { ok: true; preimage?: string };
@@ -57,6 +58,7 @@ export class Transfers implements Part {
     private readonly ledger: Ledger,
     private readonly events: EventLog,
     private readonly idempotency: Idempotency,
+    private readonly limits: Limits,
     private readonly wiring: TransferWiring,
   ) {
     this.outbox = new Outbox("transfers", kit, new TransferColumns(kit), {
@@ -79,7 +81,7 @@ export class Transfers implements Part {
     }) as Promise<TransferAnswer | Refusal>;
   }
 
-  /** Step 1, one unit of work: idempotency claim, balance check, debit into in_flight, outbox columns, event. */
+  /** Step 1, one unit of work: idempotency claim, limits, balance check, debit into in_flight, outbox columns, usage, event. */
   debit(request: SendTransferRequest): { ok: true; transfer_id: string; transaction: Transaction; item: OutboxItem } | Refusal {
     const { amount_msat, to } = request;
     const identity = this.identity.get();
@@ -94,9 +96,12 @@ export class Transfers implements Part {
     return this.kit.unitOfWork.run(() => {
       // The key is claimed first: a replay must get its stored answer even if the balance is gone since.
       this.idempotency.claim(request.idempotency, transaction.id, { ok: true, status: 200, body: null });
+      const overLimit = this.limits.check("intraledger", amount_msat, Date.parse(now));
+      if (overLimit) throw new RollBack(overLimit);
       const balance = this.ledger.balanceOf("wallet");
       if (balance < amount_msat) throw new RollBack(refuse("insufficient_balance", `balance ${balance} msat is less than ${amount_msat} msat`));
       const item = this.insertOutgoing(transaction, payload, to.wallet_id);
+      this.limits.record("intraledger", amount_msat, transaction);
       this.ledger.post(`${transfer_id}:debit`, journals.transferDebit(amount_msat), now);
       this.events.append("transfer.sent", { transaction, balance_msat: this.ledger.balanceOf("wallet") }, now);
       return { ok: true as const, transfer_id, transaction, item };
@@ -181,6 +186,8 @@ export class Transfers implements Part {
       if (!settled) return null;
       const { amount_msat, payment_hash } = JSON.parse(settled.payload) as TransferPayload;
       this.ledger.post(`${transfer_id}:${delivery.outcome}`, delivered ? journals.transferDelivered(amount_msat) : journals.transferReturned(amount_msat), now);
+      // Money that came back was not spent: it no longer counts against the limits (a plain transfer or a hub invoice's payment).
+      if (!delivered) this.limits.release(settled);
       let answer: SettledAnswer;
       let type: string;
       if (payment_hash) {
