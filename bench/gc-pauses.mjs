@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// V8's garbage collections while clients pay: `node bench/gc-pauses.mjs [--accounts 1000] [--concurrency 16] [--seconds 10]`.
+// V8's garbage collections while clients pay: `node bench/gc-pauses.mjs [--accounts 1000] [--concurrency 16] [--seconds 10]
+// [--op pay|chat-text|chat-pay]` (chat: text or payment messages in one direct conversation per account).
 //
 // workerd runs the hub's isolate on one thread, so a full collection (mark-compact) stops every request in
 // flight; this shows how often that happens and how long it takes, next to the latency it costs. The hub is
@@ -20,6 +21,7 @@ const { values: opt } = parseArgs({
     accounts: { type: "string", default: "1000" },
     concurrency: { type: "string", default: "16" },
     seconds: { type: "string", default: "10" },
+    op: { type: "string", default: "pay" },
   },
 });
 const log = (...a) => console.error(...a);
@@ -42,7 +44,26 @@ try {
   const hub = new Hub(client, rt.url, `g${Date.now().toString(36)}`);
   log(`[gc] creating ${opt.accounts} accounts`);
   await hub.createAccounts(Number(opt.accounts), { concurrency: 16 });
-  const op = () => hub.payRandomPair();
+  let op = () => hub.payRandomPair();
+  if (opt.op === "chat-text" || opt.op === "chat-pay") {
+    // One direct conversation per account with a random other one.
+    const convs = [];
+    for (let i = 0; i < hub.accounts.length; i += 64) {
+      const batch = hub.accounts.slice(i, i + 64).map(async (a) => {
+        const b = hub.randomAccount(a.index);
+        const r = await hub.createConversation(a, [b]);
+        if (!r.ok) throw new Error(`POST /v1/conversations → ${r.status} ${r.detail}`);
+        return { id: r.conversation_id, members: [a, b] };
+      });
+      convs.push(...(await Promise.all(batch)));
+    }
+    let seq = 0;
+    op = () => {
+      const cv = convs[(Math.random() * convs.length) | 0];
+      const from = cv.members[(Math.random() * 2) | 0];
+      return opt.op === "chat-pay" ? hub.payInConversation(from, cv.id) : hub.postMessage(from, cv.id, `gc:${seq++}`);
+    };
+  }
   await closedLoop({ concurrency: 64, warmupMs: 0, durationMs: 4000, op }); // every wallet awake, JIT warm
   const from = performance.now() - startedAt;
   result = await closedLoop({ concurrency: Number(opt.concurrency), warmupMs: 0, durationMs: Number(opt.seconds) * 1000, op, cpu: () => cpuSeconds(rt.pid) });
@@ -64,7 +85,7 @@ const describe = (kind) => {
   return xs.length ? `${xs.length} (${round(Math.min(...xs), 1)}–${round(Math.max(...xs), 1)} ms each, ${round(xs.reduce((s, x) => s + x, 0), 0)} ms in all)` : "none";
 };
 const r = result;
-console.log(`payments: ${r.tps}/s at ${opt.concurrency} clients among ${opt.accounts} accounts for ${opt.seconds} s; latency p50 ${r.latency.p50_ms} / p99 ${r.latency.p99_ms} / max ${r.latency.max_ms} ms; workerd ${r.server_cpu_cores} cores`);
+console.log(`${opt.op === "pay" ? "payments" : opt.op}: ${r.tps}/s at ${opt.concurrency} clients among ${opt.accounts} accounts for ${opt.seconds} s; latency p50 ${r.latency.p50_ms} / p99 ${r.latency.p99_ms} / max ${r.latency.max_ms} ms; workerd ${r.server_cpu_cores} cores`);
 console.log(`mark-compact pauses: ${describe("Mark-Compact")}`);
 console.log(`scavenges: ${describe("Scavenge")}`);
 writeFileSync(join(BUILD, "gc-pauses.json"), JSON.stringify({ options: opt, payments: r, collections }, null, 2));

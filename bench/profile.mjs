@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Where does a payment's time go? `node bench/profile.mjs [--to username|wallet]`
 //
-// 1. Anatomy (workerd --async-trace): sequential intraledger payments between a few accounts;
-//    from the trace, per payment: Durable Object calls by method, SQL statements by method, the
+// 1. Anatomy (workerd --async-trace): sequential intraledger payments between a few accounts
+//    (`--op chat-pay`: payment messages in direct conversations; `chat-text`: text messages in
+//    direct conversations; `chat-group`: text messages in one group of all the accounts);
+//    from the trace, per payment (or message): Durable Object calls by method, SQL statements by method, the
 //    isolate's time in JavaScript turns (SQLite runs inside them), alarms.
 // 2. CPU profile (V8 inspector): the hub's isolate sampled while `--concurrency` clients pay
 //    random users; self time by function and by source module, GC and idle shares.
@@ -22,6 +24,7 @@ import { Hub } from "./lib/hub.mjs";
 const { values: opt } = parseArgs({
   options: {
     to: { type: "string", default: "username" },
+    op: { type: "string", default: "intraledger" },
     "trace-seconds": { type: "string", default: "8" },
     "trace-accounts": { type: "string", default: "20" },
     "trace-concurrency": { type: "string", default: "1" },
@@ -34,12 +37,20 @@ const { values: opt } = parseArgs({
   },
 });
 const by = opt.to === "wallet" ? "wallet" : "username";
+if (!["intraledger", "chat-pay", "chat-text", "chat-group"].includes(opt.op)) throw new Error(`--op intraledger|chat-pay|chat-text|chat-group, not ${opt.op}`);
+/** What the anatomy traces, and the Durable Object call that marks one of its requests in the trace. */
+const ANATOMY = {
+  intraledger: { label: "an intraledger payment", rootMethod: "sendTransfer" },
+  "chat-pay": { label: "a payment message (direct conversation)", rootMethod: "postMessage" },
+  "chat-text": { label: "a text message (direct conversation)", rootMethod: "postMessage" },
+  "chat-group": { label: "a text message (group of every traced account)", rootMethod: "postMessage" },
+}[opt.op];
 const log = (...a) => console.error(...a);
 const dataDir = (name) => (existsSync("/dev/shm") ? `/dev/shm/flash-hub-profile-${name}-${process.pid}` : join(BUILD, `data-profile-${name}`));
 
 const sim = !!bundle().sim;
 const jwk = await generateJwk();
-const report = { to: by };
+const report = { to: by, op: opt.op };
 
 if (!opt["skip-trace"]) report.anatomy = await anatomy();
 if (!opt["skip-cpu"]) report.cpu = await cpuProfile();
@@ -62,16 +73,15 @@ async function anatomy() {
     const client = createClient(rt.url, { connections: Math.max(4, concurrency) });
     const hub = new Hub(client, rt.url, `p${Date.now().toString(36)}`);
     await hub.createAccounts(nAccounts, { concurrency: 8 });
-    log(`[profile] anatomy: ${concurrency} client(s) paying random users among ${nAccounts} for ${opt["trace-seconds"]} s, to ${by}, under --async-trace`);
+    const request = await anatomyRequest(hub, nAccounts);
+    log(`[profile] anatomy of ${ANATOMY.label}: ${concurrency} client(s) among ${nAccounts} accounts for ${opt["trace-seconds"]} s, to ${by}, under --async-trace`);
     const t0 = performance.now();
     const end = t0 + Number(opt["trace-seconds"]) * 1000;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (performance.now() < end) {
-          const i = (Math.random() * nAccounts) | 0;
-          const j = (i + 1 + ((Math.random() * (nAccounts - 1)) | 0)) % nAccounts;
           const t1 = performance.now();
-          const r = await hub.pay(hub.accounts[i], hub.accounts[j], { by });
+          const r = await request();
           latencies.push(performance.now() - t1);
           if (!r.ok) throw new Error(`payment failed: ${r.status} ${r.detail}`);
           payments++;
@@ -84,7 +94,7 @@ async function anatomy() {
     await rt.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  const a = await analyzeTrace(tracePath);
+  const a = await analyzeTrace(tracePath, ANATOMY.rootMethod);
   latencies.sort((x, y) => x - y);
   a.client_latency_p50_ms = round(latencies[Math.floor(latencies.length / 2)]);
   a.payments_sent = payments;
@@ -95,8 +105,37 @@ async function anatomy() {
   return a;
 }
 
+/** The request the anatomy repeats (`--op`), its conversations created first. */
+async function anatomyRequest(hub, n) {
+  const accounts = hub.accounts;
+  const pick = (list) => list[(Math.random() * list.length) | 0];
+  if (opt.op === "intraledger") {
+    return () => {
+      const i = (Math.random() * n) | 0;
+      const j = (i + 1 + ((Math.random() * (n - 1)) | 0)) % n;
+      return hub.pay(accounts[i], accounts[j], { by });
+    };
+  }
+  let seq = 0;
+  if (opt.op === "chat-group") {
+    const g = await hub.createConversation(accounts[0], accounts.slice(1), "profile group");
+    if (!g.ok) throw new Error(`POST /v1/conversations → ${g.status} ${g.detail}`);
+    return () => hub.postMessage(pick(accounts), g.conversation_id, `t${seq++}`);
+  }
+  // Each account with the next one: n direct conversations.
+  const convs = await pool(n, 8, async (i) => {
+    const r = await hub.createConversation(accounts[i], [accounts[(i + 1) % n]]);
+    if (!r.ok) throw new Error(`POST /v1/conversations → ${r.status} ${r.detail}`);
+    return { id: r.conversation_id, members: [accounts[i], accounts[(i + 1) % n]] };
+  });
+  return () => {
+    const cv = pick(convs);
+    return opt.op === "chat-pay" ? hub.payInConversation(pick(cv.members), cv.id) : hub.postMessage(pick(cv.members), cv.id, `t${seq++}`);
+  };
+}
+
 /** Reads the async trace: groups every DO request, SQL statement and JS turn under the HTTP request that caused it. */
-async function analyzeTrace(path) {
+async function analyzeTrace(path, rootMethod = "sendTransfer") {
   const ctxInfo = new Map(); // ctx → { actor }
   const parent = new Map(); // `${ctx}:${id}` → `${ctx}:${trigger}` (within a ctx)
   const kind = new Map(); // `${ctx}:${id}` → "request:fetch" | "request:jsrpc" | "request:alarm" | op name
@@ -166,7 +205,7 @@ async function analyzeTrace(path) {
     rootMemo.set(req, r);
     return r;
   }
-  // Payments: HTTP requests whose tree includes a sendTransfer call.
+  // Payments (or messages): HTTP requests whose tree includes a `rootMethod` call.
   const tree = new Map(); // root → { methods: [], sql: [], jsNs, workerJsNs }
   const node = (root) => {
     let t = tree.get(root);
@@ -177,7 +216,7 @@ async function analyzeTrace(path) {
     const root = rootOf(req);
     if (root) node(root).methods.push(method);
   }
-  const payments = new Set([...tree].filter(([, t]) => t.methods.includes("sendTransfer")).map(([r]) => r));
+  const payments = new Set([...tree].filter(([, t]) => t.methods.includes(rootMethod)).map(([r]) => r));
   const alarmSet = new Set(alarms);
   let alarmSql = 0;
   let alarmNs = 0;
@@ -256,7 +295,7 @@ async function analyzeTrace(path) {
 }
 
 function printAnatomy(a) {
-  console.log(`\n== Anatomy of an intraledger payment (to ${by}; ${a.payments_traced} payments by ${a.concurrency} client(s) among ${a.accounts} accounts, ${a.payments_per_s_traced}/s under --async-trace) ==`);
+  console.log(`\n== Anatomy of ${ANATOMY.label} (to ${by}; ${a.payments_traced} payments by ${a.concurrency} client(s) among ${a.accounts} accounts, ${a.payments_per_s_traced}/s under --async-trace) ==`);
   console.log(`client latency p50 (tracing on): ${a.client_latency_p50_ms} ms`);
   console.log(`Durable Object calls per payment: ${a.do_calls_total_per_payment}  ${JSON.stringify(a.do_calls_per_payment)}`);
   console.log(`SQL statements per payment: ${a.sql_per_payment}  ${JSON.stringify(a.sql_by_method_per_payment)}  (${a.sql_ms_per_payment} ms inside SQLite calls)`);

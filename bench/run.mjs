@@ -33,6 +33,11 @@ const { values: opt } = parseArgs({
     "skip-calibration": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     retries: { type: "string" },
+    "chat-pairs": { type: "string" },
+    "chat-group-messages": { type: "string" },
+    "chat-direct-levels": { type: "string" },
+    "chat-group-levels": { type: "string" },
+    "skip-chat": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -40,7 +45,8 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   console.log(`node bench/run.mjs [--quick] [--accounts N] [--sockets N] [--duration S] [--warmup S]
   [--levels 1,16,64,256] [--hot-levels 16,64] [--storage tmpfs|disk] [--runtime workerd|miniflare]
-  [--to username|wallet] [--retries N] [--skip-calibration] [--keep]`);
+  [--to username|wallet] [--retries N] [--skip-calibration] [--keep]
+  [--chat-pairs N] [--chat-group-messages N] [--chat-direct-levels 16,1] [--chat-group-levels 1,4] [--skip-chat]`);
   process.exit(0);
 }
 
@@ -68,6 +74,19 @@ const cfg = {
   to: opt.to === "wallet" ? "wallet" : "username",
 };
 cfg.sockets = Math.min(cfg.accounts, Number(opt.sockets ?? cfg.accounts));
+// Chat: direct pairs and a group among accounts 2… (0 and 1 are the hot accounts, with long event logs),
+// each member with a socket; payment messages over one direct conversation per account.
+cfg.chat = {
+  pairs: Math.max(1, Math.min(Number(opt["chat-pairs"] ?? 50), Math.floor((cfg.accounts - 2) / 2))),
+  groupSize: Math.max(2, Math.min(50, cfg.accounts - 2)),
+  groupMessages: Number(opt["chat-group-messages"] ?? (quick ? 40 : 200)),
+  groupWarmupMessages: quick ? 5 : 20,
+  // Clients sending text at once; the first level of each is the headline figure. Between pairs: 16, as
+  // the live events phase (1 for the unloaded floor). In the group: one message at a time already
+  // offers the group all it can take (~40 messages/s here); 4 at once shows the queue.
+  directLevels: (opt["chat-direct-levels"] ?? "16,1").split(",").map(Number),
+  groupLevels: (opt["chat-group-levels"] ?? "1,4").split(",").map(Number),
+};
 const ms = (s) => Math.round(s * 1000);
 
 const log = (...args) => console.error(...args); // progress on stderr; the table and summary on stdout
@@ -377,6 +396,12 @@ async function main() {
   }
   snap("end");
 
+  // ── Chat: fan-out of text messages to every member's socket, payment messages ──
+  const chat = (results.phases.chat = {});
+  if (opt["skip-chat"]) chat.skipped = "--skip-chat";
+  else await chatPhases({ hub, accounts, intraledger, chat, quietly, loop });
+  snap("after_chat");
+
   // ── Calibration: what the runtime does with the least possible work per request ──
   // (Last, so its thousand Durable Objects do not blur the memory figures above.)
   if (!opt["skip-calibration"]) {
@@ -433,10 +458,17 @@ async function main() {
     rss_mb_per_1k_sockets: memory.mb_per_1k_sockets,
     rss_idle_mb: memory.idle_mb,
     rss_mb_per_1k_accounts: memory.mb_per_1k_accounts,
-    errors: [...Object.values(intraledger), ...Object.values(hot), results.phases.websocket.payments, ln.create, ln.sim_pay]
+    errors: [...Object.values(intraledger), ...Object.values(hot), results.phases.websocket.payments, ln.create, ln.sim_pay,
+      ...chatRuns(chat).map((x) => x.messages), ...Object.values(chat.pay ?? {}), chat.intraledger_adjacent]
       .filter(Boolean)
       .reduce((s, r) => s + r.error_count, 0),
-    events_missing: results.phases.websocket.events_missing,
+    chat_msg_p99_ms: chat.direct?.[`c${cfg.chat.directLevels[0]}`]?.fan_out.p99_ms ?? null,
+    chat_msg_p50_ms: chat.direct?.[`c${cfg.chat.directLevels[0]}`]?.fan_out.p50_ms ?? null,
+    chat_group50_p99_ms: chat.group?.[`c${cfg.chat.groupLevels[0]}`]?.fan_out.p99_ms ?? null,
+    chat_group50_p50_ms: chat.group?.[`c${cfg.chat.groupLevels[0]}`]?.fan_out.p50_ms ?? null,
+    chat_pay_tps: chat.pay ? Math.max(...Object.values(chat.pay).map((r) => r.tps)) : null,
+    chat_pay_p99_ms: chat.pay?.c16?.latency.p99_ms ?? null,
+    events_missing: results.phases.websocket.events_missing + chatRuns(chat).reduce((n, x) => n + x.events_missing, 0),
   };
   results.summary = summary;
   const disturbed = allLoads(results.phases).filter(([, r]) => (r.other_cpu_cores ?? 0) > 0.25);
@@ -461,6 +493,184 @@ async function main() {
   }
 }
 
+/**
+ * Chat, after the other phases (its Durable Objects then blur none of the memory figures above):
+ * 1. text messages between direct pairs, both members' sockets open: from sending the message to the
+ *    moment the last member's socket has its `chat.message` frame (matched by the message's unique text);
+ * 2. the same in a group of 50, every member's socket open, a bounded number of messages;
+ * 3. payment messages between random pairs of direct conversations, at the intraledger phase's concurrency.
+ * A request that fails setting up throws (the run fails); a failure under load is an error, a frame
+ * that never came is `events_missing`.
+ */
+async function chatPhases({ hub, accounts, intraledger, chat, quietly, loop }) {
+  const c = cfg.chat;
+  const must = (r, what) => {
+    if (!r.ok) throw new Error(`${what} → ${r.status} ${String(r.detail).slice(0, 200)}`);
+    return r;
+  };
+  const pick = (list) => list[(Math.random() * list.length) | 0];
+  await hub.refreshTokensIfOld();
+
+  // Conversations first, then each member's log caught up, then the sockets: nothing old is replayed.
+  let t = performance.now();
+  const pairs = (await pool(c.pairs, 16, (k) => hub.createConversation(accounts[2 + 2 * k], [accounts[3 + 2 * k]]))).map((r, k) => ({
+    id: must(r, "POST /v1/conversations (direct)").conversation_id,
+    members: [accounts[2 + 2 * k], accounts[3 + 2 * k]],
+  }));
+  const groupMembers = accounts.slice(2, 2 + c.groupSize);
+  const g = must(await hub.createConversation(groupMembers[0], groupMembers.slice(1), "bench group"), "POST /v1/conversations (group)");
+  if (g.kind !== "group" || g.members.length !== groupMembers.length) throw new Error(`the group has ${g.members.length} members (${g.kind}), not ${groupMembers.length}`);
+  const group = { id: g.conversation_id, members: groupMembers };
+  const members = [...new Set([...pairs.flatMap((p) => p.members), ...groupMembers])];
+  await pool(members.length, 16, (i) => hub.catchUpEvents(members[i]));
+  chat.setup_s = round((performance.now() - t) / 1000, 2);
+
+  // text → { tSend, tResp, expected (members), got (account indices), tAll (the last member's frame) }
+  const sent = new Map();
+  let duplicates = 0;
+  const onMessage = (account, text, tArrive) => {
+    const m = /"type":"chat\.message".*?"text":"(c[dg]:[0-9]+)"/.exec(text);
+    const e = m && sent.get(m[1]);
+    if (!e) return;
+    if (e.got.has(account.index)) {
+      duplicates++;
+      return;
+    }
+    e.got.add(account.index);
+    if (e.got.size === e.expected) e.tAll = tArrive;
+  };
+  t = performance.now();
+  const opened = await pool(members.length, 32, (i) => hub.openStream(members[i], onMessage));
+  sockets.push(...opened);
+  chat.sockets = opened.length;
+  chat.connect_s = round((performance.now() - t) / 1000, 2);
+  log(`[bench] chat: ${pairs.length} direct pairs and a group of ${group.members.length} in ${chat.setup_s} s; ${opened.length} sockets open in ${chat.connect_s} s`);
+
+  let seq = 0;
+  let counted = [];
+  /** Sends one text message, counted if `inWindow` says so once it is answered. */
+  const send = async (prefix, conv, sender, inWindow) => {
+    const text = `${prefix}:${seq++}`;
+    const e = { tSend: performance.now(), tResp: 0, expected: conv.members.length, got: new Set(), tAll: undefined };
+    sent.set(text, e);
+    const r = await hub.postMessage(sender, conv.id, text);
+    e.tResp = performance.now();
+    if (r.ok && inWindow(e)) counted.push(e);
+    return r;
+  };
+  /** After a short wait for stragglers: fan-out latencies of the counted messages, and frames that never came. */
+  const evaluate = async () => {
+    await sleep(1000);
+    const fanOut = [];
+    let missing = 0;
+    let complete = 0;
+    for (const e of counted) {
+      if (e.tAll === undefined) {
+        missing += e.expected - e.got.size;
+        continue;
+      }
+      fanOut.push(e.tAll - e.tSend);
+      if (e.tAll <= e.tResp) complete++;
+    }
+    return { messages_matched: fanOut.length, events_missing: missing, frames_before_response: complete, fan_out: summarize(fanOut) };
+  };
+  const split = ({ fan, ...messages }) => ({ messages, ...fan });
+
+  // 1. Direct pairs: random pair, random sender, warm-up then the measured window, at each level.
+  chat.direct = { pairs: pairs.length };
+  for (const conc of c.directLevels) {
+    const r = await quietly(`chat direct c=${conc}`, async () => {
+      sent.clear();
+      counted = [];
+      const from = performance.now() + ms(cfg.warmupS);
+      const to = from + ms(cfg.durationS);
+      const r = await loop({
+        concurrency: conc,
+        warmupMs: ms(cfg.warmupS),
+        durationMs: ms(cfg.durationS),
+        op: () => {
+          const p = pick(pairs);
+          return send("cd", p, pick(p.members), (e) => e.tSend >= from && e.tResp <= to);
+        },
+      });
+      r.fan = await evaluate();
+      return r;
+    });
+    const x = (chat.direct[`c${conc}`] = split(r));
+    log(`[bench] chat direct c=${conc}: ${r.tps}/s, HTTP p99 ${r.latency.p99_ms} ms; fan-out p50 ${x.fan_out.p50_ms} / p99 ${x.fan_out.p99_ms} ms, ${x.events_missing} frames missing, errors ${r.error_count}`);
+  }
+
+  // 2. The group: a bounded number of messages from random members, after a few unmeasured ones, at each level.
+  for (const r of await pool(c.groupWarmupMessages, 1, () => send("cg", group, pick(group.members), () => false))) must(r, "group warm-up message");
+  chat.group = { members: group.members.length, messages_per_level: c.groupMessages };
+  for (const conc of c.groupLevels) {
+    const r = await quietly(`chat group c=${conc}`, async () => {
+      sent.clear();
+      counted = [];
+      let left = c.groupMessages;
+      const r = await loop({
+        concurrency: conc,
+        warmupMs: 0,
+        durationMs: 600_000, // the count ends it
+        op: () => (left-- > 0 ? send("cg", group, pick(group.members), () => true) : { done: true }),
+      });
+      r.fan = await evaluate();
+      return r;
+    });
+    const x = (chat.group[`c${conc}`] = split(r));
+    log(`[bench] chat group of ${group.members.length} c=${conc}: ${r.ok} messages, ${r.tps}/s, HTTP p99 ${r.latency.p99_ms} ms; fan-out p50 ${x.fan_out.p50_ms} / p99 ${x.fan_out.p99_ms} ms, ${x.events_missing} frames missing, errors ${r.error_count}`);
+  }
+  chat.duplicate_frames = duplicates;
+  for (const ws of opened) ws.close();
+  sockets.length = 0;
+
+  // 3. Payment messages: one direct conversation per account with a random other one (a pair drawn
+  //    twice is the same conversation), each woken by one payment, then random conversation, random
+  //    direction, as the intraledger phase pays random pairs.
+  await hub.refreshTokensIfOld();
+  t = performance.now();
+  const convs = new Map();
+  const made = await pool(accounts.length, 16, async (i) => {
+    const other = hub.randomAccount(i);
+    return { a: accounts[i], b: other, r: await hub.createConversation(accounts[i], [other]) };
+  });
+  for (const { a, b, r } of made) convs.set(must(r, "POST /v1/conversations (direct)").conversation_id, { id: r.conversation_id, members: [a, b] });
+  const list = [...convs.values()];
+  const warm = await pool(list.length, 32, (k) => hub.payInConversation(list[k].members[0], list[k].id));
+  const failed = warm.filter((r) => !r.ok);
+  if (failed.length) throw new Error(`chat warm-up payments failed: ${failed.length}, first ${failed[0].status} ${String(failed[0].detail).slice(0, 200)}`);
+  chat.pay_conversations = list.length;
+  chat.pay_setup_s = round((performance.now() - t) / 1000, 1);
+  log(`[bench] chat payments: ${list.length} direct conversations created and each paid once in ${chat.pay_setup_s} s`);
+  const best = Object.values(intraledger).reduce((a, b) => (b.tps > (a?.tps ?? -1) ? b : a), null);
+  const levels = [...new Set([16, best?.concurrency ?? 16])].sort((x, y) => x - y);
+  const base = { warmupMs: ms(cfg.warmupS), durationMs: ms(cfg.durationS) };
+  // The intraledger load again, right before: the VM drifts ±15–20 % in a minute, so this ratio is the fairer one.
+  chat.intraledger_adjacent = await quietly("intraledger (adjacent)", () => loop({ ...base, concurrency: best?.concurrency ?? 16, op: () => hub.payRandomPair({ by: cfg.to }) }));
+  chat.pay = {};
+  for (const conc of levels) {
+    await hub.refreshTokensIfOld();
+    const r = await quietly(`chat pay c=${conc}`, () =>
+      loop({
+        ...base,
+        concurrency: conc,
+        op: () => {
+          const cv = pick(list);
+          return hub.payInConversation(pick(cv.members), cv.id);
+        },
+      }),
+    );
+    chat.pay[`c${conc}`] = r;
+    log(`[bench] chat pay c=${conc}: ${r.tps}/s p50 ${r.latency.p50_ms} p99 ${r.latency.p99_ms} ms, errors ${r.error_count}, pending ${r.pending}, workerd ${r.server_cpu_cores} cores (intraledger right before, c=${chat.intraledger_adjacent.concurrency}: ${chat.intraledger_adjacent.tps}/s)`);
+  }
+}
+
+/** Every measured run of chat text messages (direct and group, each level). */
+function chatRuns(chat) {
+  const levels = (o) => Object.entries(o ?? {}).filter(([k]) => /^c\d+$/.test(k)).map(([, v]) => v);
+  return [...levels(chat.direct), ...levels(chat.group)];
+}
+
 async function simpleGet(c, path) {
   const r = await c.request("GET", path);
   return { ok: r.status === 200, status: r.status, detail: r.text };
@@ -481,13 +691,20 @@ function sleep(msec) {
 }
 
 function targets(s) {
-  const check = (value, op, limit) => ({ value, target: `${op} ${limit}`, met: value === null ? null : op === ">=" ? value >= limit : value <= limit });
+  const check = (value, op, limit) => ({ value, target: `${op} ${limit}`, met: value === null || limit === null ? null : op === ">=" ? value >= limit : value <= limit });
   return {
     intraledger_tps: check(s.intraledger_tps, ">=", 1000),
     intraledger_p99_ms: check(s.intraledger_p99_ms, "<=", 50),
     hot_account_tps: check(s.hot_account_tps, ">=", 300),
     ws_push_p99_ms: check(s.ws_push_p99_ms, "<=", 25),
     rss_mb_per_1k_sockets: check(s.rss_mb_per_1k_sockets, "<=", 50),
+    chat_msg_p99_ms: check(s.chat_msg_p99_ms, "<=", 25),
+    chat_group50_p99_ms: check(s.chat_group50_p99_ms, "<=", 100),
+    // Relative to this run's intraledger figure (0.7 × intraledger_tps).
+    chat_pay_tps: {
+      ...check(s.chat_pay_tps, ">=", s.intraledger_tps === null ? null : round(0.7 * s.intraledger_tps, 1)),
+      target: `>= 0.7 × intraledger_tps${s.intraledger_tps === null ? "" : ` = ${round(0.7 * s.intraledger_tps, 1)}`}`,
+    },
   };
 }
 
@@ -521,6 +738,12 @@ function printTable(r) {
   add(`payments with ${ws.sockets} sockets`, ws.payments);
   if (r.phases.lightning.create) add("invoice create", r.phases.lightning.create);
   if (r.phases.lightning.sim_pay) add("sim pay (outside → hub)", r.phases.lightning.sim_pay);
+  const chat = r.phases.chat ?? {};
+  const fan = (x) => `fan-out p50 ${x.fan_out.p50_ms} / p99 ${x.fan_out.p99_ms} ms${x.events_missing ? `, ${x.events_missing} missing` : ""}`;
+  for (const [k, v] of Object.entries(chat.direct ?? {})) if (/^c\d+$/.test(k)) add(`chat text, ${chat.direct.pairs} direct pairs`, v.messages, fan(v));
+  for (const [k, v] of Object.entries(chat.group ?? {})) if (/^c\d+$/.test(k)) add(`chat text, group of ${chat.group.members}`, v.messages, fan(v));
+  for (const [, v] of Object.entries(chat.pay ?? {})) add("chat payments (random direct)", v, v.pending ? `${v.pending} pending` : "");
+  if (chat.intraledger_adjacent) add("intraledger (right before chat pay)", chat.intraledger_adjacent);
   const head = ["phase", "conc", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "workerd cores", "cpu ms/req", "other cores", "note"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
   const line = (cells) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");
@@ -543,6 +766,15 @@ function printTable(r) {
     `socket memory (fresh workerd, ${pr.accounts} accounts): ${pr.points.map((p) => `${p[0]} sockets ${p[1]} MB`).join(", ")} → ${pr.mb_per_1k_sockets} MB per 1,000 idle sockets ` +
       `(in the main run: ${mem.mb_per_1k_sockets_in_run} MB per 1,000, hidden by memory the process already held)`,
   );
+  if (chat.direct) {
+    const line = (name, x) =>
+      `${name}, ${x.messages.concurrency} clients: ${x.messages_matched} messages, send → last member's frame p50 ${x.fan_out.p50_ms} / p99 ${x.fan_out.p99_ms} ms (HTTP p99 ${x.messages.latency.p99_ms} ms), ` +
+      `${x.events_missing} frames missing, ${x.frames_before_response}/${x.messages_matched} complete before the response`;
+    for (const [k, v] of Object.entries(chat.direct)) if (/^c\d+$/.test(k)) console.log(line(`chat direct (${chat.direct.pairs} pairs)`, v));
+    for (const [k, v] of Object.entries(chat.group ?? {})) if (/^c\d+$/.test(k)) console.log(line(`chat group (${chat.group.members} members)`, v));
+    if (chat.pay) console.log(`chat payments: ${chat.pay_conversations} direct conversations; best ${Math.max(...Object.values(chat.pay).map((v) => v.tps))}/s; intraledger right before: ${chat.intraledger_adjacent?.tps ?? "n/a"}/s`);
+  }
+  if (chat.skipped) console.log(`chat: skipped (${chat.skipped})`);
   if (r.phases.lightning.skipped) console.log(`lightning: skipped (${r.phases.lightning.skipped})`);
   if (r.phases.lightning.sim_pay_skipped) console.log(`sim pay: skipped (${r.phases.lightning.sim_pay_skipped})`);
   console.log(`accounts: ${r.phases.accounts.count} in ${r.phases.accounts.seconds} s (${r.phases.accounts.per_second}/s)`);

@@ -1,4 +1,4 @@
-// The hub's API as the bench uses it: accounts, funding, payments, invoices, event sockets.
+// The hub's API as the bench uses it: accounts, funding, payments, invoices, event sockets, chat.
 import { performance } from "node:perf_hooks";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -110,6 +110,57 @@ export class Hub {
     if (res.status !== 200) return { ok: false, status: res.status, detail: res.text };
     const status = /"status":"([a-z_]+)"/.exec(res.text)?.[1];
     return status === "succeeded" ? { ok: true, status: 200 } : { ok: false, status: `sim:${status ?? "?"}`, detail: res.text };
+  }
+
+  /** Moves `account.lastSeq` to the last event of its log (GET /v1/events, pages of 1,000), so a socket opened after replays nothing old. */
+  async catchUpEvents(account) {
+    for (;;) {
+      const res = await this.client.request("GET", `/v1/events?after=${account.lastSeq}&limit=1000`, { headers: this.headers(account) });
+      if (res.status !== 200) throw new Error(`GET /v1/events → ${res.status} ${res.text.slice(0, 200)}`);
+      const { events } = JSON.parse(res.text);
+      if (events.length) account.lastSeq = events[events.length - 1].seq;
+      if (events.length < 1000) return account.lastSeq;
+    }
+  }
+
+  // ── Chat ──────────────────────────────────────────────────────────────────
+
+  /**
+   * POST /v1/conversations by `account` with `members` (other accounts): one makes a direct
+   * conversation (200 when it exists), more a group. → { ok, status, conversation_id, kind, members }
+   */
+  async createConversation(account, members, title) {
+    const body = JSON.stringify(title === undefined ? { members: members.map((m) => m.username) } : { members: members.map((m) => m.username), title });
+    const res = await this.client.request("POST", "/v1/conversations", { headers: this.headers(account), body });
+    if (res.status !== 201 && res.status !== 200) return { ok: false, status: res.status, detail: res.text };
+    const c = JSON.parse(res.text);
+    return { ok: true, status: res.status, conversation_id: c.conversation_id, kind: c.kind, members: c.members };
+  }
+
+  /** A text message (POST /v1/conversations/{id}/messages {text}). → { ok, status, id, seq } */
+  async postMessage(account, conversationId, text) {
+    const res = await this.client.request("POST", `/v1/conversations/${conversationId}/messages`, { headers: this.headers(account), body: JSON.stringify({ text }) });
+    if (res.status !== 201) return { ok: false, status: res.status, detail: res.text };
+    const m = /"id":"(msg_[0-9a-f]+)","conversation_id":"[^"]*","seq":([0-9]+)/.exec(res.text);
+    return { ok: true, status: 201, id: m?.[1], seq: Number(m?.[2]) };
+  }
+
+  /**
+   * A payment message ({payment:{amount_sat, to?, text?}}, unique Idempotency-Key); `to` (an account)
+   * is required in a group. → { ok, status, pending, id } (`pending`: the transfer was not final yet).
+   */
+  async payInConversation(account, conversationId, { amountSat = 1, to, text } = {}) {
+    const payment = { amount_sat: amountSat };
+    if (to) payment.to = to.username;
+    if (text !== undefined) payment.text = text;
+    const res = await this.client.request("POST", `/v1/conversations/${conversationId}/messages`, {
+      headers: this.headers(account, this.nextKey("chatpay")),
+      body: JSON.stringify({ payment }),
+    });
+    if (res.status !== 201) return { ok: false, status: res.status, detail: res.text };
+    const status = /"payment":\{[^}]*"status":"([a-z]+)"/.exec(res.text)?.[1];
+    if (status === "failed") return { ok: false, status: "payment:failed", detail: res.text };
+    return { ok: true, status: 201, pending: status !== "succeeded", id: /"id":"(msg_[0-9a-f]+)"/.exec(res.text)?.[1] };
   }
 
   /**
