@@ -1,8 +1,12 @@
 import { Actor } from "./kit/actor";
 import type { Part } from "./kit/part";
-import type { AccountIdentity, AccountPort, ApiKeyInfo } from "./ports";
+import type { Env } from "./env";
+import { Totp } from "./account/totp";
+import type { AccountIdentity, AccountPort, AccountSettings, ApiKeyInfo, IdempotencyTag, TotpEnrolment, TotpPurpose } from "./ports";
 import type { ApiKeyCreated } from "../src/schemas";
-import { refuse, type Refusal } from "../src/errors";
+import { isRefusal, refuse, type Refusal } from "../src/errors";
+import type { Msat } from "../src/money";
+import type { ApiAnswer } from "../src/wallet-types";
 import { sha256Hex } from "../src/hash";
 import { newId } from "../src/ids";
 import { verifyPassword } from "../src/auth/password";
@@ -24,13 +28,19 @@ const CREDENTIALS_SCHEMA = [
 ];
 
 /**
- * One per account: its credentials. Passwords are checked here (so a login costs only its own
- * account's time); refresh tokens and API keys are stored as SHA-256 hashes, never in clear.
+ * One per account: its credentials and its second factor. Passwords are checked here (so a login
+ * costs only its own account's time); refresh tokens and API keys are stored as SHA-256 hashes,
+ * never in clear; the TOTP secret is sealed (decision 0011).
  */
-export class AccountActor extends Actor implements AccountPort {
+export class AccountActor extends Actor<Env> implements AccountPort {
   /** Password hash, refresh-token families and API keys: one part, they are one concern. */
   private readonly credentials: Part = { name: "credentials", migrations: CREDENTIALS_SCHEMA };
-  protected readonly parts = [this.credentials];
+  /** TOTP: the sealed secret, its state, the last step used, the send threshold. */
+  readonly totp = new Totp(this.kit, {
+    encryptionKey: () => this.env.TOTP_ENCRYPTION_KEY,
+    accountId: () => this.created().account_id,
+  });
+  protected readonly parts = [this.credentials, this.totp];
   protected override readonly legacySchema = { steps: CREDENTIALS_SCHEMA, adopts: { credentials: 1 } };
 
   /** Creates the account (idempotent for the same id) and returns its first refresh token. */
@@ -42,10 +52,15 @@ export class AccountActor extends Actor implements AccountPort {
     return { refresh_token: await this.issueRefreshToken(newId("fam")) };
   }
 
-  /** Checks the password; on success starts a new refresh-token family. */
-  async login(password: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal> {
+  /**
+   * Checks the password, then (only after it: TOTP's state is not told to whoever lacks the
+   * password) the TOTP code when TOTP is on; on success starts a new refresh-token family.
+   */
+  async login(password: string, totp_code: string | null = null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal> {
     const row = this.sql<AccountIdentity & { password_hash: string }>`SELECT account_id, wallet_id, username, password_hash FROM account`[0];
     if (!row || !(await verifyPassword(password, row.password_hash))) return refuse("unauthorized", "wrong username or password");
+    const second = await this.totp.check(totp_code ?? null, "login");
+    if (!second.ok) return second;
     return { ok: true, identity: this.identity()!, refresh_token: await this.issueRefreshToken(newId("fam")) };
   }
 
@@ -102,6 +117,36 @@ export class AccountActor extends Actor implements AccountPort {
     return identity && row ? { id: row.id, identity, scopes: row.scopes.split(",") as Scope[] } : null;
   }
 
+  /** A new TOTP secret, shown only in this answer (a pending one is replaced); `conflict` while TOTP is on. */
+  async enrolTotp(): Promise<ApiAnswer<TotpEnrolment> | Refusal> {
+    const enrolment = await this.totp.enrol(this.created().username);
+    return isRefusal(enrolment) ? enrolment : { ok: true, status: 201, body: enrolment };
+  }
+
+  /** The first code of the pending secret turns TOTP on. */
+  async confirmTotp(code: string): Promise<ApiAnswer<AccountSettings> | Refusal> {
+    return answered(await this.totp.confirm(code));
+  }
+
+  /** Turns TOTP off (or drops a pending enrolment) with a code of the current secret. */
+  async disableTotp(code: string | null): Promise<ApiAnswer<AccountSettings> | Refusal> {
+    return answered(await this.totp.disable(code));
+  }
+
+  /** Whether a send (of `amount_msat`, null if not known beforehand) or a sensitive action may go ahead. */
+  async checkTotp(code: string | null, purpose: Exclude<TotpPurpose, "login">, amount_msat: Msat | null = null, request: IdempotencyTag | null = null): Promise<{ ok: true; checked: boolean } | Refusal> {
+    return this.totp.check(code, purpose, amount_msat, request);
+  }
+
+  async settings(): Promise<AccountSettings> {
+    return this.totp.settings();
+  }
+
+  /** Changes the send threshold; with TOTP on, only with a code. */
+  async setTotpThreshold(totp_threshold_sat: number, code: string | null): Promise<ApiAnswer<AccountSettings> | Refusal> {
+    return answered(await this.totp.setThreshold(totp_threshold_sat, code));
+  }
+
   private async issueRefreshToken(family_id: string): Promise<string> {
     const token = newAccountSecret("rt", this.identity()!.account_id);
     this.sql`INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES (${await sha256Hex(token)}, ${family_id}, ${Date.now() + REFRESH_TOKEN_TTL_S * 1000})`;
@@ -111,4 +156,12 @@ export class AccountActor extends Actor implements AccountPort {
   private identity(): AccountIdentity | null {
     return this.sql<AccountIdentity>`SELECT account_id, wallet_id, username FROM account`[0] ?? null;
   }
+
+  private created(): AccountIdentity {
+    const identity = this.identity();
+    if (!identity) throw new Error("account not created");
+    return identity;
+  }
 }
+
+const answered = (result: AccountSettings | Refusal): ApiAnswer<AccountSettings> | Refusal => (isRefusal(result) ? result : { ok: true, status: 200, body: result });

@@ -17,6 +17,11 @@ export interface Env extends LndEnv {
   ENVIRONMENT: string;
   /** Ed25519 private JWK (JSON) that signs access tokens: a Worker secret, `.dev.vars` locally. */
   JWT_PRIVATE_JWK: string;
+  /**
+   * AES-256-GCM key (32 bytes, base64) sealing accounts' TOTP secrets: a Worker secret, `.dev.vars`
+   * locally (decision 0011). Only enrolling and checking codes need it; changing it loses every secret.
+   */
+  TOTP_ENCRYPTION_KEY?: string;
   /** The chain the LND node runs on; invoices for another network are refused. */
   BITCOIN_NETWORK?: string;
   /** How long a payment request waits on LND before answering `pending` (tests shorten it). */

@@ -148,16 +148,37 @@ export interface AccountIdentity {
 }
 
 export type { ApiKeyInfo } from "../src/schemas";
+/** The account's TOTP state and the threshold above which a send needs a code. */
+export type AccountSettings = import("../src/schemas").AccountSettings;
+/** A new TOTP secret (base32) and its otpauth:// URI: shown only in the enrolment's answer. */
+export type TotpEnrolment = import("../src/schemas").TotpEnrolment;
+/** What a TOTP code is asked for: a login, a send (above the threshold), a new credential or a setting. */
+export type TotpPurpose = "login" | "send" | "sensitive";
 
 export interface AccountPort extends Rpc.DurableObjectBranded {
   create(identity: AccountIdentity, password_hash: string): Promise<{ refresh_token: string }>;
-  login(password: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal>;
+  /** Checks the password, then (only then) the TOTP code when TOTP is on. */
+  login(password: string, totp_code?: string | null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal>;
   rotateRefreshToken(token: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal>;
   createApiKey(name: string, scopes: Scope[]): Promise<ApiKeyCreated>;
   listApiKeys(): Promise<ApiKeyInfo[]>;
   revokeApiKey(id: string): Promise<boolean>;
   /** The key's id, account and scopes, or null if unknown or revoked (LNDHub logins are a key's id and the key). */
   verifyApiKey(key: string): Promise<{ id: string; identity: AccountIdentity; scopes: Scope[] } | null>;
+  /** Starts (or restarts, while pending) a TOTP enrolment; `conflict` while TOTP is on. */
+  enrolTotp(): Promise<ApiAnswer<TotpEnrolment> | Refusal>;
+  /** The first code of the pending secret turns TOTP on. */
+  confirmTotp(code: string): Promise<ApiAnswer<AccountSettings> | Refusal>;
+  /** Turns TOTP off (or drops a pending enrolment) with a code of the current secret. */
+  disableTotp(code: string | null): Promise<ApiAnswer<AccountSettings> | Refusal>;
+  /**
+   * Whether a send or a sensitive action may go ahead (`checked`: a code was needed and accepted).
+   * A send's amount null means not known beforehand: a code is needed whenever TOTP is on.
+   */
+  checkTotp(code: string | null, purpose: Exclude<TotpPurpose, "login">, amount_msat?: Msat | null, request?: IdempotencyTag | null): Promise<{ ok: true; checked: boolean } | Refusal>;
+  settings(): Promise<AccountSettings>;
+  /** Changes the send threshold; with TOTP on, only with a code. */
+  setTotpThreshold(totp_threshold_sat: number, code: string | null): Promise<ApiAnswer<AccountSettings> | Refusal>;
 }
 
 // ── Username ───────────────────────────────────────────────────────────────

@@ -1,5 +1,6 @@
-// Writes the git-ignored .dev.vars that `wrangler dev` reads: development mode and a freshly
-// generated JWT signing key. Existing values are kept, so tokens survive restarts.
+// Writes the git-ignored .dev.vars that `wrangler dev` reads: development mode, a freshly
+// generated JWT signing key and TOTP sealing key. Existing values are kept, so tokens (and
+// enrolled TOTP secrets) survive restarts.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { webcrypto } from "node:crypto";
 
@@ -14,4 +15,5 @@ if (!has("JWT_PRIVATE_JWK")) {
   const jwk = await webcrypto.subtle.exportKey("jwk", privateKey);
   lines.push(`JWT_PRIVATE_JWK='${JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, d: jwk.d })}'`);
 }
+if (!has("TOTP_ENCRYPTION_KEY")) lines.push(`TOTP_ENCRYPTION_KEY=${Buffer.from(webcrypto.getRandomValues(new Uint8Array(32))).toString("base64")}`);
 if (lines.length) writeFileSync(path, (current && !current.endsWith("\n") ? current + "\n" : current) + lines.join("\n") + "\n", { mode: 0o600 });

@@ -19,6 +19,10 @@ export const errorStatus = {
   unknown_recipient: 404,
   rate_limited: 429,
   internal: 500,
+  /** TOTP is on and this needs a code (a send above the threshold, a new credential, a setting); 401 at login (`LoginRefusal`). */
+  totp_required: 403,
+  /** The TOTP code is wrong, outside ±1 step, or already used; 401 at login (`LoginRefusal`). */
+  invalid_totp: 403,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
@@ -37,6 +41,16 @@ export class ApiError extends Error {
   }
   toJSON() {
     return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/**
+ * A refused login. TOTP's codes answer 401 there (no session exists yet, as for a wrong password)
+ * and 403 everywhere else (the credential is good; the second factor is missing or wrong).
+ */
+export class LoginRefusal extends ApiError {
+  override get status(): number {
+    return this.code === "totp_required" || this.code === "invalid_totp" ? 401 : super.status;
   }
 }
 

@@ -85,6 +85,9 @@ const FROM_HUB: Record<ErrorCode, { code: LndhubCode; status?: number }> = {
   unknown_recipient: { code: 8, status: 404 },
   rate_limited: { code: 1, status: 429 },
   internal: { code: 6 },
+  // A second factor LndHub apps cannot give (decision 0011): "bad auth", as a credential that may not do this.
+  totp_required: { code: 1, status: 403 },
+  invalid_totp: { code: 1, status: 403 },
 };
 
 /** A hub refusal or `ApiError` in LndHub's terms (the hub's message kept as the detail). */

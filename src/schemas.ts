@@ -260,6 +260,31 @@ export const UserProfile = z
 /** The contract's answer to GET /v1/users/{username}. */
 export type UserProfile = z.infer<typeof UserProfile>;
 
+// ── Security: TOTP and account settings (docs/decisions/0011) ──────────────
+
+/** A TOTP code as sent: its shape is checked where it is verified (a malformed code is simply wrong). */
+export const TotpCode = z.string().max(16).openapi({ description: "the 6-digit code of the account's authenticator app", example: "123456" });
+export const TotpCodeBody = z.object({ code: TotpCode }).strict();
+/** The header a send above the threshold, or a sensitive action, carries the code in when TOTP is on. */
+export const TotpCodeHeader = z.object({
+  "x-totp-code": TotpCode.optional().openapi({ description: "needed when TOTP is on: for a send above totp_threshold_sat, a new credential or webhook, a settings change" }),
+});
+export const TotpEnrolment = z
+  .object({
+    secret: z.string().openapi({ description: "base32; shown only in this answer", example: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" }),
+    otpauth_url: z.string().openapi({ description: "otpauth://totp/… for a QR code (SHA-1, 6 digits, 30 s)" }),
+  })
+  .openapi("TotpEnrolment");
+export type TotpEnrolment = z.infer<typeof TotpEnrolment>;
+export const AccountSettings = z
+  .object({
+    totp: z.enum(["off", "pending", "enabled"]).openapi({ description: "pending: enrolled, not yet confirmed by a code" }),
+    totp_threshold_sat: z.number().int().openapi({ description: "with TOTP on, a send above this needs X-TOTP-Code", example: 100000 }),
+  })
+  .openapi("AccountSettings");
+export type AccountSettings = z.infer<typeof AccountSettings>;
+export const AccountSettingsBody = z.object({ totp_threshold_sat: z.number().int().min(0).max(MAX_PAYMENT_SAT) }).strict();
+
 // ── Limits (docs/decisions/0012; the levels and their limits are src/limits.ts) ──
 
 export const AccountLimit = z

@@ -8,6 +8,7 @@ import { accounts } from "./routes/accounts";
 import { chat } from "./routes/chat";
 import { dev } from "./routes/dev";
 import { payments } from "./routes/payments";
+import { security } from "./routes/security";
 import { lightning } from "./routes/lightning";
 import { lndhub, lndhubCredentials } from "./routes/lndhub";
 import { lnurlPayments, lnurlPublic } from "./routes/lnurl";
@@ -49,6 +50,7 @@ export function createApp() {
   app.route("/", webhooks);
   app.route("/", users);
   app.route("/", limits);
+  app.route("/", security);
   app.route("/", dev);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {

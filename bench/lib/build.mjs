@@ -81,6 +81,7 @@ export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim =
     `(name = "ENVIRONMENT", text = "development")`,
     `(name = "BITCOIN_NETWORK", text = "regtest")`,
     `(name = "JWT_PRIVATE_JWK", text = ${q(jwk)})`,
+    `(name = "TOTP_ENCRYPTION_KEY", text = ${q(Buffer.from(webcrypto.getRandomValues(new Uint8Array(32))).toString("base64"))})`,
     `(name = "WALLET", durableObjectNamespace = "WalletActor")`,
     `(name = "ACCOUNT", durableObjectNamespace = "AccountActor")`,
     `(name = "USERNAME", durableObjectNamespace = "UsernameActor")`,

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError, isRefusal } from "../../src/errors";
+import { ApiError, isRefusal, LoginRefusal } from "../../src/errors";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../../src/auth/password";
 import { ACCESS_TOKEN_TTL_S, accountOfSecret, signAccessToken } from "../../src/auth/tokens";
 import { isUsername } from "../../src/identifiers";
@@ -9,6 +9,7 @@ import { accountActor, usernameActor, walletActor, type Env } from "../env";
 import { signingKeys } from "../keys";
 import { authedRoute, errors, jsonBody, jsonResponse, newRouter } from "../openapi";
 import { throwRefusal } from "../errors";
+import { requireTotpForSensitive } from "../services/totp";
 
 export const accounts = newRouter();
 
@@ -48,19 +49,20 @@ accounts.openapi(
   createRoute({
     method: "post",
     path: "/v1/auth/login",
-    summary: "Log in with username and password",
+    summary: "Log in with username and password (and `totp_code` when TOTP is on: 401 totp_required / invalid_totp)",
     request: jsonBody(s.LoginBody),
     responses: { 200: jsonResponse(s.Tokens, "logged in"), 400: errors[400], 401: errors[401] },
   }),
   async (c) => {
-    const { username, password } = c.req.valid("json");
+    const { username, password, totp_code } = c.req.valid("json");
     const claim = isUsername(username) ? await usernameActor(c.env, username).lookup() : null;
     if (!claim) {
       await verifyPassword(password, DUMMY_PASSWORD_HASH); // same cost as a real check: no user enumeration by timing
       throw new ApiError("unauthorized", "wrong username or password");
     }
-    const result = await accountActor(c.env, claim.account_id).login(password);
-    if (isRefusal(result)) throwRefusal(result);
+    const result = await accountActor(c.env, claim.account_id).login(password, totp_code ?? null);
+    // TOTP's refusals are 401 here: there is no session yet.
+    if (isRefusal(result)) throw new LoginRefusal(result.code, result.message);
     return c.json(await tokens(c.env, result.identity, result.refresh_token), 200);
   },
 );
@@ -87,14 +89,15 @@ accounts.openapi(
   authedRoute({
     method: "post",
     path: "/v1/api-keys",
-    summary: "Create an API key (shown once)",
+    summary: "Create an API key (shown once; with TOTP on, a code in X-TOTP-Code)",
     scope: "read",
     auth: { jwtOnly: true },
-    request: jsonBody(s.CreateApiKeyBody),
+    request: { headers: s.TotpCodeHeader, ...jsonBody(s.CreateApiKeyBody) },
     responses: { 201: jsonResponse(s.ApiKeyCreated, "created"), 400: errors[400], 401: errors[401], 403: errors[403] },
   }),
   async (c) => {
     const { name, scopes } = c.req.valid("json");
+    await requireTotpForSensitive(c);
     return c.json(await accountActor(c.env, c.get("principal").accountId).createApiKey(name, scopes), 201);
   },
 );

@@ -1,11 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { CONVERSATION_ID_PATTERN, CONVERSATION_MEMBERS, directConversationId, type ChatMember, type NewMessage } from "../../src/chat";
 import * as cs from "../../src/chat-schemas";
+import * as s from "../../src/schemas";
 import { ApiError } from "../../src/errors";
 import { randomHex } from "../../src/ids";
 import { satToMsat } from "../../src/money";
 import { conversationActor, usernameActor, walletActor, type Env } from "../env";
 import { answer } from "../errors";
+import { requireTotpForSend } from "../services/totp";
 import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, optionalIdempotencyKey } from "../openapi";
 
 export const chat = newRouter();
@@ -92,7 +94,7 @@ chat.openapi(
     path: "/v1/conversations/{id}/messages",
     summary: "Post a message: text, ciphertext (NIP-44 v2), a payment (moved exactly once with its message) or a payment request",
     scope: "send",
-    request: { params: ConversationParam, headers: optionalIdempotencyKey, ...jsonBody(cs.MessageBodySchema) },
+    request: { params: ConversationParam, headers: optionalIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(cs.MessageBodySchema) },
     responses: {
       201: jsonResponse(cs.MessageResult, "posted, and on its way to every member's event log"),
       ...errors,
@@ -103,6 +105,7 @@ chat.openapi(
     const body = c.req.valid("json");
     const tag = await idempotencyTag(c, "POST /v1/conversations/{id}/messages", { id, ...body });
     if (body.payment && !tag) throw new ApiError("invalid_request", "a payment needs an Idempotency-Key header");
+    if (body.payment) await requireTotpForSend(c, satToMsat(body.payment.amount_sat), tag);
     const result = await conversation(c.env, id).postMessage(c.get("principal").walletId, newMessage(body), tag);
     return answer(c, result) as never;
   },
@@ -114,12 +117,14 @@ chat.openapi(
     path: "/v1/conversations/{id}/messages/{message_id}/pay",
     summary: "Pay the caller's share of a payment request (once per payer)",
     scope: "send",
-    request: { params: MessageParam, headers: optionalIdempotencyKey },
+    request: { params: MessageParam, headers: optionalIdempotencyKey.extend(s.TotpCodeHeader.shape) },
     responses: { 200: jsonResponse(cs.MessageResult, "paid: the request as it stands"), ...errors },
   }),
   async (c) => {
     const { id, message_id } = c.req.valid("param");
     const tag = await idempotencyTag(c, "POST /v1/conversations/{id}/messages/{message_id}/pay", { id, message_id });
+    // The share's amount is the conversation's to know: with TOTP on, paying one always needs a code.
+    await requireTotpForSend(c, null, tag);
     return answer(c, await conversation(c.env, id).payRequest(c.get("principal").walletId, message_id, tag)) as never;
   },
 );

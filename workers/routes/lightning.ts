@@ -7,6 +7,7 @@ import { LndError } from "../../src/lightning";
 import { lightningNode, walletActor } from "../env";
 import { createInvoice, decodeOrRefuse, payable, payInvoice, satOrUndefined } from "../services/lightning";
 import { answer } from "../errors";
+import { requireTotpForSend } from "../services/totp";
 import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
 
 export const lightning = newRouter();
@@ -123,16 +124,19 @@ lightning.openapi(
     path: "/v1/payments/lightning",
     summary: "Pay a BOLT 11 invoice (hub invoices are paid internally, with no fee)",
     scope: "send",
-    request: { headers: requiredIdempotencyKey, ...jsonBody(s.LightningPayBody) },
+    request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(s.LightningPayBody) },
     responses: { 200: jsonResponse(s.LightningPayment, "succeeded, failed, or pending (followed up by the hub)"), ...errors },
   }),
   async (c) => {
     const body = c.req.valid("json");
+    const idempotency = await idempotencyTag(c, "POST /v1/payments/lightning", body);
+    // The amount is the invoice's (or the caller's for an amountless one): TOTP is checked on it before paying.
+    await requireTotpForSend(c, payable(c.env, body.payment_request, satOrUndefined(body.amount_sat)).amount_msat, idempotency);
     const result = await payInvoice(
       c.env,
       c.get("principal").walletId,
       { payment_request: body.payment_request, amount_msat: satOrUndefined(body.amount_sat), max_fee_msat: satOrUndefined(body.max_fee_sat) },
-      await idempotencyTag(c, "POST /v1/payments/lightning", body),
+      idempotency,
     );
     return answer(c, result) as never;
   },

@@ -6,6 +6,7 @@ import { hashPassword } from "../../src/auth/password";
 import { ALL_SCOPES, accountOfSecret, type Scope } from "../../src/auth/tokens";
 import type { DecodedInvoice } from "../../src/bolt11";
 import { ApiError, isRefusal, type Refusal } from "../../src/errors";
+import { TotpCodeHeader } from "../../src/schemas";
 import { requestFingerprint } from "../../src/idempotency";
 import { newId, randomHex } from "../../src/ids";
 import * as l from "../../src/lndhub";
@@ -16,6 +17,7 @@ import { accountActor, usernameActor, walletActor, type AppEnv, type Env } from 
 import { requireAuth } from "../middleware/auth";
 import { authedRoute, errors, jsonResponse, newRouter } from "../openapi";
 import { createInvoice, decodeOrRefuse, payInvoice } from "../services/lightning";
+import { requireTotpForSensitive, totpRefusalForSend } from "../services/totp";
 
 /**
  * The LNDHub API under /lndhub/ (decision 0009), for BlueWallet, Zeus, Alby and any client of
@@ -108,11 +110,12 @@ lndhubCredentials.openapi(
     description: "The credential is an API key (login = its id, password = the key): its scopes hold on /lndhub/*, and DELETE /v1/api-keys/{id} revokes it.",
     scope: "read",
     auth: { jwtOnly: true },
-    request: { body: { content: { "application/json": { schema: l.CredentialsBody } }, required: false } },
+    request: { headers: TotpCodeHeader, body: { content: { "application/json": { schema: l.CredentialsBody } }, required: false } },
     responses: { 201: jsonResponse(l.Credentials, "created (the password is shown once)"), 400: errors[400], 401: errors[401], 403: errors[403] },
   }),
   async (c) => {
     const { name, scopes } = c.req.valid("json") ?? {};
+    await requireTotpForSensitive(c);
     const key = await accountActor(c.env, c.get("principal").accountId).createApiKey(name ?? l.DEFAULT_CREDENTIALS_NAME, scopes ?? [...ALL_SCOPES]);
     const base = `${new URL(c.req.url).origin}/lndhub`;
     return c.json({ id: key.id, login: key.id, password: key.key, secret: l.lndhubSecret(key.id, key.key, base), name: key.name, scopes: key.scopes, created_at: key.created_at }, 201);
@@ -200,7 +203,7 @@ doc({
   path: "/lndhub/payinvoice",
   summary: "Pay an invoice (`amount` in sat only for one without an amount); hub invoices are paid inside the hub",
   description:
-    "The same invoice asked again replays the answer: it is paid at most once (idempotency key `lndhub:<payment_hash>`). A payment still under way answers 503, code 9: ask again to see how it ended.",
+    "The same invoice asked again replays the answer: it is paid at most once (idempotency key `lndhub:<payment_hash>`). A payment still under way answers 503, code 9: ask again to see how it ended. With TOTP on, a payment above the account's totp_threshold_sat is refused (403, code 1): LNDHub apps cannot send a code.",
   scope: "send",
   request: docBody(l.PayInvoiceBody),
   response: l.PaymentResult,
@@ -212,6 +215,10 @@ lndhub.post("/lndhub/payinvoice", requireAuth("send"), async (c) => {
   // LndHub reads `amount` only for an invoice without one (BlueWallet always sends it, 0 by default).
   const amount_msat = decoded.amount_msat === null && body.amount ? satToMsat(body.amount) : undefined;
   if (decoded.amount_msat === null && amount_msat === undefined) throw fail(8, "this invoice has no amount: give amount (sat)");
+  // LNDHub apps cannot send a TOTP code (decision 0011): above the threshold, pay from the hub's own app.
+  const totp = await totpRefusalForSend(c, decoded.amount_msat ?? amount_msat!);
+  if (totp?.code === "totp_required") throw fail(1, "this payment is above the account's TOTP threshold, and LNDHub apps cannot send a TOTP code: pay it from the Flash app, or raise totp_threshold_sat", 403);
+  if (totp) throw fail(1, totp.message, 403);
   const payment = await payOnce(c.env, c.get("principal").walletId, payment_request, decoded, amount_msat);
   if (isRefusal(payment)) throw refused(payment);
   if (payment.status === "pending") throw fail(9, "the hub is still paying this invoice; ask again with the same invoice to see how it ended (it is paid at most once)");

@@ -9,6 +9,8 @@ import { isDevelopment, type AppEnv } from "../env";
 import { answer } from "../errors";
 import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
 import { hubPayee, issueInvoice, payLnurl, payRequestOf, verification, verifyUrl } from "../services/lnurl";
+import { requireTotpForSend } from "../services/totp";
+import { satToMsat } from "../../src/money";
 
 /**
  * Lightning Address and LNURL-pay (decision 0008). The public routes speak the LUDs' language:
@@ -103,17 +105,20 @@ lnurlPayments.openapi(
     path: "/v1/payments/lnurl",
     summary: "Pay a Lightning Address or LNURL-pay (an address of this hub is paid inside the hub, with no fee)",
     scope: "send",
-    request: { headers: requiredIdempotencyKey, ...jsonBody(LnurlPayBody) },
+    request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(LnurlPayBody) },
     responses: { 200: jsonResponse(s.LightningPayment, "as POST /v1/payments/lightning: succeeded, failed, or pending"), ...errors },
   }),
   async (c) => {
     const body = c.req.valid("json");
+    const idempotency = await idempotencyTag(c, "POST /v1/payments/lnurl", body);
+    // Before the destination is asked for an invoice: nothing leaves the hub without the code.
+    await requireTotpForSend(c, satToMsat(body.amount_sat), idempotency);
     const result = await payLnurl(
       c.env,
       { host: host(c), development: isDevelopment(c.env) },
       c.get("principal").walletId,
       body,
-      await idempotencyTag(c, "POST /v1/payments/lnurl", body),
+      idempotency,
     );
     return answer(c, result) as never;
   },

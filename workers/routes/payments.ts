@@ -6,6 +6,7 @@ import * as s from "../../src/schemas";
 import { usernameActor, walletActor, type Env } from "../env";
 import { answer, throwRefusal } from "../errors";
 import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
+import { requireTotpForSend } from "../services/totp";
 
 export const payments = newRouter();
 
@@ -41,7 +42,7 @@ payments.openapi(
     path: "/v1/payments/intraledger",
     summary: "Pay another user of the hub (username or wallet_id)",
     scope: "send",
-    request: { headers: requiredIdempotencyKey, ...jsonBody(s.IntraledgerBody) },
+    request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(s.IntraledgerBody) },
     responses: {
       200: jsonResponse(s.TransferResult, "debited; `succeeded` once the receiver is credited, else `pending` (delivery is retried)"),
       ...errors,
@@ -53,10 +54,13 @@ payments.openapi(
     const to = await resolveRecipient(c.env, body.to);
     const selfPayment = selfPaymentRefusal(principal.walletId, to.wallet_id);
     if (selfPayment) throwRefusal(selfPayment);
+    const idempotency = await idempotencyTag(c, "POST /v1/payments/intraledger", body);
+    const amount_msat = satToMsat(body.amount_sat);
+    await requireTotpForSend(c, amount_msat, idempotency);
     const result = await walletActor(c.env, principal.walletId).sendTransfer({
-      idempotency: await idempotencyTag(c, "POST /v1/payments/intraledger", body),
+      idempotency,
       to,
-      amount_msat: satToMsat(body.amount_sat),
+      amount_msat,
       memo: body.memo ?? null,
     });
     return answer(c, result) as never;

@@ -4,6 +4,8 @@ import { checkWebhookUrl } from "../../src/webhooks/url-policy";
 import { isDevelopment, walletActor, webhookActor } from "../env";
 import { answer } from "../errors";
 import { authedRoute, errors, jsonBody, jsonResponse, newRouter } from "../openapi";
+import { requireTotpForSensitive } from "../services/totp";
+import { TotpCodeHeader } from "../../src/schemas";
 
 export const webhooks = newRouter();
 
@@ -13,13 +15,14 @@ webhooks.openapi(
     path: "/v1/webhooks",
     summary: "Add a webhook endpoint: the account's events, signed (Standard Webhooks); the secret is shown only here",
     scope: "receive",
-    request: jsonBody(ws.CreateWebhookBody),
+    request: { headers: TotpCodeHeader, ...jsonBody(ws.CreateWebhookBody) },
     responses: { 201: jsonResponse(ws.WebhookCreated, "created"), 400: errors[400], 401: errors[401], 403: errors[403] },
   }),
   async (c) => {
     const body = c.req.valid("json");
     const checked = checkWebhookUrl(body.url, { development: isDevelopment(c.env) });
     if (!checked.ok) throw new ApiError("invalid_request", `url: ${checked.reason}`);
+    await requireTotpForSensitive(c);
     const principal = c.get("principal");
     // The feed first: an endpoint never exists without the events that should reach it.
     await walletActor(c.env, principal.walletId).enableWebhooks();
