@@ -88,6 +88,8 @@ const FROM_HUB: Record<ErrorCode, { code: LndhubCode; status?: number }> = {
   // A second factor LndHub apps cannot give (decision 0011): "bad auth", as a credential that may not do this.
   totp_required: { code: 1, status: 403 },
   invalid_totp: { code: 1, status: 403 },
+  // A spending limit is not a lack of money, but LndHub apps only know "not enough balance" for it.
+  limit_exceeded: { code: 2, status: 422 },
 };
 
 /** A hub refusal or `ApiError` in LndHub's terms (the hub's message kept as the detail). */
