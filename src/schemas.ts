@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { ALL_SCOPES } from "./auth/tokens";
 import { MAX_INVOICE_LENGTH } from "./bolt11";
 import { ENCRYPTION_PUBLIC_KEY_PATTERN, ENCRYPTION_PUBLIC_KEY_RULE } from "./encryption-key";
-import { USERNAME_PATTERN, USERNAME_RULE } from "./identifiers";
+import { USERNAME_PATTERN, USERNAME_RULE, isReservedUsername } from "./identifiers";
 import { MAX_FAUCET_SAT, MAX_PAYMENT_SAT } from "./money";
 import { INVOICE_EXPIRY, INVOICE_METADATA } from "./payment-rules";
 
@@ -14,9 +14,12 @@ import { INVOICE_EXPIRY, INVOICE_METADATA } from "./payment-rules";
 
 const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
 
+/** A username to register: any case in, stored lower-case (the contract's `[a-z0-9_]`); reserved names refused. */
 export const Username = z
   .string()
   .regex(USERNAME_PATTERN, USERNAME_RULE)
+  .transform((s) => s.toLowerCase())
+  .refine((s) => !isReservedUsername(s), "that username is reserved")
   .openapi({ example: "alice" });
 
 export const Password = z.string().min(8, "at least 8 characters").max(1024).openapi({ example: "correct horse battery staple" });

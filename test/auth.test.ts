@@ -15,7 +15,8 @@ describe("accounts", () => {
     const username = uniqueName("Case");
     const r = await api("POST", "/v1/accounts", { body: { username, password: PASSWORD } });
     expect(r.status).toBe(201);
-    expect(r.json).toMatchObject({ username, expires_in: 900, token_type: "Bearer" });
+    // Any case in; stored and answered lower-case, as the contract's [a-z0-9_] says.
+    expect(r.json).toMatchObject({ username: username.toLowerCase(), expires_in: 900, token_type: "Bearer" });
     expect(r.json.account_id).toMatch(/^acc_[0-9a-f]{32}$/);
     expect(r.json.wallet_id).toMatch(/^wal_[0-9a-f]{32}$/);
     for (const variant of [username, username.toLowerCase(), username.toUpperCase()]) {
@@ -32,6 +33,13 @@ describe("accounts", () => {
     const replies = await Promise.all(Array.from({ length: 8 }, () => api("POST", "/v1/accounts", { body: { username, password: PASSWORD } })));
     expect(replies.filter((r) => r.status === 201)).toHaveLength(1);
     expect(replies.filter((r) => r.status === 409)).toHaveLength(7);
+  });
+
+  it("refuses reserved usernames, whatever their case", async () => {
+    for (const username of ["admin", "Admin", "ROOT", "faucet", "support", "lndhub"]) {
+      const r = await api("POST", "/v1/accounts", { body: { username, password: PASSWORD } });
+      expect([r.status, r.json.error.code, r.json.error.message], username).toEqual([400, "invalid_request", "username: that username is reserved"]);
+    }
   });
 
   it("refuses bad usernames and short passwords", async () => {

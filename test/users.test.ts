@@ -33,7 +33,7 @@ describe("GET /v1/users/{username}", () => {
     expect(r.json).toEqual({ username: b.username, wallet_id: b.wallet_id, lightning_address: `${b.username}@hub.test`, encryption_public_key: null });
   });
 
-  it("finds a name whatever its case, and answers with the owner's spelling", async () => {
+  it("finds a name whatever its case; names are stored lower-case", async () => {
     const viewer = await createAccount("v");
     const username = uniqueName("MiXeD");
     const created = await api("POST", "/v1/accounts", { body: { username, password: PASSWORD } });
@@ -41,7 +41,7 @@ describe("GET /v1/users/{username}", () => {
     for (const asked of [username, username.toLowerCase(), username.toUpperCase()]) {
       const r = await profileOf(viewer, asked);
       expect(r.status, asked).toBe(200);
-      expect(r.json).toMatchObject({ username, wallet_id: created.json.wallet_id, lightning_address: `${username.toLowerCase()}@hub.test` });
+      expect(r.json).toMatchObject({ username: username.toLowerCase(), wallet_id: created.json.wallet_id, lightning_address: `${username.toLowerCase()}@hub.test` });
     }
   });
 
