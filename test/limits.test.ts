@@ -343,3 +343,13 @@ describe("the limits part", () => {
     second.forEach(([memory, table], i) => expect(memory, `after a reload, step ${i}`).toEqual(table));
   });
 });
+
+describe("the limits answer shows the account's TOTP threshold", () => {
+  it("as set in the account's settings", async () => {
+    const a = await createAccount("t");
+    expect((await api("GET", "/v1/account/limits", { token: a.access_token })).json.totp_threshold_sat).toBe(100_000);
+    const set = await api("PUT", "/v1/account/settings", { body: { totp_threshold_sat: 2_500 }, token: a.access_token });
+    expect(set.status, JSON.stringify(set.json)).toBe(200);
+    expect((await api("GET", "/v1/account/limits", { token: a.access_token })).json.totp_threshold_sat).toBe(2_500);
+  });
+});

@@ -1,6 +1,5 @@
-import { DEFAULT_TOTP_THRESHOLD_SAT } from "../../src/limits";
 import * as s from "../../src/schemas";
-import { walletActor } from "../env";
+import { accountActor, walletActor } from "../env";
 import { authedRoute, errors, jsonResponse, newRouter } from "../openapi";
 
 export const limits = newRouter();
@@ -14,9 +13,9 @@ limits.openapi(
     responses: { 200: jsonResponse(s.AccountLimits, "the limits"), 401: errors[401], 403: errors[403] },
   }),
   async (c) => {
-    const { level, limits } = await walletActor(c.env, c.get("principal").walletId).limits();
-    // The account's own threshold comes with TOTP's settings; until then, the contract's default.
-    const answer: s.AccountLimits = { level, totp_threshold_sat: DEFAULT_TOTP_THRESHOLD_SAT, limits };
+    const principal = c.get("principal");
+    const [{ level, limits }, settings] = await Promise.all([walletActor(c.env, principal.walletId).limits(), accountActor(c.env, principal.accountId).settings()]);
+    const answer: s.AccountLimits = { level, totp_threshold_sat: settings.totp_threshold_sat, limits };
     return c.json(answer, 200);
   },
 );
