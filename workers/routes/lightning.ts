@@ -131,13 +131,10 @@ lightning.openapi(
     const body = c.req.valid("json");
     const idempotency = await idempotencyTag(c, "POST /v1/payments/lightning", body);
     // The amount is the invoice's (or the caller's for an amountless one): TOTP is checked on it before paying.
-    await requireTotpForSend(c, payable(c.env, body.payment_request, satOrUndefined(body.amount_sat)).amount_msat, idempotency);
-    const result = await payInvoice(
-      c.env,
-      c.get("principal").walletId,
-      { payment_request: body.payment_request, amount_msat: satOrUndefined(body.amount_sat), max_fee_msat: satOrUndefined(body.max_fee_sat) },
-      idempotency,
-    );
+    const request = { payment_request: body.payment_request, amount_msat: satOrUndefined(body.amount_sat), max_fee_msat: satOrUndefined(body.max_fee_sat) };
+    const checked = payable(c.env, request.payment_request, request.amount_msat);
+    await requireTotpForSend(c, checked.amount_msat, idempotency);
+    const result = await payInvoice(c.env, c.get("principal").walletId, request, idempotency, checked);
     return answer(c, result) as never;
   },
 );

@@ -36,14 +36,18 @@ export function payable(env: Env, payment_request: string, amount_msat?: Msat): 
   return { invoice, amount_msat: amount };
 }
 
-/** Pays a BOLT 11 invoice from a wallet (hub invoices inside the hub), with the default fee cap unless given. */
+/**
+ * Pays a BOLT 11 invoice from a wallet (hub invoices inside the hub), with the default fee cap unless
+ * given. `checked` is what `payable` already answered for this request (decoding costs milliseconds).
+ */
 export async function payInvoice(
   env: Env,
   walletId: string,
   request: { payment_request: string; amount_msat?: Msat; max_fee_msat?: Msat },
   idempotency: IdempotencyTag,
+  checked: { invoice: DecodedInvoice; amount_msat: Msat } = payable(env, request.payment_request, request.amount_msat),
 ): Promise<ApiAnswer<LightningPayment> | Refusal> {
-  const { invoice, amount_msat } = payable(env, request.payment_request, request.amount_msat);
+  const { invoice, amount_msat } = checked;
   return walletActor(env, walletId).payLightning({
     idempotency,
     payment_request: request.payment_request,
