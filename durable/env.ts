@@ -17,6 +17,8 @@ export interface Env extends LndEnv {
   ENVIRONMENT: string;
   /** Ed25519 private JWK (JSON) that signs access tokens: a Worker secret, `.dev.vars` locally. */
   JWT_PRIVATE_JWK: string;
+  /** During a key rotation only: the previous key's public JWK (no `d`), so its tokens verify until they expire (decision 0003). */
+  JWT_PREVIOUS_PUBLIC_JWK?: string;
   /**
    * AES-256-GCM key (32 bytes, base64) sealing accounts' TOTP secrets: a Worker secret, `.dev.vars`
    * locally (decision 0011). Only enrolling and checking codes need it; changing it loses every secret.

@@ -1,4 +1,4 @@
-import { SignJWT, jwtVerify, importJWK, exportJWK, generateKeyPair, type JWK } from "jose";
+import { SignJWT, calculateJwkThumbprint, jwtVerify, importJWK, exportJWK, generateKeyPair, type JWK } from "jose";
 import { randomHex } from "../ids.ts";
 
 /** Access tokens: EdDSA (Ed25519) JWTs, 15 minutes. */
@@ -23,19 +23,53 @@ export interface Principal {
   expiresAtMs?: number;
 }
 
+/**
+ * The keys of access tokens (decision 0003, "Amended: key ids and rotation"). Tokens are signed
+ * with the current key and name it in their `kid`: the RFC 7638 thumbprint of its public JWK.
+ * They verify with any key in `verifiers`: the current one and, during a rotation, the previous
+ * one (public only). A token without `kid` (issued before key ids) verifies with the current key only.
+ */
 export interface SigningKeys {
+  /** The current key's id, written into every token's header. */
+  kid: string;
   privateKey: CryptoKey;
+  /** The current key's public half. */
   publicKey: CryptoKey;
+  /** Every key a token may name, by `kid`. */
+  verifiers: ReadonlyMap<string, CryptoKey>;
 }
 
-/** Imports the signing key pair from the `JWT_PRIVATE_JWK` secret (an OKP/Ed25519 JWK with `d`). */
-export async function importSigningKeys(privateJwkJson: string): Promise<SigningKeys> {
+/** The public members of an Ed25519 JWK (what its thumbprint covers), or an error naming `secret`. */
+function ed25519Public(jwk: JWK, secret: string): JWK {
+  if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || typeof jwk.x !== "string") throw new Error(`${secret} must be an Ed25519 JWK`);
+  return { kty: "OKP", crv: "Ed25519", x: jwk.x };
+}
+
+/** A key id: the RFC 7638 SHA-256 thumbprint of the public JWK (base64url, 43 characters). */
+function keyIdOf(publicJwk: JWK): Promise<string> {
+  return calculateJwkThumbprint(publicJwk, "sha256");
+}
+
+/**
+ * Imports the keys from the `JWT_PRIVATE_JWK` secret (an OKP/Ed25519 JWK with `d`) and, during a
+ * rotation, `JWT_PREVIOUS_PUBLIC_JWK` (the previous key's public half: no `d`).
+ */
+export async function importSigningKeys(privateJwkJson: string, previousPublicJwkJson?: string): Promise<SigningKeys> {
   const jwk = JSON.parse(privateJwkJson) as JWK;
   if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || !jwk.d) throw new Error("JWT_PRIVATE_JWK must be an Ed25519 private JWK");
-  const { d: _d, ...publicJwk } = jwk;
+  const publicJwk = ed25519Public(jwk, "JWT_PRIVATE_JWK");
   const privateKey = (await importJWK({ ...jwk, alg: ALG }, ALG)) as CryptoKey;
   const publicKey = (await importJWK({ ...publicJwk, alg: ALG }, ALG)) as CryptoKey;
-  return { privateKey, publicKey };
+  const kid = await keyIdOf(publicJwk);
+  const verifiers = new Map<string, CryptoKey>([[kid, publicKey]]);
+  if (previousPublicJwkJson?.trim()) {
+    const previous = JSON.parse(previousPublicJwkJson) as JWK;
+    if (previous.d !== undefined) throw new Error("JWT_PREVIOUS_PUBLIC_JWK must be a public JWK: remove its \"d\"");
+    const previousPublic = ed25519Public(previous, "JWT_PREVIOUS_PUBLIC_JWK");
+    const previousKid = await keyIdOf(previousPublic);
+    if (!verifiers.has(previousKid)) verifiers.set(previousKid, (await importJWK({ ...previousPublic, alg: ALG }, ALG)) as CryptoKey);
+  }
+  return { kid, privateKey, publicKey, verifiers };
 }
 
 /** Makes a fresh Ed25519 private JWK (for `.dev.vars` and tests). */
@@ -49,7 +83,7 @@ export async function signAccessToken(
   who: { accountId: string; walletId: string; username: string },
 ): Promise<string> {
   return new SignJWT({ wid: who.walletId, usr: who.username })
-    .setProtectedHeader({ alg: ALG, typ: "JWT" })
+    .setProtectedHeader({ alg: ALG, typ: "JWT", kid: keys.kid })
     .setSubject(who.accountId)
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
@@ -59,10 +93,18 @@ export async function signAccessToken(
     .sign(keys.privateKey);
 }
 
-/** Checks signature, algorithm, issuer, audience and expiry; returns null for any forgery. */
+/**
+ * Checks key id, signature, algorithm, issuer, audience and expiry; returns null for any forgery.
+ * The key is the one the token's `kid` names (an unknown `kid` fails); without `kid`, the current key.
+ */
 export async function verifyAccessToken(keys: SigningKeys, token: string): Promise<Principal | null> {
   try {
-    const { payload } = await jwtVerify(token, keys.publicKey, { algorithms: [ALG], issuer: ISSUER, audience: AUDIENCE });
+    const keyOf = ({ kid }: { kid?: unknown }) => {
+      const key = kid === undefined ? keys.publicKey : typeof kid === "string" ? keys.verifiers.get(kid) : undefined;
+      if (!key) throw new Error("unknown key id");
+      return key;
+    };
+    const { payload } = await jwtVerify(token, keyOf, { algorithms: [ALG], issuer: ISSUER, audience: AUDIENCE });
     if (typeof payload.sub !== "string" || typeof payload.wid !== "string" || typeof payload.usr !== "string" || typeof payload.exp !== "number") return null;
     return { accountId: payload.sub, walletId: payload.wid, username: payload.usr, scopes: ALL_SCOPES, via: "jwt", expiresAtMs: payload.exp * 1000 };
   } catch {

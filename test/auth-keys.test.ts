@@ -1,0 +1,103 @@
+import { SignJWT, calculateJwkThumbprint, decodeProtectedHeader, importJWK, type JWK } from "jose";
+import { describe, expect, it } from "vitest";
+import worker from "../workers/index";
+import type { Env } from "../workers/env";
+import { generateSigningJwk, importSigningKeys, signAccessToken, verifyAccessToken } from "../src/auth/tokens";
+import { createAccount, testEnv, type TestAccount } from "./helpers";
+
+const publicHalf = (privateJwkJson: string) => {
+  const { kty, crv, x } = JSON.parse(privateJwkJson) as JWK;
+  return JSON.stringify({ kty, crv, x });
+};
+const claimsOf = (token: string) => JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
+const privateKeyOf = (privateJwkJson: string) => importJWK({ ...JSON.parse(privateJwkJson), alg: "EdDSA" }, "EdDSA");
+
+/** `of`'s claims, re-signed with another key and header (what a token of that key would be). */
+async function resign(of: TestAccount, privateJwkJson: string, header: { kid?: string }): Promise<string> {
+  return new SignJWT(claimsOf(of.access_token)).setProtectedHeader({ alg: "EdDSA", typ: "JWT", ...header }).sign(await privateKeyOf(privateJwkJson));
+}
+
+/** GET /v1/wallet through the worker's own fetch, with the given bindings. */
+async function walletStatus(token: string, env: Env): Promise<[number, string | undefined]> {
+  const res = await worker.fetch(new Request("http://hub.test/v1/wallet", { headers: { authorization: `Bearer ${token}` } }), env, {} as ExecutionContext);
+  const body = (await res.json()) as { error?: { code: string } };
+  return [res.status, body.error?.code];
+}
+
+describe("access-token key ids and rotation", () => {
+  it("a token names its key: kid is the RFC 7638 thumbprint of the current public key", async () => {
+    const a = await createAccount("kid");
+    const header = decodeProtectedHeader(a.access_token);
+    expect(header).toMatchObject({ alg: "EdDSA", typ: "JWT" });
+    expect(header.kid).toBe(await calculateJwkThumbprint(JSON.parse(publicHalf(testEnv.JWT_PRIVATE_JWK)), "sha256"));
+    expect(header.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("key sets: the previous key verifies while configured, not once removed; unknown kids fail; kid-less tokens use the current key", async () => {
+    const [current, previous] = [await generateSigningJwk(), await generateSigningJwk()];
+    const who = { accountId: `acc_${"1".repeat(32)}`, walletId: `wal_${"2".repeat(32)}`, username: "rotation" };
+    const before = await importSigningKeys(previous); // the keys before the rotation
+    const during = await importSigningKeys(current, publicHalf(previous));
+    const after = await importSigningKeys(current);
+    expect(during.kid).toBe(after.kid);
+    expect(during.kid).not.toBe(before.kid);
+    expect([...during.verifiers.keys()].sort()).toEqual([before.kid, during.kid].sort());
+
+    const old = await signAccessToken(before, who);
+    expect(decodeProtectedHeader(old).kid).toBe(before.kid);
+    expect(await verifyAccessToken(during, old)).toMatchObject({ accountId: who.accountId, walletId: who.walletId, username: who.username, via: "jwt" });
+    expect(await verifyAccessToken(after, old)).toBeNull();
+    const fresh = await signAccessToken(during, who);
+    expect(decodeProtectedHeader(fresh).kid).toBe(during.kid);
+    for (const keys of [during, after]) expect((await verifyAccessToken(keys, fresh))?.accountId).toBe(who.accountId);
+    expect(await verifyAccessToken(before, fresh)).toBeNull();
+
+    const claims = { sub: who.accountId, wid: who.walletId, usr: who.username, iss: "flash-hub", aud: "flash-hub:api" };
+    const signed = (jwk: string, header: Record<string, unknown>) =>
+      privateKeyOf(jwk).then((key) => new SignJWT(claims).setProtectedHeader({ alg: "EdDSA", ...header }).setIssuedAt().setExpirationTime("5m").sign(key));
+    // Unknown key ids, whatever key signed: refused.
+    for (const kid of ["unknown", "", before.kid.slice(1)]) expect(await verifyAccessToken(during, await signed(current, { kid })), kid).toBeNull();
+    expect(await verifyAccessToken(during, await signed(current, { kid: 7 }))).toBeNull();
+    // A kid naming one key, the signature by the other: refused.
+    expect(await verifyAccessToken(during, await signed(current, { kid: before.kid }))).toBeNull();
+    expect(await verifyAccessToken(during, await signed(previous, { kid: during.kid }))).toBeNull();
+    // No kid (tokens issued before key ids): the current key only, even during a rotation.
+    for (const keys of [during, after]) expect((await verifyAccessToken(keys, await signed(current, {})))?.accountId).toBe(who.accountId);
+    expect(await verifyAccessToken(during, await signed(previous, {}))).toBeNull();
+  });
+
+  it("refuses a previous key that is not a public Ed25519 JWK; the same key twice is one key", async () => {
+    const current = await generateSigningJwk();
+    await expect(importSigningKeys(current, await generateSigningJwk())).rejects.toThrow(/public JWK/);
+    await expect(importSigningKeys(current, JSON.stringify({ kty: "EC", crv: "P-256", x: "AA", y: "AA" }))).rejects.toThrow(/Ed25519/);
+    expect((await importSigningKeys(current, publicHalf(current))).verifiers.size).toBe(1);
+    expect((await importSigningKeys(current, "  ")).verifiers.size).toBe(1);
+  });
+
+  it("through the worker: a token of the previous key is accepted while JWT_PREVIOUS_PUBLIC_JWK holds it, refused (401) once removed", async () => {
+    const a = await createAccount("rot");
+    const previous = await generateSigningJwk();
+    const previousKid = await calculateJwkThumbprint(JSON.parse(publicHalf(previous)), "sha256");
+    const rotating: Env = { ...testEnv, JWT_PREVIOUS_PUBLIC_JWK: publicHalf(previous) };
+    const old = await resign(a, previous, { kid: previousKid });
+
+    expect(await walletStatus(old, rotating)).toEqual([200, undefined]);
+    expect(await walletStatus(old, rotating)).toEqual([200, undefined]); // the second time from the isolate's cache
+    expect(await walletStatus(a.access_token, rotating)).toEqual([200, undefined]);
+    // The rotation ends: the previous key is removed, and its tokens with it (cached or not).
+    expect(await walletStatus(old, testEnv)).toEqual([401, "unauthorized"]);
+    expect(await walletStatus(a.access_token, testEnv)).toEqual([200, undefined]);
+    // Configured again (a rotation rolled back): accepted again.
+    expect(await walletStatus(old, rotating)).toEqual([200, undefined]);
+
+    // A kid the hub does not know: 401, during a rotation or not.
+    const unknown = await resign(a, testEnv.JWT_PRIVATE_JWK, { kid: "not-a-key-of-this-hub" });
+    for (const env of [rotating, testEnv]) expect(await walletStatus(unknown, env)).toEqual([401, "unauthorized"]);
+    // A token without kid (issued before key ids): verified with the current key.
+    const kidless = await resign(a, testEnv.JWT_PRIVATE_JWK, {});
+    expect(decodeProtectedHeader(kidless).kid).toBeUndefined();
+    for (const env of [rotating, testEnv]) expect(await walletStatus(kidless, env)).toEqual([200, undefined]);
+    const kidlessOld = await resign(a, previous, {});
+    expect(await walletStatus(kidlessOld, rotating)).toEqual([401, "unauthorized"]);
+  });
+});
