@@ -2,8 +2,9 @@ import { SignJWT, calculateJwkThumbprint, decodeProtectedHeader, importJWK, type
 import { describe, expect, it } from "vitest";
 import worker from "../workers/index";
 import type { Env } from "../workers/env";
+import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../src/auth/password";
 import { generateSigningJwk, importSigningKeys, signAccessToken, verifyAccessToken } from "../src/auth/tokens";
-import { createAccount, testEnv, type TestAccount } from "./helpers";
+import { createAccount, PASSWORD, testEnv, type TestAccount } from "./helpers";
 
 const publicHalf = (privateJwkJson: string) => {
   const { kty, crv, x } = JSON.parse(privateJwkJson) as JWK;
@@ -99,5 +100,92 @@ describe("access-token key ids and rotation", () => {
     for (const env of [rotating, testEnv]) expect(await walletStatus(kidless, env)).toEqual([200, undefined]);
     const kidlessOld = await resign(a, previous, {});
     expect(await walletStatus(kidlessOld, rotating)).toEqual([401, "unauthorized"]);
+  });
+});
+
+/** PBKDF2-HMAC-SHA256 through WebCrypto, written out here: the tests' own statement of the formats. */
+async function pbkdf2Hex(password: Uint8Array, saltHex: string, iterations: number): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
+  const salt = Uint8Array.from(saltHex.match(/../g)!, (h) => parseInt(h, 16));
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, 256));
+}
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const paramsOf = (stored: string) => {
+  const [scheme, params, salt, hash] = stored.split("$");
+  return { scheme, params, saltBytes: salt!.length / 2, hashBytes: hash!.length / 2 };
+};
+async function ms(f: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await f();
+  return performance.now() - t0;
+}
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
+describe("password hashes (decision 0013)", () => {
+  it("carry their scheme and parameters: PBKDF2-HMAC-SHA256, 6 chained runs of 100,000 iterations, 16-byte salt, 32-byte hash", async () => {
+    const stored = await hashPassword(PASSWORD);
+    expect(stored).toMatch(/^pbkdf2-sha256-chain\$6x100000\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
+    expect(needsRehash(stored)).toBe(false);
+    expect(await verifyPassword(PASSWORD, stored)).toBe(true);
+    expect(await verifyPassword(`${PASSWORD}!`, stored)).toBe(false);
+    // The chain as decision 0013 states it: each run's output is the next run's password.
+    const [, , salt, hash] = stored.split("$");
+    let h = new TextEncoder().encode(PASSWORD);
+    for (let r = 0; r < 6; r++) h = await pbkdf2Hex(h, salt!, 100_000);
+    expect(hex(h)).toBe(hash);
+  });
+
+  it("a hash of the old format still verifies, and needsRehash says to replace it", async () => {
+    const salt = "ab".repeat(16);
+    const legacy = `pbkdf2-sha256$100000$${salt}$${hex(await pbkdf2Hex(new TextEncoder().encode(PASSWORD), salt, 100_000))}`;
+    expect(await verifyPassword(PASSWORD, legacy)).toBe(true);
+    expect(await verifyPassword("not the password", legacy)).toBe(false);
+    expect(needsRehash(legacy)).toBe(true);
+    // Other parameters than today's also need a rehash, and verify by their own parameters.
+    const fewer = `pbkdf2-sha256-chain$2x1000$${salt}$${hex(await pbkdf2Hex(await pbkdf2Hex(new TextEncoder().encode(PASSWORD), salt, 1000), salt, 1000))}`;
+    expect(await verifyPassword(PASSWORD, fewer)).toBe(true);
+    expect(needsRehash(fewer)).toBe(true);
+  });
+
+  it("refuses malformed or unbounded hashes without deriving anything", async () => {
+    const zeros = `${"00".repeat(16)}$${"00".repeat(32)}`;
+    for (const stored of [
+      "garbage",
+      "",
+      `pbkdf2-sha256$100001$${zeros}`, // above one call's cap
+      `pbkdf2-sha256$1000000000$${zeros}`,
+      `pbkdf2-sha256-chain$99x100000$${zeros}`, // too many runs
+      `pbkdf2-sha256-chain$6x0$${zeros}`,
+      `pbkdf2-sha256-chain$6x100000$zz$${"00".repeat(32)}`,
+      `pbkdf2-sha256-chain$6x100000$${zeros}$extra`,
+      `argon2id$v=19$m=19456,t=2,p=1$${zeros}`,
+    ]) {
+      expect(await verifyPassword(PASSWORD, stored), stored).toBe(false);
+      expect(needsRehash(stored), stored).toBe(true);
+    }
+  });
+
+  it("the dummy hash has today's parameters, so a login for an unknown name costs what a real one does", async () => {
+    const real = await hashPassword(PASSWORD);
+    expect(paramsOf(DUMMY_PASSWORD_HASH)).toEqual(paramsOf(real));
+    expect(needsRehash(DUMMY_PASSWORD_HASH)).toBe(false);
+    expect(await verifyPassword(PASSWORD, DUMMY_PASSWORD_HASH)).toBe(false);
+
+    // The cost inside workerd (logged, not asserted: machines differ). Decision 0013 records it.
+    const salt = "cd".repeat(16);
+    const legacy = `pbkdf2-sha256$100000$${salt}$${hex(await pbkdf2Hex(new TextEncoder().encode(PASSWORD), salt, 100_000))}`;
+    const runs = { hash: [] as number[], verifyReal: [] as number[], verifyDummy: [] as number[], verifyLegacy: [] as number[], oneCall100k: [] as number[] };
+    for (let i = 0; i < 5; i++) {
+      runs.hash.push(await ms(() => hashPassword(PASSWORD)));
+      runs.verifyReal.push(await ms(() => verifyPassword("wrong password", real)));
+      runs.verifyDummy.push(await ms(() => verifyPassword("wrong password", DUMMY_PASSWORD_HASH)));
+      runs.verifyLegacy.push(await ms(() => verifyPassword("wrong password", legacy))); // topped up to today's work
+      runs.oneCall100k.push(await ms(() => pbkdf2Hex(new TextEncoder().encode(PASSWORD), salt, 100_000)));
+    }
+    console.log(
+      `[password hashing in workerd, median of 5, ms] ${Object.entries(runs)
+        .map(([k, v]) => `${k}=${median(v).toFixed(0)}`)
+        .join(" ")}`,
+    );
   });
 });
