@@ -66,7 +66,7 @@ describe("accounts", () => {
       const stub = testEnv.ACCOUNT.get(testEnv.ACCOUNT.idFromName(a.account_id));
       return runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ password_hash: string }>("SELECT password_hash FROM account").one().password_hash);
     })();
-    expect(stored).toMatch(/^pbkdf2-sha256\$100000\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
+    expect(stored).toMatch(/^pbkdf2-sha256-chain\$6x100000\$[0-9a-f]{32}\$[0-9a-f]{64}$/); // decision 0013
     expect(stored).not.toContain(PASSWORD);
   });
 });
