@@ -17,7 +17,7 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { ENVIRONMENT: "development", BITCOIN_NETWORK: "regtest", LND_PAY_WAIT_MS: "1500", JWT_PRIVATE_JWK, WEBHOOK_RETRY_SCALE: "0.001", WEBHOOK_TIMEOUT_MS: "1000", TOTP_ENCRYPTION_KEY: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))) },
+        bindings: { ENVIRONMENT: "development", BITCOIN_NETWORK: "regtest", LND_PAY_WAIT_MS: "1500", JWT_PRIVATE_JWK, WEBHOOK_RETRY_SCALE: "0.001", WEBHOOK_TIMEOUT_MS: "1000", SESSION_EPOCH_TTL_MS: "0", TOTP_ENCRYPTION_KEY: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))) },
         workers: [SIM_WORKER],
         // The internet, as far as the tests are concerned: webhook receivers and whatever else the hub fetches.
         outboundService: outsideWorld,

@@ -1,6 +1,8 @@
 import { Actor } from "./kit/actor";
 import type { Part } from "./kit/part";
-import type { Env } from "./env";
+import { walletActor, type Env } from "./env";
+import { SOCKET_CLOSE } from "./kit/sockets";
+import { Sessions, apiKeyCredential, type SessionsState } from "./account/sessions";
 import { Totp } from "./account/totp";
 import type { AccountIdentity, AccountPort, AccountSettings, ApiKeyInfo, IdempotencyTag, TotpEnrolment, TotpPurpose } from "./ports";
 import type { ApiKeyCreated } from "../src/schemas";
@@ -40,7 +42,9 @@ export class AccountActor extends Actor<Env> implements AccountPort {
     encryptionKey: () => this.env.TOTP_ENCRYPTION_KEY,
     accountId: () => this.created().account_id,
   });
-  protected readonly parts = [this.credentials, this.totp];
+  /** Logging out: one refresh-token family, or every one and the access tokens issued so far (the epoch). */
+  readonly sessions = new Sessions(this.kit);
+  protected readonly parts = [this.credentials, this.totp, this.sessions];
   protected override readonly legacySchema = { steps: CREDENTIALS_SCHEMA, adopts: { credentials: 1 } };
 
   /** Creates the account (idempotent for the same id) and returns its first refresh token. */
@@ -56,21 +60,26 @@ export class AccountActor extends Actor<Env> implements AccountPort {
    * Checks the password, then (only after it: TOTP's state is not told to whoever lacks the
    * password) the TOTP code when TOTP is on; on success starts a new refresh-token family.
    */
-  async login(password: string, totp_code: string | null = null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal> {
+  async login(password: string, totp_code: string | null = null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: SessionsState } | Refusal> {
     const row = this.sql<AccountIdentity & { password_hash: string }>`SELECT account_id, wallet_id, username, password_hash FROM account`[0];
     if (!row || !(await verifyPassword(password, row.password_hash))) return refuse("unauthorized", "wrong username or password");
     const second = await this.totp.check(totp_code ?? null, "login");
     if (!second.ok) return second;
-    return { ok: true, identity: this.identity()!, refresh_token: await this.issueRefreshToken(newId("fam")) };
+    const refresh_token = await this.issueRefreshToken(newId("fam"));
+    return { ok: true, identity: this.identity()!, refresh_token, sessions: this.sessions.state() };
   }
 
   /**
    * Rotates a refresh token: the presented one is spent and a new one of the same family
-   * returned. Presenting a spent token means it leaked: the whole family is revoked.
+   * returned. Presenting a spent token means it leaked: the whole family is revoked. The successor
+   * is made first, so that checking the family, spending the token and storing the successor are one
+   * synchronous stretch: a logout (or logout-all) cannot fall between the check and the new token.
    */
-  async rotateRefreshToken(token: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal> {
+  async rotateRefreshToken(token: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: SessionsState } | Refusal> {
     const identity = this.identity();
     const hash = await sha256Hex(token);
+    const next = identity ? newAccountSecret("rt", identity.account_id) : "";
+    const nextHash = await sha256Hex(next);
     const row = this.sql<{ family_id: string; expires_at: number; used_at: string | null }>`
       SELECT family_id, expires_at, used_at FROM refresh_tokens WHERE token_hash = ${hash}`[0];
     const invalid = refuse("unauthorized", "invalid refresh token");
@@ -82,7 +91,29 @@ export class AccountActor extends Actor<Env> implements AccountPort {
     }
     if (row.expires_at < Date.now()) return invalid;
     this.sql`UPDATE refresh_tokens SET used_at = ${new Date().toISOString()} WHERE token_hash = ${hash}`;
-    return { ok: true, identity, refresh_token: await this.issueRefreshToken(row.family_id) };
+    this.storeRefreshToken(nextHash, row.family_id);
+    return { ok: true, identity, refresh_token: next, sessions: this.sessions.state() };
+  }
+
+  /** Revokes the refresh token's family (the session it belongs to); false if the account has no such token. */
+  async logout(refresh_token: string): Promise<boolean> {
+    return this.sessions.logout(await sha256Hex(refresh_token), new Date().toISOString());
+  }
+
+  /**
+   * Logs out everywhere: every refresh-token family is revoked, access tokens issued so far are
+   * refused from the epoch on (the worker learns it within SESSION_EPOCH_TTL_MS), and the event
+   * sockets they opened are closed. A failed closing throws: the caller retries (the epoch only grows).
+   */
+  async logoutAll(): Promise<SessionsState> {
+    const identity = this.created();
+    const sessions = this.sessions.logoutAll(Date.now());
+    await walletActor(this.env, identity.wallet_id).closeSockets({ before_epoch: sessions.revoked_before_ms }, SOCKET_CLOSE.revoked, "logged out everywhere");
+    return sessions;
+  }
+
+  async sessionsState(): Promise<SessionsState> {
+    return this.sessions.state();
   }
 
   /** Creates an API key; the key itself is returned only here. */
@@ -103,11 +134,16 @@ export class AccountActor extends Actor<Env> implements AccountPort {
       SELECT id, name, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at`.map((r) => ({ ...r, scopes: r.scopes.split(",") as Scope[] }));
   }
 
-  /** Revokes a key at once; false if the account has no such key. */
+  /**
+   * Revokes a key at once and closes the event sockets it opened; false if the account has no such
+   * key. A repeat closes them again (a failed closing throws after the revocation: the caller retries).
+   */
   async revokeApiKey(id: string): Promise<boolean> {
     const found = this.sql`SELECT 1 FROM api_keys WHERE id = ${id}`.length > 0;
-    if (found) this.sql`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${new Date().toISOString()}) WHERE id = ${id}`;
-    return found;
+    if (!found) return false;
+    this.sql`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${new Date().toISOString()}) WHERE id = ${id}`;
+    await walletActor(this.env, this.created().wallet_id).closeSockets({ credential: apiKeyCredential(id) }, SOCKET_CLOSE.revoked, "API key deleted");
+    return true;
   }
 
   /** The key's id, and the account and scopes it grants, or null if unknown or revoked. */
@@ -149,8 +185,12 @@ export class AccountActor extends Actor<Env> implements AccountPort {
 
   private async issueRefreshToken(family_id: string): Promise<string> {
     const token = newAccountSecret("rt", this.identity()!.account_id);
-    this.sql`INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES (${await sha256Hex(token)}, ${family_id}, ${Date.now() + REFRESH_TOKEN_TTL_S * 1000})`;
+    this.storeRefreshToken(await sha256Hex(token), family_id);
     return token;
+  }
+
+  private storeRefreshToken(token_hash: string, family_id: string): void {
+    this.sql`INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES (${token_hash}, ${family_id}, ${Date.now() + REFRESH_TOKEN_TTL_S * 1000})`;
   }
 
   private identity(): AccountIdentity | null {

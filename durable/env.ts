@@ -28,6 +28,13 @@ export interface Env extends LndEnv {
   BITCOIN_NETWORK?: string;
   /** How long a payment request waits on LND before answering `pending` (tests shorten it). */
   LND_PAY_WAIT_MS?: string;
+  /**
+   * How long (ms) each isolate trusts what it last learnt of an account's session epoch (access
+   * tokens issued before it are refused: logged out everywhere); 5000 unless set, "0" asks the
+   * AccountActor on every request (tests). A logout-all takes effect everywhere within this
+   * (docs/decisions/0014).
+   */
+  SESSION_EPOCH_TTL_MS?: string;
 }
 
 /** The hub runs one LND node today; its actor has this name. */

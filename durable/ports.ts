@@ -113,6 +113,11 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   limits(): Promise<import("../src/limits").LimitsReport>;
   /** Operator: sets the account's level (0, 1 or 2); `invalid_request` for another value. */
   setLevel(level: number): Promise<import("../src/limits").LimitsReport | Refusal>;
+  /**
+   * Closes the event sockets `match` names (a credential's, or those of sessions issued before an
+   * epoch) with a close code of `SOCKET_CLOSE` (durable/kit/sockets.ts), and refuses upgrades they authorised just before.
+   */
+  closeSockets(match: import("./kit/sockets").SocketMatch, code: number, reason: string): Promise<{ closed: number }>;
 }
 
 // ── Lightning node ─────────────────────────────────────────────────────────
@@ -157,11 +162,21 @@ export type TotpPurpose = "login" | "send" | "sensitive";
 
 export interface AccountPort extends Rpc.DurableObjectBranded {
   create(identity: AccountIdentity, password_hash: string): Promise<{ refresh_token: string }>;
-  /** Checks the password, then (only then) the TOTP code when TOTP is on. */
-  login(password: string, totp_code?: string | null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal>;
-  rotateRefreshToken(token: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string } | Refusal>;
+  /**
+   * Checks the password, then (only then) the TOTP code when TOTP is on. `sessions`: sign the access
+   * token no earlier than its epoch, and only if no logout-all came meanwhile (docs/decisions/0014).
+   */
+  login(password: string, totp_code?: string | null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: import("./account/sessions").SessionsState } | Refusal>;
+  rotateRefreshToken(token: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: import("./account/sessions").SessionsState } | Refusal>;
+  /** Revokes the refresh token's family; false if the token is not this account's (nothing to revoke). */
+  logout(refresh_token: string): Promise<boolean>;
+  /** Revokes every refresh-token family, ends every access token issued so far (the epoch) and closes their sockets. */
+  logoutAll(): Promise<import("./account/sessions").SessionsState>;
+  /** The session epoch (access tokens issued before it are refused) and the count of logout-alls. */
+  sessionsState(): Promise<import("./account/sessions").SessionsState>;
   createApiKey(name: string, scopes: Scope[]): Promise<ApiKeyCreated>;
   listApiKeys(): Promise<ApiKeyInfo[]>;
+  /** Revokes the key and closes the event sockets it opened (again on a repeat, in case the first closing failed). */
   revokeApiKey(id: string): Promise<boolean>;
   /** The key's id, account and scopes, or null if unknown or revoked (LNDHub logins are a key's id and the key). */
   verifyApiKey(key: string): Promise<{ id: string; identity: AccountIdentity; scopes: Scope[] } | null>;

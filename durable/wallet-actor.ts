@@ -1,6 +1,6 @@
 import { Actor } from "./kit/actor";
 import { Idempotency, type IdempotencyTag } from "./kit/idempotency";
-import { Sockets } from "./kit/sockets";
+import { Sockets, type SocketMatch } from "./kit/sockets";
 import { lightningNode, walletActor, webhookActor, type Env } from "./env";
 import { lndClient } from "./lnd";
 import type { ChatDelivery, CreateInvoiceRequest, InvoicesQuery, PayLightningRequest, SendTransferRequest, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
@@ -37,7 +37,7 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   readonly identity = new Identity(this.kit);
   readonly ledger = new Ledger(this.kit);
   readonly history = new History(this.kit);
-  readonly sockets = new Sockets(this.kit.ctx, (after, limit) => this.events.frames(after, limit));
+  readonly sockets = new Sockets(this.kit, (after, limit) => this.events.frames(after, limit));
   readonly events: EventLog = new EventLog(this.kit, this.sockets);
   /** A record stored with a null body replays the payment as it stands now. */
   readonly idempotency = new Idempotency(this.kit, (transaction_id) => this.answerFor(transaction_id));
@@ -211,9 +211,17 @@ export class WalletActor extends Actor<Env> implements WalletPort {
 
   // ── Live events ────────────────────────────────────────────────────────────
 
-  /** WebSocket upgrade (the worker has authenticated it): replays `seq > after`, then pushes live. */
+  /** WebSocket upgrade (the worker has authenticated it and names its credential): replays `seq > after`, then pushes live until the credential ends. */
   override async fetch(request: Request): Promise<Response> {
     return this.sockets.accept(request);
+  }
+
+  /**
+   * Closes the event sockets of a credential that ended (an API key deleted: `credential`; the
+   * account logged out everywhere: `before_epoch`) and refuses upgrades it authorised just before.
+   */
+  async closeSockets(match: SocketMatch, code: number, reason: string): Promise<{ closed: number }> {
+    return { closed: this.sockets.close(match, code, reason) };
   }
 
   override async webSocketMessage(ws: WebSocket): Promise<void> {

@@ -308,3 +308,14 @@ export const AccountLimits = z
   .openapi("AccountLimits");
 /** The contract's answer to GET /v1/account/limits. */
 export type AccountLimits = z.infer<typeof AccountLimits>;
+
+// ── Sessions (docs/decisions/0014) ──
+
+export const LogoutBody = z.object({ refresh_token: z.string().max(256) }).strict();
+export const LoggedOut = z.object({ logged_out: z.literal(true) }).openapi("LoggedOut");
+export const LoggedOutEverywhere = z
+  .object({
+    logged_out: z.literal(true),
+    revoked_before: z.string().openapi({ description: "access tokens issued before this instant are refused (every edge within seconds)", example: "2026-11-29T15:00:01.000Z" }),
+  })
+  .openapi("LoggedOutEverywhere");

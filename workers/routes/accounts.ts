@@ -10,15 +10,32 @@ import { signingKeys } from "../keys";
 import { authedRoute, errors, jsonBody, jsonResponse, newRouter } from "../openapi";
 import { throwRefusal } from "../errors";
 import { requireTotpForSensitive } from "../services/totp";
+import { learnSessionsEpoch } from "../middleware/auth";
+import type { SessionsState } from "../../durable/account/sessions";
 
 export const accounts = newRouter();
 
-async function tokens(env: Env, identity: { account_id: string; wallet_id: string; username: string }, refresh_token: string): Promise<s.Tokens> {
+/**
+ * New tokens for a login or a refresh the account allowed (`sessions`: its session state when it
+ * did; none for a new account). After a logout-all the epoch is the next whole second (an access
+ * token's `iat` is in seconds): signing waits for it, by this isolate's clock (at most a second,
+ * only right after a logout-all). A logout-all between the account's answer and the signing is
+ * not seen in the token's `iat`, so the state is asked again after signing: if a logout-all came,
+ * the token is not handed out (docs/decisions/0014).
+ */
+async function tokens(env: Env, identity: { account_id: string; wallet_id: string; username: string }, refresh_token: string, sessions?: SessionsState): Promise<s.Tokens> {
+  const epoch = sessions?.revoked_before_ms ?? 0;
+  while (Date.now() < epoch) await new Promise((resolve) => setTimeout(resolve, Math.min(epoch - Date.now() + 1, 1_000)));
   const access_token = await signAccessToken(await signingKeys(env), {
     accountId: identity.account_id,
     walletId: identity.wallet_id,
     username: identity.username,
   });
+  if (sessions) {
+    const now = await accountActor(env, identity.account_id).sessionsState();
+    learnSessionsEpoch(identity.account_id, now.revoked_before_ms);
+    if (now.logouts !== sessions.logouts) throw new ApiError("unauthorized", "the account logged out everywhere meanwhile: log in again");
+  }
   return { access_token, refresh_token, expires_in: ACCESS_TOKEN_TTL_S, token_type: "Bearer" };
 }
 
@@ -63,7 +80,7 @@ accounts.openapi(
     const result = await accountActor(c.env, claim.account_id).login(password, totp_code ?? null);
     // TOTP's refusals are 401 here: there is no session yet.
     if (isRefusal(result)) throw new LoginRefusal(result.code, result.message);
-    return c.json(await tokens(c.env, result.identity, result.refresh_token), 200);
+    return c.json(await tokens(c.env, result.identity, result.refresh_token, result.sessions), 200);
   },
 );
 
@@ -81,7 +98,42 @@ accounts.openapi(
     if (!accountId) throw new ApiError("unauthorized", "invalid refresh token");
     const result = await accountActor(c.env, accountId).rotateRefreshToken(refresh_token);
     if (isRefusal(result)) throwRefusal(result);
-    return c.json(await tokens(c.env, result.identity, result.refresh_token), 200);
+    return c.json(await tokens(c.env, result.identity, result.refresh_token, result.sessions), 200);
+  },
+);
+
+accounts.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/auth/logout",
+    summary: "Log out one session: its refresh token's family is revoked (the access tokens it issued run to their exp, at most 15 minutes)",
+    description: "Answers 200 for any refresh token, as RFC 7009 does: a token that is unknown, spent or revoked has nothing left to revoke.",
+    request: jsonBody(s.LogoutBody),
+    responses: { 200: jsonResponse(s.LoggedOut, "that session's refresh tokens are revoked"), 400: errors[400] },
+  }),
+  async (c) => {
+    const { refresh_token } = c.req.valid("json");
+    const accountId = accountOfSecret("rt", refresh_token);
+    if (accountId) await accountActor(c.env, accountId).logout(refresh_token);
+    return c.json({ logged_out: true as const }, 200);
+  },
+);
+
+accounts.openapi(
+  authedRoute({
+    method: "post",
+    path: "/v1/auth/logout-all",
+    summary: "Log out everywhere: every refresh token is revoked, access tokens issued so far are refused (within seconds on every edge) and their event streams closed (4003)",
+    description: "API keys are not sessions: they stay (DELETE /v1/api-keys/{id} revokes one). Log in again for new tokens. See docs/decisions/0014.",
+    scope: "read",
+    auth: { jwtOnly: true },
+    responses: { 200: jsonResponse(s.LoggedOutEverywhere, "every session ended"), 401: errors[401], 403: errors[403] },
+  }),
+  async (c) => {
+    const { accountId } = c.get("principal");
+    const { revoked_before_ms } = await accountActor(c.env, accountId).logoutAll();
+    learnSessionsEpoch(accountId, revoked_before_ms);
+    return c.json({ logged_out: true as const, revoked_before: new Date(revoked_before_ms).toISOString() }, 200);
   },
 );
 
@@ -118,7 +170,7 @@ accounts.openapi(
   authedRoute({
     method: "delete",
     path: "/v1/api-keys/{id}",
-    summary: "Revoke an API key",
+    summary: "Revoke an API key (event streams it opened close with 4003)",
     scope: "read",
     auth: { jwtOnly: true },
     request: { params: z.object({ id: z.string().max(64) }) },
