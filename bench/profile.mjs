@@ -221,11 +221,13 @@ async function analyzeTrace(path, rootMethod = "sendTransfer") {
   let alarmSql = 0;
   let alarmNs = 0;
   let alarmSetAlarm = 0;
+  let paymentSetAlarm = 0;
   for (const [opKey] of sqlOf) if (alarmSet.has(requestOf(opKey))) alarmSql++;
   for (const [causeKey, ns] of turns) if (alarmSet.has(requestOf(causeKey))) alarmNs += ns;
   for (const [k, v] of kind) if (v === "durable_object_storage_setAlarm") {
     const req = requestOf(k);
     if (alarmSet.has(req)) alarmSetAlarm++;
+    else if (req && payments.has(rootOf(req))) paymentSetAlarm++;
   }
   for (const [opKey, query, ns] of sqlOf) {
     const req = requestOf(opKey);
@@ -287,7 +289,9 @@ async function analyzeTrace(path, rootMethod = "sendTransfer") {
     sql_per_alarm: alarms.length ? round(alarmSql / alarms.length, 2) : null,
     js_ms_per_alarm: alarms.length ? round(alarmNs / alarms.length / 1e6, 3) : null,
     set_alarm_calls_in_alarms: alarmSetAlarm,
+    // Every setAlarm in the trace (setting the accounts and conversations up included), then those made by the measured requests.
     set_alarm_calls_per_payment: per([...kind.values()].filter((v) => v === "durable_object_storage_setAlarm").length),
+    set_alarm_calls_in_payments_per_payment: per(paymentSetAlarm),
     statements: Object.entries(queries)
       .sort((x, y) => y[1] - x[1])
       .map(([q, c]) => ({ per_payment: per(c), statement: q.length > 160 ? `${q.slice(0, 157)}...` : q })),
@@ -300,7 +304,7 @@ function printAnatomy(a) {
   console.log(`Durable Object calls per payment: ${a.do_calls_total_per_payment}  ${JSON.stringify(a.do_calls_per_payment)}`);
   console.log(`SQL statements per payment: ${a.sql_per_payment}  ${JSON.stringify(a.sql_by_method_per_payment)}  (${a.sql_ms_per_payment} ms inside SQLite calls)`);
   console.log(`isolate time in JS turns per payment: ${a.js_turn_ms_per_payment} ms (worker ${a.worker_js_ms_per_payment} ms; DOs ${JSON.stringify(a.do_js_ms_per_payment_by_method)})`);
-  console.log(`alarms: ${a.alarms_during_trace} (${a.alarms_per_payment} per payment; ${a.sql_per_alarm} SQL statements and ${a.js_ms_per_alarm} ms of JS each); setAlarm calls per payment: ${a.set_alarm_calls_per_payment}`);
+  console.log(`alarms: ${a.alarms_during_trace} (${a.alarms_per_payment} per payment; ${a.sql_per_alarm} SQL statements and ${a.js_ms_per_alarm} ms of JS each); setAlarm calls per payment: ${a.set_alarm_calls_per_payment} in the whole trace, ${a.set_alarm_calls_in_payments_per_payment} by the payments themselves`);
   console.log("statements (per payment):");
   for (const s of a.statements) console.log(`  ${String(s.per_payment).padStart(5)}  ${s.statement}`);
 }
