@@ -1,4 +1,5 @@
-// The hub's API as the bench uses it: accounts, funding, payments, invoices, event sockets, chat.
+// The hub's API as the bench uses it: accounts, funding, payments, invoices, event sockets, chat,
+// webhook endpoints, the LNURL-pay callback.
 import { performance } from "node:perf_hooks";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -34,7 +35,9 @@ export class Hub {
   /** Creates `n` accounts (POST /v1/accounts) and funds each (POST /dev/faucet, Idempotency-Key). */
   async createAccounts(n, { concurrency = 8, fundSat = 1_000_000, onProgress } = {}) {
     let done = 0;
-    const created = await pool(n, concurrency, async (i) => {
+    const first = this.accounts.length; // more accounts later continue the numbering
+    const created = await pool(n, concurrency, async (k) => {
+      const i = first + k;
       const username = `b${this.runTag}_${i}`;
       const res = await this.client.request("POST", "/v1/accounts", {
         headers: { "content-type": "application/json" },
@@ -110,6 +113,36 @@ export class Hub {
     if (res.status !== 200) return { ok: false, status: res.status, detail: res.text };
     const status = /"status":"([a-z_]+)"/.exec(res.text)?.[1];
     return status === "succeeded" ? { ok: true, status: 200 } : { ok: false, status: `sim:${status ?? "?"}`, detail: res.text };
+  }
+
+  // ── Webhooks and LNURL ───────────────────────────────────────────────────
+
+  /**
+   * POST /v1/webhooks {url, events} by `account`: one endpoint (the hub turns the wallet's webhook
+   * feed on first). → { ok, status, id, secret (whsec_…, shown only here) }
+   */
+  async createWebhook(account, url, events = ["*"]) {
+    const res = await this.client.request("POST", "/v1/webhooks", { headers: this.headers(account), body: JSON.stringify({ url, events }) });
+    if (res.status !== 201) return { ok: false, status: res.status, detail: res.text };
+    const w = JSON.parse(res.text);
+    return { ok: true, status: 201, id: w.id, secret: w.secret };
+  }
+
+  /** DELETE /v1/webhooks/{id} (its pending deliveries end as failed). */
+  async deleteWebhook(account, id) {
+    const res = await this.client.request("DELETE", `/v1/webhooks/${id}`, { headers: this.headers(account) });
+    return res.status === 200 ? { ok: true, status: 200 } : { ok: false, status: res.status, detail: res.text };
+  }
+
+  /**
+   * The public LNURL-pay callback (GET /lnurlp/{username}/callback?amount=<msat>, no credential): the
+   * hub issues an invoice of exactly that amount through its Lightning node. → { ok, status, pr }
+   */
+  async lnurlCallback(account, amountMsat = 1000) {
+    const res = await this.client.request("GET", `/lnurlp/${account.username}/callback?amount=${amountMsat}`);
+    if (res.status !== 200) return { ok: false, status: res.status, detail: res.text };
+    const pr = /"pr":"(ln[a-z0-9]+)"/.exec(res.text)?.[1];
+    return pr ? { ok: true, status: 200, pr } : { ok: false, status: "no pr", detail: res.text };
   }
 
   /** Moves `account.lastSeq` to the last event of its log (GET /v1/events, pages of 1,000), so a socket opened after replays nothing old. */
