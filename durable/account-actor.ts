@@ -11,7 +11,7 @@ import type { Msat } from "../src/money";
 import type { ApiAnswer } from "../src/wallet-types";
 import { sha256Hex } from "../src/hash";
 import { newId } from "../src/ids";
-import { verifyPassword } from "../src/auth/password";
+import { hashPassword, needsRehash, verifyPassword } from "../src/auth/password";
 import { REFRESH_TOKEN_TTL_S, newAccountSecret, type Scope } from "../src/auth/tokens";
 
 /** The schema before the actor kit; its one step is the credentials part's first. */
@@ -65,6 +65,8 @@ export class AccountActor extends Actor<Env> implements AccountPort {
     if (!row || !(await verifyPassword(password, row.password_hash))) return refuse("unauthorized", "wrong username or password");
     const second = await this.totp.check(totp_code ?? null, "login");
     if (!second.ok) return second;
+    // A hash made with older parameters is upgraded on the first full login (decision 0013).
+    if (needsRehash(row.password_hash)) this.sql`UPDATE account SET password_hash = ${await hashPassword(password)} WHERE id = 1`;
     const refresh_token = await this.issueRefreshToken(newId("fam"));
     return { ok: true, identity: this.identity()!, refresh_token, sessions: this.sessions.state() };
   }

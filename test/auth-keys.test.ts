@@ -4,7 +4,8 @@ import worker from "../workers/index";
 import type { Env } from "../workers/env";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../src/auth/password";
 import { generateSigningJwk, importSigningKeys, signAccessToken, verifyAccessToken } from "../src/auth/tokens";
-import { createAccount, PASSWORD, testEnv, type TestAccount } from "./helpers";
+import { runInDurableObject } from "cloudflare:test";
+import { api, createAccount, PASSWORD, testEnv, type TestAccount } from "./helpers";
 
 const publicHalf = (privateJwkJson: string) => {
   const { kty, crv, x } = JSON.parse(privateJwkJson) as JWK;
@@ -145,6 +146,24 @@ describe("password hashes (decision 0013)", () => {
     const fewer = `pbkdf2-sha256-chain$2x1000$${salt}$${hex(await pbkdf2Hex(await pbkdf2Hex(new TextEncoder().encode(PASSWORD), salt, 1000), salt, 1000))}`;
     expect(await verifyPassword(PASSWORD, fewer)).toBe(true);
     expect(needsRehash(fewer)).toBe(true);
+  });
+
+  it("an account with an old-format hash is upgraded on its next full login, and the password still works", async () => {
+    const a = await createAccount("rehash");
+    const salt = "cd".repeat(16);
+    const legacy = `pbkdf2-sha256$100000$${salt}$${hex(await pbkdf2Hex(new TextEncoder().encode(PASSWORD), salt, 100_000))}`;
+    const account = testEnv.ACCOUNT.get(testEnv.ACCOUNT.idFromName(a.account_id));
+    const stored = () => runInDurableObject(account, (_actor, state) => state.storage.sql.exec<{ h: string }>("SELECT password_hash AS h FROM account").one().h);
+    await runInDurableObject(account, (_actor, state) => void state.storage.sql.exec("UPDATE account SET password_hash = ?", legacy));
+    const bad = await api("POST", "/v1/auth/login", { body: { username: a.username, password: "wrong password!" } });
+    expect(bad.status).toBe(401);
+    expect(await stored()).toBe(legacy); // a failed login changes nothing
+    const ok = await api("POST", "/v1/auth/login", { body: { username: a.username, password: PASSWORD } });
+    expect(ok.status).toBe(200);
+    const upgraded = await stored();
+    expect(upgraded).toMatch(/^pbkdf2-sha256-chain\$6x100000\$/);
+    expect(needsRehash(upgraded)).toBe(false);
+    expect((await api("POST", "/v1/auth/login", { body: { username: a.username, password: PASSWORD } })).status).toBe(200);
   });
 
   it("refuses malformed or unbounded hashes without deriving anything", async () => {
