@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError, errorStatus, isRefusal, type Refusal } from "../src/errors";
+import { lndhubFailureOf } from "../src/lndhub";
 import type { ApiAnswer } from "../src/wallet-types";
 
 export const errorJson = (c: Context, status: number, code: string, message: string) =>
@@ -30,6 +31,11 @@ const codeForStatus: Record<number, string> = {
 
 /** Every failure leaves in the contract's shape; only our own faults are 5xx, and say nothing inside. */
 export function onError(err: Error, c: Context) {
+  // Refusals made before the LNDHub router (body limit, malformed text) speak LndHub's language there.
+  if (err instanceof ApiError && new URL(c.req.url).pathname.startsWith("/lndhub/")) {
+    const failure = lndhubFailureOf(err.code, err.message);
+    return c.json(failure.body, failure.status as ContentfulStatusCode);
+  }
   if (err instanceof ApiError) return errorJson(c, err.status, err.code, err.message);
   if (err instanceof HTTPException && err.status < 500) {
     return errorJson(c, err.status, codeForStatus[err.status] ?? "invalid_request", err.message || "bad request");

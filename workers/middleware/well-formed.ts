@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../src/errors";
-import { hasLoneSurrogate } from "../../src/text";
+import { MAX_JSON_DEPTH, textProblem } from "../../src/text";
 
 /**
  * JSON that is valid but not valid text is refused: a string with a lone surrogate (`"\ud800"`)
@@ -15,7 +15,9 @@ export const wellFormedJson: MiddlewareHandler = async (c, next) => {
     } catch {
       return next(); // not JSON at all: the route's validator says so
     }
-    if (hasLoneSurrogate(body)) throw new ApiError("invalid_request", "text must be well-formed Unicode (a lone surrogate such as \\ud800 is not)");
+    const problem = textProblem(body);
+    if (problem === "lone_surrogate") throw new ApiError("invalid_request", "text must be well-formed Unicode (a lone surrogate such as \\ud800 is not)");
+    if (problem === "too_deep") throw new ApiError("invalid_request", `JSON may be nested at most ${MAX_JSON_DEPTH} levels deep`);
   }
   return next();
 };

@@ -70,12 +70,23 @@ chat.openapi(
   }),
   async (c) => {
     const { limit, cursor } = c.req.valid("query");
+    if (cursor !== undefined && !isInboxCursor(cursor)) throw new ApiError("invalid_request", "cursor: use next_cursor from the previous page");
     const me = c.get("principal").walletId;
     const page = await walletActor(c.env, me).listConversations(limit, cursor ?? null);
     const summaries = await Promise.all(page.conversation_ids.map((id) => conversationActor(c.env, id).summary(me)));
     return c.json({ conversations: summaries.filter((s) => s !== null), next_cursor: page.next_cursor }, 200);
   },
 );
+
+/** A cursor the conversation list issued: base64 of `[last_activity_at, conversation_id]`. */
+function isInboxCursor(cursor: string): boolean {
+  try {
+    const v: unknown = JSON.parse(atob(cursor));
+    return Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && typeof v[1] === "string";
+  } catch {
+    return false;
+  }
+}
 
 /** The body of a message as the conversation takes it (amounts in msat, text or ciphertext). */
 function newMessage(body: z.infer<typeof cs.MessageBodySchema>): NewMessage {
