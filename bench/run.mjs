@@ -89,9 +89,10 @@ cfg.chat = {
   groupWarmupMessages: quick ? 5 : 20,
   // Clients sending text at once; the first level of each is the headline figure. Between pairs: 16, as
   // the live events phase (1 for the unloaded floor). In the group: one message at a time already
-  // offers the group all it can take (~40 messages/s here); 4 at once shows the queue.
-  directLevels: (opt["chat-direct-levels"] ?? "16,1").split(",").map(Number),
-  groupLevels: (opt["chat-group-levels"] ?? "1,4").split(",").map(Number),
+  // offers the group all it can take (~40 messages/s here); 4 at once shows the queue. --quick runs
+  // the headline levels only.
+  directLevels: (opt["chat-direct-levels"] ?? (quick ? "16" : "16,1")).split(",").map(Number),
+  groupLevels: (opt["chat-group-levels"] ?? (quick ? "1" : "1,4")).split(",").map(Number),
 };
 // Webhooks: one endpoint per account (accounts 0…N-1, more created if the run has fewer), a local
 // receiver, random payments among those accounts at the live events phase's concurrency.
