@@ -8,7 +8,7 @@ import { MAX_JSON_DEPTH, textProblem } from "../../src/text";
  * The parsed body is cached by Hono, so the route's validator does not parse it again.
  */
 export const wellFormedJson: MiddlewareHandler = async (c, next) => {
-  if (c.req.method !== "GET" && c.req.method !== "HEAD" && (c.req.header("content-type") ?? "").includes("json")) {
+  if (c.req.method !== "GET" && c.req.method !== "HEAD" && isJsonType(c.req.header("content-type"))) {
     let body: unknown;
     try {
       body = await c.req.json();
@@ -21,3 +21,9 @@ export const wellFormedJson: MiddlewareHandler = async (c, next) => {
   }
   return next();
 };
+
+/** `application/json` or a `+json` type, as the routes' validators read them (not merely containing "json"). */
+function isJsonType(header: string | undefined): boolean {
+  const type = (header ?? "").split(";")[0]!.trim().toLowerCase();
+  return type === "application/json" || /^application\/[a-z0-9.-]+\+json$/.test(type);
+}

@@ -68,7 +68,8 @@ async function bodyOf<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promi
   try {
     if (/form/i.test(c.req.header("content-type") ?? "")) raw = await c.req.parseBody();
     else {
-      const text = await c.req.text();
+      // Bytes, not .text(): clients label JSON oddly, and the runtime warns when text is read from a non-text type.
+      const text = new TextDecoder().decode(await c.req.arrayBuffer());
       raw = text.trim() ? JSON.parse(text) : {};
     }
   } catch {
