@@ -76,7 +76,7 @@ describe.skipIf(!ctx)("the hub against real lnd", () => {
     expectConservation(audits);
     const sum = (f: (a: (typeof audits)[number]) => number) => audits.reduce((s, a) => s + f(a), 0);
     // What went through the node, as the wallets booked it: received − sent − fees.
-    const throughNode = -sum((a) => a.lnd_msat) - sum((a) => a.fees_msat);
+    const throughNode = 0 - sum((a) => a.lnd_msat) - sum((a) => a.fees_msat); // (0 - …: never -0)
     const localMsat = await settledLocalMsat();
     expect(localMsat - startLocalMsat).toBe(throughNode);
     // Solvency: what the hub owes (balances, and funds held for payments) against what lnd holds.
@@ -245,6 +245,8 @@ describe.skipIf(!ctx)("the hub against real lnd", () => {
 
     // 12M sat: more than the hub node can send over all its channels (~11M sat outbound).
     const b = await account("tx");
+    // Level 2: the 24 h withdrawal limit (50M sat) must not be what refuses it (level 1 allows 5M).
+    expect(await walletStub(b.wallet_id).setLevel(2)).toMatchObject({ level: 2 });
     await fund(b, 10_000_000);
     await fund(b, 2_100_000);
     const big = await bob!.addInvoice(12_000_000, "too big");
