@@ -5,6 +5,7 @@ import { hashPassword, verifyPassword } from "../src/auth/password";
 import { accountOfSecret, newAccountSecret, type Principal } from "../src/auth/tokens";
 import { VerifiedTokens } from "../src/auth/verified-tokens";
 import { satToMsat } from "../src/money";
+import { api, createAccount, fund, newKey, testEnv, waitFor } from "./helpers";
 
 describe("ledger rules", () => {
   it("every journal the hub posts balances", () => {
@@ -79,5 +80,32 @@ describe("verified access tokens (per-isolate cache)", () => {
     expect(cache.size).toBe(2);
     expect(cache.get("a", 0)).toBeUndefined();
     expect(cache.get("c", 0)).toBeDefined();
+  });
+});
+
+describe("replays answer as their first request did", () => {
+  const sim = (path: string, body: unknown) =>
+    testEnv.LND_SIM!.fetch(`http://sim${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+
+  it("a Lightning payment asked for before its invoice expired, replayed after: the payment as it stands, not invoice_expired", async () => {
+    const a = await createAccount("replay");
+    await fund(a, 10_000);
+    // An outside hold invoice: the hub's payment stays in flight (pending) until it is settled.
+    const invoice = await sim("/sim/invoices", { amount_sat: 1000, expiry_s: 2, hold: true });
+    const pay = (key: string) => api("POST", "/v1/payments/lightning", { body: { payment_request: invoice.payment_request }, token: a.access_token, key });
+    const key = newKey();
+    const first = await pay(key);
+    expect([first.status, first.json.status], JSON.stringify(first.json)).toEqual([200, "pending"]);
+    const expiresAt = Date.parse((await api("POST", "/v1/lightning/decode", { body: { payment_request: invoice.payment_request }, token: a.access_token })).json.expires_at);
+    await waitFor(() => Date.now() > expiresAt + 50, "the invoice to expire", 5_000);
+
+    const pending = await pay(key);
+    expect([pending.status, pending.json.status], JSON.stringify(pending.json)).toEqual([200, "pending"]);
+    expect(pending.json.payment_hash).toBe(invoice.payment_hash);
+    // A new request for the expired invoice is still refused.
+    expect((await pay(newKey())).json.error?.code).toBe("invoice_expired");
+
+    await sim("/sim/invoices/settle", { payment_hash: invoice.payment_hash });
+    await waitFor(async () => (await pay(key)).json.status === "succeeded", "the replay to show the settled payment", 10_000);
   });
 });

@@ -5,7 +5,7 @@ import * as s from "../../src/schemas";
 import { lndClient } from "../../durable/lnd";
 import { LndError } from "../../src/lightning";
 import { lightningNode, walletActor } from "../env";
-import { createInvoice, decodeOrRefuse, payable, payInvoice, satOrUndefined } from "../services/lightning";
+import { createInvoice, decodeOrRefuse, payable, payableOrStored, payInvoice, satOrUndefined } from "../services/lightning";
 import { answer } from "../errors";
 import { requireTotpForSend } from "../services/totp";
 import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
@@ -129,12 +129,13 @@ lightning.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
+    const walletId = c.get("principal").walletId;
     const idempotency = await idempotencyTag(c, "POST /v1/payments/lightning", body);
-    // The amount is the invoice's (or the caller's for an amountless one): TOTP is checked on it before paying.
     const request = { payment_request: body.payment_request, amount_msat: satOrUndefined(body.amount_sat), max_fee_msat: satOrUndefined(body.max_fee_sat) };
-    const checked = payable(c.env, request.payment_request, request.amount_msat);
+    const checked = await payableOrStored(c.env, walletId, request, idempotency);
+    if ("stored" in checked) return answer(c, checked.stored) as never;
+    // The amount is the invoice's (or the caller's for an amountless one): TOTP is checked on it before paying.
     await requireTotpForSend(c, checked.amount_msat, idempotency);
-    const result = await payInvoice(c.env, c.get("principal").walletId, request, idempotency, checked);
-    return answer(c, result) as never;
+    return answer(c, await payInvoice(c.env, walletId, request, idempotency, checked)) as never;
   },
 );

@@ -20,8 +20,11 @@ export function decodeOrRefuse(payment_request: string): DecodedInvoice {
   }
 }
 
+/** An invoice the hub can pay, and the amount it is paid with. */
+export type PayableInvoice = { invoice: DecodedInvoice; amount_msat: Msat };
+
 /** An invoice the hub can pay: right network, not expired, a definite amount within bounds. */
-export function payable(env: Env, payment_request: string, amount_msat?: Msat): { invoice: DecodedInvoice; amount_msat: Msat } {
+export function payable(env: Env, payment_request: string, amount_msat?: Msat): PayableInvoice {
   const invoice = decodeOrRefuse(payment_request);
   if (invoice.network !== (env.BITCOIN_NETWORK || "bitcoin")) {
     throw new ApiError("invalid_payment_request", `invoice is for ${invoice.network}, the hub runs on ${env.BITCOIN_NETWORK || "bitcoin"}`);
@@ -37,17 +40,40 @@ export function payable(env: Env, payment_request: string, amount_msat?: Msat): 
 }
 
 /**
+ * `payable`, or, when the invoice has expired, what an earlier request with this idempotency key
+ * stored (`{ stored }`): a payment asked for before the expiry is answered as it stands, not refused,
+ * however late its replay comes (a client following a pending payment by repeating its request).
+ */
+export async function payableOrStored(
+  env: Env,
+  walletId: string,
+  request: { payment_request: string; amount_msat?: Msat },
+  idempotency: IdempotencyTag,
+): Promise<PayableInvoice | { stored: ApiAnswer<LightningPayment> | Refusal }> {
+  try {
+    return payable(env, request.payment_request, request.amount_msat);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === "invoice_expired")) throw error;
+    const stored = await walletActor(env, walletId).storedAnswer(idempotency);
+    if (stored) return { stored: stored as ApiAnswer<LightningPayment> | Refusal };
+    throw error;
+  }
+}
+
+/**
  * Pays a BOLT 11 invoice from a wallet (hub invoices inside the hub), with the default fee cap unless
- * given. `checked` is what `payable` already answered for this request (decoding costs milliseconds).
+ * given. `checked` is what `payableOrStored` already answered for this request (decoding costs milliseconds).
  */
 export async function payInvoice(
   env: Env,
   walletId: string,
   request: { payment_request: string; amount_msat?: Msat; max_fee_msat?: Msat },
   idempotency: IdempotencyTag,
-  checked: { invoice: DecodedInvoice; amount_msat: Msat } = payable(env, request.payment_request, request.amount_msat),
+  checked?: PayableInvoice,
 ): Promise<ApiAnswer<LightningPayment> | Refusal> {
-  const { invoice, amount_msat } = checked;
+  const ready = checked ?? (await payableOrStored(env, walletId, request, idempotency));
+  if ("stored" in ready) return ready.stored;
+  const { invoice, amount_msat } = ready;
   return walletActor(env, walletId).payLightning({
     idempotency,
     payment_request: request.payment_request,
