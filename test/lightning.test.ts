@@ -292,4 +292,20 @@ describe("payment claims", () => {
     expect(p.json.status).toBe("succeeded");
     await conserved(a, b);
   });
+
+  it("two payments freeing the same stale claim at once: only one of them gets the hash", async () => {
+    const [a, b, c] = [await createAccount("tx"), await createAccount("tx"), await createAccount("tx")];
+    const out = await outsideInvoice(1000);
+    expect(await node().routePayment(out.payment_hash, a.wallet_id, "pay_" + "ef".repeat(16))).toEqual({ route: "external" });
+    await runInDurableObject(node(), (_n, state) => {
+      state.storage.sql.exec("UPDATE payments SET updated_at = updated_at - 120000 WHERE payment_hash = ?", out.payment_hash);
+    });
+    // Both ask A's wallet about the stale claim; while one waits for the answer, the other must not slip in.
+    const routes = await Promise.all([
+      node().routePayment(out.payment_hash, b.wallet_id, "pay_" + "b1".repeat(16)),
+      node().routePayment(out.payment_hash, c.wallet_id, "pay_" + "c1".repeat(16)),
+    ]);
+    expect(routes.filter((r) => "route" in r)).toEqual([{ route: "external" }]);
+    expect(routes.filter((r) => !("route" in r))).toMatchObject([{ ok: false, code: "already_paid" }]);
+  });
 });

@@ -29,9 +29,11 @@ export class PaymentClaims implements Part {
 
   /** Claims an outside hash for one payment of one wallet, unless a live claim of another payment holds it. */
   async claim(payment_hash: string, wallet_id: string, payment_id: string): Promise<PaymentRoute | Refusal> {
-    const claim = this.kit.sql<Claim>`SELECT payment_id, wallet_id, state, updated_at FROM payments WHERE payment_hash = ${payment_hash}`[0];
-    if (claim && claim.payment_id !== payment_id && claim.state !== "failed" && !(await this.isStale(claim))) {
-      return refuse("already_paid", claim.state === "succeeded" ? "this invoice was already paid" : "this invoice is being paid");
+    for (;;) {
+      const claim = this.kit.sql<Claim>`SELECT payment_id, wallet_id, state, updated_at FROM payments WHERE payment_hash = ${payment_hash}`[0];
+      if (!claim || claim.payment_id === payment_id || claim.state === "failed") break;
+      if (!(await this.isStale(claim))) return refuse("already_paid", claim.state === "succeeded" ? "this invoice was already paid" : "this invoice is being paid");
+      // The stale claim is failed now, unless another payment claimed the hash while its wallet was asked: look again.
     }
     this.kit.sql`INSERT OR REPLACE INTO payments (payment_hash, wallet_id, payment_id, state, updated_at)
                  VALUES (${payment_hash}, ${wallet_id}, ${payment_id}, 'in_flight', ${Date.now()})`;
