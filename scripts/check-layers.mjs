@@ -1,36 +1,48 @@
 // The layering rules, checked on the source text (run by `npm test` before the suites):
 //   src/ imports nothing from workers/, durable/ or the Cloudflare runtime;
 //   durable/ imports nothing from workers/;
-//   no actor file (durable/*-actor.ts) imports another: actors meet through durable/ports.ts.
+//   no actor file (durable/*-actor.ts) imports another: actors meet through durable/ports.ts;
+//   the hub's code (src/, durable/, workers/) imports nothing from what surrounds it: tests, the
+//   benchmark, the simulator (its own Worker, reached through the LND_SIM binding), the scripts.
+// Every module reference counts, as TypeScript itself finds them: `import` and `import type`,
+// re-exports (`export … from`), side-effect imports, `import("…")` in code and in types.
+import { createRequire } from "node:module";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve, dirname } from "node:path";
 
+const ts = createRequire(import.meta.url)("typescript");
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const files = (dir) =>
   readdirSync(join(root, dir)).flatMap((name) => {
     const path = join(dir, name);
     return statSync(join(root, path)).isDirectory() ? files(path) : path.endsWith(".ts") ? [path] : [];
   });
-const importsOf = (file) =>
-  [...readFileSync(join(root, file), "utf8").matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"/gms)].map((m) => m[1]);
+const importsOf = (file) => ts.preProcessFile(readFileSync(join(root, file), "utf8"), true, true).importedFiles.map((f) => f.fileName);
 const target = (file, spec) => (spec.startsWith(".") ? relative(root, resolve(root, dirname(file), spec)) : spec);
+const under = (t, dir) => t === dir || t.startsWith(`${dir}/`);
+const AROUND = ["test", "bench", "sim", "scripts"];
 
 const problems = [];
-for (const file of files("src")) {
-  for (const spec of importsOf(file)) {
-    const t = target(file, spec);
-    if (t.startsWith("workers") || t.startsWith("durable") || spec.startsWith("cloudflare:")) problems.push(`${file} imports ${spec}: src/ must not depend on the runtime or upper layers`);
-  }
-}
-for (const file of files("durable")) {
-  for (const spec of importsOf(file)) {
-    const t = target(file, spec);
-    if (t.startsWith("workers")) problems.push(`${file} imports ${spec}: durable/ must not depend on workers/`);
-    if (/-actor\.ts$/.test(file) && /^durable\/[^/]+-actor(\.ts)?$/.test(t)) problems.push(`${file} imports ${spec}: actors reach each other through durable/ports.ts`);
+const checked = { src: files("src"), durable: files("durable"), workers: files("workers") };
+for (const [layer, list] of Object.entries(checked)) {
+  for (const file of list) {
+    for (const spec of importsOf(file)) {
+      const t = target(file, spec);
+      const around = AROUND.find((dir) => under(t, dir));
+      if (around) problems.push(`${file} imports ${spec}: the hub's code must not depend on ${around}/`);
+      if (layer === "src" && (under(t, "workers") || under(t, "durable") || spec.startsWith("cloudflare:"))) {
+        problems.push(`${file} imports ${spec}: src/ must not depend on the runtime or upper layers`);
+      }
+      if (layer === "durable" && under(t, "workers")) problems.push(`${file} imports ${spec}: durable/ must not depend on workers/`);
+      if (layer === "durable" && /-actor\.ts$/.test(file) && /^durable\/[^/]+-actor(\.ts)?$/.test(t)) {
+        problems.push(`${file} imports ${spec}: actors reach each other through durable/ports.ts`);
+      }
+    }
   }
 }
 if (problems.length) {
   console.error(`layering: ${problems.length} problem(s)\n  ${problems.join("\n  ")}`);
   process.exit(1);
 }
-console.log(`layering: ok (${files("src").length + files("durable").length} files of src/ and durable/ checked)`);
+const counts = Object.entries(checked).map(([layer, list]) => `${list.length} of ${layer}/`);
+console.log(`layering: ok (${counts.join(", ")} checked)`);
