@@ -94,7 +94,7 @@ export class Outbox<Ack extends { ok: true }, Settled> implements Part {
       this.retryLater(item);
       return { outcome: "retry", settled: null };
     }
-    if (answer.ok) return { outcome: "delivered", settled: this.protocol.settle(item, { outcome: "delivered", ack: answer as Ack }) };
+    if (answer.ok) return { outcome: "delivered", settled: this.protocol.settle(item, { outcome: "delivered", ack: answer }) };
     if (isFinalRefusal(answer.code)) return { outcome: "returned", settled: this.protocol.settle(item, { outcome: "returned", reason: answer.message }) };
     this.retryLater(item);
     return { outcome: "retry", settled: null };

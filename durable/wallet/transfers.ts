@@ -167,7 +167,7 @@ export class Transfers implements Part {
   private async handOver(item: OutboxItem): Promise<TransferAck | Refusal> {
     const payload = JSON.parse(item.payload) as TransferPayload;
     const receiver = this.wiring.wallets(item.destination);
-    return (payload.payment_hash ? await receiver.receiveInvoicePayment(payload) : await receiver.receiveTransfer(payload)) as TransferAck | Refusal;
+    return payload.payment_hash ? receiver.receiveInvoicePayment(payload) : receiver.receiveTransfer(payload);
   }
 
   /**
