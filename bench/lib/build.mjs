@@ -1,6 +1,7 @@
 // Bundles the hub and the LND simulator the way `wrangler deploy` does, and writes a workerd
 // config that serves the bundles directly (no wrangler dev, no proxy in front of workerd).
 import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { webcrypto } from "node:crypto";
 import { dirname, join, relative, resolve } from "node:path";
@@ -56,6 +57,15 @@ export function bundle({ quiet = true } = {}) {
   return out;
 }
 
+/**
+ * The hub's Durable Object bindings as wrangler.toml declares them (read by wrangler itself), so the
+ * bench serves the same actors under the same names as `wrangler dev`, the tests and production.
+ */
+export function hubActorBindings(config = join(ROOT, "wrangler.toml")) {
+  const { unstable_readConfig } = createRequire(import.meta.url)("wrangler");
+  return unstable_readConfig({ config }, { hideWarnings: true }).durable_objects.bindings.map(({ name, class_name }) => ({ name, className: class_name }));
+}
+
 /** A fresh Ed25519 private JWK, as `npm start` writes into .dev.vars. */
 export async function generateJwk() {
   const { privateKey } = await webcrypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
@@ -72,8 +82,10 @@ const q = (s) => JSON.stringify(s); // capnp text strings use the same escapes a
  * storage: "disk" (SQLite files under `dataDir`) or "memory" (workerd's in-memory storage, which
  * this workerd does not offer to SQLite-backed classes: the hub cannot run on it).
  * extra: more workers served on their own sockets (the calibration worker).
+ * actors: the hub's Durable Object bindings (default: wrangler.toml's; bench/ab.mjs may give the
+ * base commit's, `hubActorBindings(<its wrangler.toml>)`).
  */
-export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [], hubBundle = join(BUILD, "hub/index.js"), v8Flags = [] }) {
+export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [], hubBundle = join(BUILD, "hub/index.js"), v8Flags = [], actors = hubActorBindings() }) {
   mkdirSync(dir, { recursive: true });
   const rel = (p) => relative(dir, p);
   const storageOf = storage === "disk" ? `(localDisk = "do-storage")` : `(inMemory = void)`;
@@ -82,12 +94,7 @@ export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim =
     `(name = "BITCOIN_NETWORK", text = "regtest")`,
     `(name = "JWT_PRIVATE_JWK", text = ${q(jwk)})`,
     `(name = "TOTP_ENCRYPTION_KEY", text = ${q(Buffer.from(webcrypto.getRandomValues(new Uint8Array(32))).toString("base64"))})`,
-    `(name = "WALLET", durableObjectNamespace = "WalletActor")`,
-    `(name = "ACCOUNT", durableObjectNamespace = "AccountActor")`,
-    `(name = "USERNAME", durableObjectNamespace = "UsernameActor")`,
-    `(name = "LIGHTNING", durableObjectNamespace = "LightningNodeActor")`,
-    `(name = "CONVERSATION", durableObjectNamespace = "ConversationActor")`,
-    `(name = "WEBHOOKS", durableObjectNamespace = "WebhookActor")`,
+    ...actors.map((a) => `(name = ${q(a.name)}, durableObjectNamespace = ${q(a.className)})`),
   ];
   if (sim) hubBindings.push(`(name = "LND_SIM", service = "flash-lnd-sim")`);
   const ns = (cls, prefix) => `(className = "${cls}", uniqueKey = "${prefix}-${cls}", enableSql = true)`;
@@ -120,7 +127,7 @@ const hub :Workerd.Worker = (
     ${hubBindings.join(",\n    ")}
   ],
   durableObjectNamespaces = [
-    ${["WalletActor", "AccountActor", "UsernameActor", "LightningNodeActor", "ConversationActor", "WebhookActor"].map((c) => ns(c, "flash-hub")).join(",\n    ")}
+    ${[...new Set(actors.map((a) => a.className))].map((c) => ns(c, "flash-hub")).join(",\n    ")}
   ],
   durableObjectStorage = ${storageOf},
 );
