@@ -1,5 +1,5 @@
-// `npm test`: the layering check, the suites in workerd (vitest, given every argument of
-// `npm test -- …`, e.g. .ci/run's reporters), then the Node.js suites (test/node/, `node --test`:
+// `npm test`: the layering and configuration checks, the suites in workerd (vitest, given every
+// argument of `npm test -- …`, e.g. .ci/run's reporters), then the Node.js suites (test/node/, `node --test`:
 // real third-party clients against the hub served by workerd). Fails if any of them fails.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -9,7 +9,9 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: "inherit" }).status ?? 1;
 
-if (run(process.execPath, [join(root, "scripts/check-layers.mjs")]) !== 0) process.exit(1);
+for (const check of ["scripts/check-layers.mjs", "scripts/check-config.mjs"]) {
+  if (run(process.execPath, [join(root, check)]) !== 0) process.exit(1);
+}
 
 const vitest = run(join(root, "node_modules/.bin/vitest"), ["run", ...process.argv.slice(2)]);
 

@@ -1,0 +1,57 @@
+// The deployment's configuration agrees with the code (run by `npm test` after the layering check):
+//   [env.production] has every Durable Object binding and var of the default environment (an
+//   environment inherits neither from the top level: one left out is undefined in production only),
+//   LND_REST_URL instead of the simulator's binding, and ENVIRONMENT not "development";
+//   every actor class bound is exported by workers/index.ts and created by a migration, and every
+//   actor class exported is bound;
+//   every name of the hub's Env (durable/env.ts, durable/lnd.ts) is set in wrangler.toml or
+//   documented in README.md's Configuration table (secrets are set with `wrangler secret put`).
+// wrangler reads wrangler.toml, as `wrangler deploy` does.
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const { unstable_readConfig } = createRequire(import.meta.url)("wrangler");
+const read = (env) => unstable_readConfig({ config: join(root, "wrangler.toml"), env }, { hideWarnings: true });
+const text = (file) => readFileSync(join(root, file), "utf8");
+const base = read(undefined);
+const production = read("production");
+
+const problems = [];
+const actorsOf = (config) => new Map(config.durable_objects.bindings.map((b) => [b.name, b.class_name]));
+const [baseActors, productionActors] = [actorsOf(base), actorsOf(production)];
+for (const [name, cls] of baseActors) {
+  if (productionActors.get(name) !== cls) problems.push(`[env.production] lacks the Durable Object binding ${name} → ${cls}`);
+}
+for (const name of Object.keys(base.vars)) {
+  if (!(name in production.vars)) problems.push(`[env.production.vars] lacks ${name}`);
+}
+if (production.vars.ENVIRONMENT === "development") problems.push(`[env.production.vars] ENVIRONMENT is "development": /dev/* would be open`);
+if (!production.vars.LND_REST_URL) problems.push(`[env.production.vars] lacks LND_REST_URL (production has no simulator binding)`);
+
+const exported = new Set([...text("workers/index.ts").matchAll(/^export \{ (\w+) \} from/gm)].map((m) => m[1]));
+const created = new Set(base.migrations.flatMap((m) => [...(m.new_sqlite_classes ?? []), ...(m.new_classes ?? [])]));
+const bound = new Set(baseActors.values());
+for (const cls of bound) {
+  if (!exported.has(cls)) problems.push(`${cls} is bound in wrangler.toml but not exported by workers/index.ts`);
+  if (!created.has(cls)) problems.push(`${cls} is bound in wrangler.toml but no [[migrations]] step creates it`);
+}
+for (const cls of exported) if (!bound.has(cls)) problems.push(`workers/index.ts exports ${cls}, which wrangler.toml does not bind`);
+
+const envNames = ["durable/env.ts", "durable/lnd.ts"].flatMap((file) => [...text(file).matchAll(/^ {2}([A-Z][A-Z0-9_]*)\??:/gm)].map((m) => m[1]));
+const inWrangler = new Set([...baseActors.keys(), ...base.services.map((s) => s.binding), ...Object.keys(base.vars), ...Object.keys(production.vars)]);
+const readme = text("README.md");
+const at = readme.indexOf("\n## Configuration");
+if (at < 0) problems.push(`README.md has no "## Configuration" section`);
+const configuration = at < 0 ? "" : readme.slice(at, readme.indexOf("\n## ", at + 1) >>> 0);
+for (const name of envNames) {
+  if (!inWrangler.has(name) && !configuration.includes(`\`${name}\``)) problems.push(`${name} (Env) is neither set in wrangler.toml nor documented in README.md's Configuration table`);
+}
+
+if (problems.length) {
+  console.error(`configuration: ${problems.length} problem(s)\n  ${problems.join("\n  ")}`);
+  process.exit(1);
+}
+console.log(`configuration: ok (${bound.size} actor classes, ${envNames.length} Env names, production against the default environment)`);
