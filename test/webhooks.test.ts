@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { WebhookActor } from "../durable/webhook-actor";
 import type { WalletActor } from "../durable/wallet-actor";
 import { WEBHOOK_MAX_ATTEMPTS } from "../src/webhooks/schedule";
@@ -173,5 +173,28 @@ describe("webhooks", () => {
     await waitFor(async () => (await receivedBy(token)).length === 4, "the fourth event");
     const types = (await receivedBy(token)).map((d) => verified(hook.secret, d).type);
     expect(types).toEqual(["faucet.credited", "transfer.sent", "transfer.delivered", "test.lost_push"]);
+  });
+
+  it("one push in flight per wallet: events committed meanwhile go in its next round, none carried twice", async () => {
+    const a = await createAccount("w");
+    const token = `burst-${newKey()}`;
+    await endpoint(a, token);
+    const carried = await runInDurableObject(walletStub(a.wallet_id), async (actor: WalletActor) => {
+      const deliver = vi.spyOn(actor.webhookFeed.outbox, "deliver");
+      try {
+        // Five commits, each starting a push; the first is in flight when the others commit.
+        for (let i = 0; i < 5; i++) actor.kit.unitOfWork.run(() => actor.events.append("test.burst", { i }, new Date().toISOString()));
+        // The alarm's retry, coming now, joins the push in flight instead of sending beside it.
+        await Promise.all([actor.webhookFeed.push(), ...actor.webhookFeed.tasks.map((task) => task.run(Date.now()))]);
+        const sent = deliver.mock.calls.filter(([item]) => !item.delivered); // a delivered item is not sent
+        return sent.map(([item]) => (JSON.parse(item.payload) as { events: { seq: number }[] }).events.map((e) => e.seq));
+      } finally {
+        deliver.mockRestore();
+      }
+    });
+    // The first round carries the first event, the second the four committed while it was in flight.
+    expect(carried.map((seqs) => seqs.length)).toEqual([1, 4]);
+    expect(new Set(carried.flat()).size).toBe(5);
+    await waitFor(async () => (await receivedBy(token)).length === 5, "the five events");
   });
 });

@@ -4,8 +4,9 @@ import type { WebhookFeedDelivery, WebhookPort } from "../ports";
 import type { EventLog } from "./event-log";
 import type { Identity } from "./identity";
 
-/** Events one push carries at most. */
+/** Events one round of a push carries at most, and rounds one push makes at most (the alarm does the rest). */
 const BATCH = 100;
+const MAX_ROUNDS = 10;
 const FEED = "webhooks";
 
 /**
@@ -22,11 +23,16 @@ export class WebhookFeed implements Part {
        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER);`,
   ];
   readonly outbox: Outbox<{ ok: true; through: number }, number>;
+  private readonly store: FeedStore;
   readonly tasks: readonly Task[];
   /** Whether the account has turned webhooks on (read at wake-up; once on, never off). */
   private enabled = false;
   /** The unit of work under way appended events: push them once it commits. */
   private appended = false;
+  /** The push in flight (one per wallet: a second would carry the same unacknowledged events again). */
+  private pushing: Promise<void> | null = null;
+  /** Events were committed (or the alarm came) while a push was in flight: it makes one more round. */
+  private pushAgain = false;
 
   constructor(
     private readonly kit: ActorKit,
@@ -34,11 +40,13 @@ export class WebhookFeed implements Part {
     private readonly events: EventLog,
     webhooks: (account_id: string) => DurableObjectStub<WebhookPort>,
   ) {
-    this.outbox = new Outbox("webhook-feed", kit, new FeedStore(kit, identity, events), {
+    this.store = new FeedStore(kit, identity, events);
+    this.outbox = new Outbox("webhook-feed", kit, this.store, {
       send: async (item) => (await webhooks(this.identity.get()!.account_id).receiveEvents(JSON.parse(item.payload) as WebhookFeedDelivery)) as { ok: true; through: number },
       settle: (_item, delivery) => this.settle(delivery.outcome === "delivered" ? delivery.ack.through : null),
     });
-    this.tasks = this.outbox.tasks;
+    // The alarm's retry goes through push() too, so it never runs beside a push in flight.
+    this.tasks = this.outbox.tasks.map((task) => ({ ...task, run: () => this.push() }));
     events.onAppend(() => {
       if (!this.enabled) return;
       this.appended = true;
@@ -67,12 +75,32 @@ export class WebhookFeed implements Part {
     this.enabled = true;
   }
 
-  /** Pushes what is not yet acknowledged (a failure is retried by the outbox's task). */
-  async push(): Promise<void> {
-    for (let rounds = 0; rounds < 10; rounds++) {
-      const attempt = await this.outbox.deliverById(FEED).catch(() => null);
-      if (!attempt || attempt.outcome !== "delivered" || attempt.settled === null) return;
+  /**
+   * Pushes what is not yet acknowledged, one push at a time: a call while one is in flight asks it for
+   * one more round and waits for it. A failure is retried by the outbox's task.
+   */
+  push(): Promise<void> {
+    if (this.pushing) {
+      this.pushAgain = true;
+      return this.pushing;
     }
+    this.pushing = this.pushRounds().finally(() => {
+      this.pushing = null;
+    });
+    return this.pushing;
+  }
+
+  /** Rounds while each moves the acknowledgement (a round carries up to BATCH events) or more was asked for. */
+  private async pushRounds(): Promise<void> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      this.pushAgain = false;
+      const attempt = await this.outbox.deliverById(FEED).catch(() => null);
+      const acknowledged = attempt?.outcome === "delivered" && attempt.settled !== null;
+      if (!acknowledged && !this.pushAgain) return;
+    }
+    // Rounds used up with events still behind: the alarm takes over when they are due (now, after progress).
+    const due = this.store.nextAttemptAt();
+    if (due !== null) this.kit.scheduler.arm(Math.max(due, Date.now()));
   }
 
   private settle(through: number | null): number | null {
