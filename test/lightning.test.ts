@@ -1,7 +1,8 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeInvoice } from "../src/bolt11";
-import { createLndClient, LndError } from "../src/lightning";
+import { createLndClient, LndError, LndUnreachableError } from "../src/lightning";
+import type { LightningNodeActor } from "../durable/lightning-node-actor";
 import type { WalletActor } from "../durable/wallet-actor";
 import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, testEnv, waitFor, walletStub, type TestAccount } from "./helpers";
 
@@ -11,11 +12,41 @@ const sim = (path: string, body?: unknown) =>
   );
 const lnd = createLndClient({ baseUrl: "http://lnd", fetch: (input, init) => testEnv.LND_SIM!.fetch(input, init) });
 const node = () => testEnv.LIGHTNING.get(testEnv.LIGHTNING.idFromName("default"));
+const nodeActor = () => node() as unknown as DurableObjectStub<LightningNodeActor>;
 
 /** Every test leaves the simulator as it found it. */
 afterEach(async () => {
   await sim("/sim/knobs", {});
 });
+
+/**
+ * The node actor's next `times` calls of one LND method are lost (as if the tunnel dropped them);
+ * returns how many were lost so far, and a restore.
+ */
+async function loseNodeLndCalls(method: "settleInvoice" | "cancelInvoice", times: number) {
+  let lost = 0;
+  let unwrapped: LightningNodeActor["invoices"]["lnd"] | null = null;
+  await runInDurableObject(nodeActor(), (instance) => {
+    const lnd = (unwrapped = instance.invoices.lnd);
+    instance.invoices.lnd = (timeoutMs?: number) =>
+      new Proxy(lnd(timeoutMs), {
+        get(target, prop) {
+          if (prop === method && lost < times) {
+            return async () => {
+              lost++;
+              throw new LndUnreachableError("network", `test: ${method} lost`);
+            };
+          }
+          const value: unknown = Reflect.get(target, prop);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+  });
+  return {
+    lost: () => lost,
+    restore: () => runInDurableObject(nodeActor(), (instance) => void (instance.invoices.lnd = unwrapped!)),
+  };
+}
 
 async function conserved(...accounts: TestAccount[]) {
   expectConservation(await Promise.all(accounts.map((a) => auditOf(a.wallet_id))));
@@ -247,6 +278,26 @@ describe("sending", () => {
     expect(await balanceOf(b)).toBe(4_000_000);
     const events = await api("GET", "/v1/events?after=0", { token: b.access_token });
     expect(events.json.events.map((e: any) => e.type)).toEqual(["invoice.paid"]);
+    await conserved(a, b);
+  });
+
+  it("a hub invoice paid internally whose LND cancel was lost: an outside HTLC for it later is refused and canceled, not held", async () => {
+    const [a, b] = [await createAccount("tx"), await createAccount("rx")];
+    await fund(a, 10_000);
+    const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 600 }, token: b.access_token });
+    const cancel = await loseNodeLndCalls("cancelInvoice", 1);
+    try {
+      expect((await payLn(a, inv.json.payment_request)).json).toMatchObject({ status: "succeeded", fee_msat: 0 });
+      await waitFor(() => cancel.lost() === 1, "the node tried to cancel the LND invoice");
+    } finally {
+      await cancel.restore();
+    }
+    expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("OPEN");
+    const outside = await api("POST", "/dev/sim/pay", { body: { payment_request: inv.json.payment_request, wait_ms: 2000 } });
+    expect(outside.json.status).toBe("failed");
+    expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("CANCELED");
+    expect(await balanceOf(b)).toBe(600_000);
+    expect((await api("GET", "/v1/events?after=0", { token: b.access_token })).json.events.map((e: any) => e.type)).toEqual(["invoice.paid"]);
     await conserved(a, b);
   });
 

@@ -84,12 +84,13 @@ export class HubInvoices implements Part {
 
   /** A hub invoice was paid inside the hub: cancel it in LND so no outside HTLC can pay it too. */
   async paidInternally(payment_hash: string): Promise<void> {
-    this.kit.sql`UPDATE invoices SET state = 'settled' WHERE payment_hash = ${payment_hash}`;
     try {
       await this.lnd().cancelInvoice(payment_hash);
     } catch {
-      // An HTLC arriving later is refused by the wallet and canceled then.
+      // Still open in LND, and still watched: an HTLC arriving later is refused by the wallet and canceled then.
+      return;
     }
+    this.kit.sql`UPDATE invoices SET state = 'settled' WHERE payment_hash = ${payment_hash}`;
   }
 
   /** Applies one invoice update from LND (stream or sweep); safe to deliver any number of times. */
