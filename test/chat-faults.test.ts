@@ -1,6 +1,7 @@
 import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ConversationActor } from "../durable/conversation-actor";
+import type { SendTransferRequest, WalletPort } from "../durable/ports";
 import { newId } from "../src/ids";
 import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, testEnv, walletStub, type TestAccount } from "./helpers";
 
@@ -101,6 +102,36 @@ describe("payment messages under crashes (docs/decisions/0007)", () => {
     const paid = await conversationStub(id).postMessage(a.wallet_id, { kind: "payment", amount_msat: 5_000_000, to: null, body: { text: "crash test" } }, tag);
     expect(paid).toMatchObject({ ok: true, body: { message: { seq: 1, payment: { status: "succeeded" } } } });
     await booksHold(a, b);
+  });
+
+  it("two completions of one intent at once (a client's retry, the alarm) ask the wallet once: a refusal is never followed by a late transfer", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    const id = await directConversation(a, b);
+    const message_id = newId("msg");
+    const outcome = await inConversation(id, async (actor) => {
+      const intent = actor.payments.record({ id: message_id, kind: "message", message_id, payer: member(a), payee: member(b), amount_msat: 100_000, body: {}, tag: { key: newKey(), fingerprint: "fp" } });
+      // The payer's wallet as the conversation reaches it, except that money arrives just before the second call.
+      const payments = actor.payments as unknown as { wallets: (w: string) => DurableObjectStub<WalletPort> };
+      const wallets = payments.wallets;
+      let calls = 0;
+      payments.wallets = (w) =>
+        ({
+          sendTransfer: async (request: SendTransferRequest) => {
+            if (++calls === 2) await walletStub(a.wallet_id).creditFromFaucet(1_000_000, null);
+            return wallets(w).sendTransfer(request);
+          },
+        }) as unknown as DurableObjectStub<WalletPort>;
+      try {
+        return { answers: await Promise.all([actor.payments.complete(intent), actor.payments.complete(intent)]), calls };
+      } finally {
+        payments.wallets = wallets;
+      }
+    });
+    expect(outcome.calls).toBe(1);
+    expect(outcome.answers.map((x) => (x.ok ? x.status : x.code))).toEqual(["insufficient_balance", "insufficient_balance"]);
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([0, 0]);
+    expect(await messagesOf(a, id)).toEqual([]);
+    expect(await inConversation(id, (actor) => actor.payments.pendingIntents())).toBe(0);
   });
 });
 

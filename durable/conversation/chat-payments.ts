@@ -73,6 +73,12 @@ export class ChatPayments implements Part {
     },
   ];
   private statusCheckedAt = 0;
+  /**
+   * Completions under way, by intent: a second completion of the same intent (the alarm, a client's
+   * retry) waits for the first. Two wallet calls could otherwise end apart: the first refused (the
+   * intent dropped), the second paid after money arrived, a transfer with no message.
+   */
+  private readonly completing = new Map<string, Promise<MessageAnswer | Refusal>>();
 
   constructor(
     private readonly kit: ActorKit,
@@ -147,8 +153,16 @@ export class ChatPayments implements Part {
     });
   }
 
-  /** Steps 2 and 3 for an intent (the request path, a repeat of it, or the alarm). */
-  async complete(intent: IntentRow): Promise<MessageAnswer | Refusal> {
+  /** Steps 2 and 3 for an intent (the request path, a repeat of it, or the alarm), once at a time. */
+  complete(intent: IntentRow): Promise<MessageAnswer | Refusal> {
+    const running = this.completing.get(intent.id);
+    if (running) return running;
+    const answer = this.moveAndRecord(intent).finally(() => this.completing.delete(intent.id));
+    this.completing.set(intent.id, answer);
+    return answer;
+  }
+
+  private async moveAndRecord(intent: IntentRow): Promise<MessageAnswer | Refusal> {
     let moved: TransferAnswer | Refusal;
     try {
       moved = (await this.wallets(intent.payer_wallet).sendTransfer({
