@@ -40,6 +40,14 @@ export const errors = {
   422: error("refused by the ledger"),
 } as const;
 
+/**
+ * The error responses a route documents, from the table above: `...errorResponses(400, 401, 403)`.
+ * Name the ones the route can answer: 401 and 403 for a credential and its scope (`authedRoute`),
+ * 400 for what is validated, 413 with a body, 409 with an Idempotency-Key, then the route's own.
+ */
+export const errorResponses = <S extends keyof typeof errors>(...statuses: S[]) =>
+  Object.fromEntries(statuses.map((status) => [status, errors[status]])) as Pick<typeof errors, S>;
+
 const bearer = [{ Bearer: [] }];
 
 type AuthedRouteConfig = Omit<RouteConfig, "security" | "middleware"> & {

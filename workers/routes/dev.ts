@@ -5,7 +5,7 @@ import { satToMsat } from "../../src/money";
 import * as s from "../../src/schemas";
 import { isDevelopment, walletActor, type AppEnv } from "../env";
 import { answer } from "../errors";
-import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, optionalIdempotencyKey } from "../openapi";
+import { authedRoute, errorResponses, idempotencyTag, jsonBody, jsonResponse, newRouter, optionalIdempotencyKey } from "../openapi";
 
 export const dev = newRouter();
 
@@ -23,7 +23,7 @@ dev.openapi(
     scope: "receive",
     before: [developmentOnly],
     request: { headers: optionalIdempotencyKey, ...jsonBody(s.FaucetBody) },
-    responses: { 200: jsonResponse(s.FaucetResult, "credited"), ...errors },
+    responses: { 200: jsonResponse(s.FaucetResult, "credited"), ...errorResponses(400, 401, 403, 404, 409, 413) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -46,7 +46,7 @@ dev.openapi(
     summary: "Development only: an outside node pays a hub invoice",
     middleware: [developmentOnly] as const,
     request: jsonBody(s.SimPayBody),
-    responses: { 200: { description: "`{status, preimage?}` as the outside payer saw it" }, ...errors },
+    responses: { 200: { description: "`{status, preimage?}` as the outside payer saw it" }, ...errorResponses(400, 404, 413) },
   }),
   async (c) => simulator(c.env, "/sim/pay", c.req.valid("json")) as never,
 );
@@ -58,7 +58,7 @@ dev.openapi(
     summary: "Development only: an invoice of an outside node that the hub can pay",
     middleware: [developmentOnly] as const,
     request: jsonBody(s.SimInvoiceBody),
-    responses: { 200: { description: "`{payment_request, payment_hash}`" }, ...errors },
+    responses: { 200: { description: "`{payment_request, payment_hash}`" }, ...errorResponses(400, 404, 413) },
   }),
   async (c) => simulator(c.env, "/sim/invoices", c.req.valid("json")) as never,
 );

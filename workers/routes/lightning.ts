@@ -8,7 +8,7 @@ import { lightningNode, walletActor } from "../env";
 import { createInvoice, decodeOrRefuse, payable, payableOrStored, payInvoice, satOrUndefined } from "../services/lightning";
 import { answer } from "../errors";
 import { requireTotpForSend } from "../services/totp";
-import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
+import { authedRoute, errorResponses, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
 
 export const lightning = newRouter();
 
@@ -19,7 +19,7 @@ lightning.openapi(
     summary: "Create a Lightning invoice (a hold invoice: credited before it is settled)",
     scope: "receive",
     request: jsonBody(s.CreateInvoiceBody),
-    responses: { 201: jsonResponse(s.Invoice, "created"), ...errors },
+    responses: { 201: jsonResponse(s.Invoice, "created"), ...errorResponses(400, 401, 403, 409, 413) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -41,7 +41,7 @@ lightning.openapi(
     summary: "The caller's invoices, newest first; `external_id` finds the one with that id",
     scope: "read",
     request: { query: s.InvoicesQuery },
-    responses: { 200: jsonResponse(s.InvoicePage, "a page"), 400: errors[400], 401: errors[401], 403: errors[403] },
+    responses: { 200: jsonResponse(s.InvoicePage, "a page"), ...errorResponses(400, 401, 403) },
   }),
   async (c) => {
     const q = c.req.valid("query");
@@ -56,7 +56,7 @@ lightning.openapi(
     summary: "One of the caller's invoices",
     scope: "read",
     request: { params: s.PaymentHashParam },
-    responses: { 200: jsonResponse(s.Invoice, "the invoice"), ...errors },
+    responses: { 200: jsonResponse(s.Invoice, "the invoice"), ...errorResponses(400, 401, 403, 404) },
   }),
   async (c) => answer(c, await walletActor(c.env, c.get("principal").walletId).getInvoice(c.req.valid("param").payment_hash)) as never,
 );
@@ -68,7 +68,7 @@ lightning.openapi(
     summary: "Decode and verify a BOLT 11 invoice",
     scope: "read",
     request: jsonBody(s.DecodeBody),
-    responses: { 200: jsonResponse(s.DecodedInvoice, "decoded"), ...errors },
+    responses: { 200: jsonResponse(s.DecodedInvoice, "decoded"), ...errorResponses(400, 401, 403, 413) },
   }),
   async (c) => {
     const d = decodeOrRefuse(c.req.valid("json").payment_request);
@@ -99,7 +99,7 @@ lightning.openapi(
     summary: "Estimate the routing fee of paying an invoice (zero for hub invoices)",
     scope: "read",
     request: jsonBody(s.EstimateBody),
-    responses: { 200: jsonResponse(s.FeeEstimate, "estimate"), ...errors },
+    responses: { 200: jsonResponse(s.FeeEstimate, "estimate"), ...errorResponses(400, 401, 403, 413, 422) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -125,7 +125,7 @@ lightning.openapi(
     summary: "Pay a BOLT 11 invoice (hub invoices are paid internally, with no fee)",
     scope: "send",
     request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(s.LightningPayBody) },
-    responses: { 200: jsonResponse(s.LightningPayment, "succeeded, failed, or pending (followed up by the hub)"), ...errors },
+    responses: { 200: jsonResponse(s.LightningPayment, "succeeded, failed, or pending (followed up by the hub)"), ...errorResponses(400, 401, 403, 409, 413, 422) },
   }),
   async (c) => {
     const body = c.req.valid("json");

@@ -5,7 +5,7 @@ import { selfPaymentRefusal } from "../../src/payment-rules";
 import * as s from "../../src/schemas";
 import { usernameActor, walletActor, type Env } from "../env";
 import { answer, throwRefusal } from "../errors";
-import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
+import { authedRoute, errorResponses, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
 import { requireTotpForSend } from "../services/totp";
 
 export const payments = newRouter();
@@ -45,7 +45,7 @@ payments.openapi(
     request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(s.IntraledgerBody) },
     responses: {
       200: jsonResponse(s.TransferResult, "debited; `succeeded` once the receiver is credited, else `pending` (delivery is retried)"),
-      ...errors,
+      ...errorResponses(400, 401, 403, 404, 409, 413, 422),
     },
   }),
   async (c) => {
