@@ -321,13 +321,14 @@ export function chanId(short_channel_id: string): string {
   return ((block! << 40n) | (tx! << 16n) | out!).toString();
 }
 
-/** Names LND gives the feature bits invoices carry (the pair's even bit). */
+/** Names LND gives the feature bits invoices carry (the pair's even bit; lnwire/features.go). */
 const FEATURE_NAMES: Record<number, string> = {
   0: "data-loss-protect",
   8: "tlv-onion",
   14: "payment-addr",
   16: "multi-path-payments",
-  24: "amp",
+  24: "route-blinding",
+  30: "amp",
   48: "payment-metadata",
 };
 

@@ -470,6 +470,11 @@ describe("the rest of the API", () => {
     });
     for (const k of ["timestamp", "expiry", "cltv_expiry", "num_msat"]) expect(typeof d.json[k], k).toBe("string");
     expect(d.json.features["14"]).toEqual({ name: "payment-addr", is_required: true, is_known: true });
+    // The features and route hints as LND's own decodepayreq names them (the simulator's LND REST API).
+    const lnd = (await (await sim(`/v1/payreq/${inv.payment_request}`)).json()) as any;
+    expect(Object.keys(lnd.features).length).toBeGreaterThan(2);
+    expect(d.json.features).toEqual(lnd.features);
+    expect(d.json.route_hints).toEqual(lnd.route_hints);
     expect((await hub(ha, "GET", "/decodeinvoice")).json).toMatchObject({ error: true, code: 8 });
     expect((await hub(ha, "GET", "/decodeinvoice?invoice=lnbc1nope")).json).toMatchObject({ error: true, code: 4 });
 
