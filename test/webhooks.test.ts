@@ -121,6 +121,38 @@ describe("webhooks", () => {
     expect((await deliveriesOf(a, moved.id))[0].last_error).toMatch(/redirects are not followed/);
   });
 
+  it("a receiver that hangs holds one sending place: the other deliveries go out meanwhile", async () => {
+    const a = await createAccount("w");
+    const [hung, fast] = [`hung-${newKey()}`, `fast-${newKey()}`];
+    // The hung receiver answers only when the test lets it (the hub's fetch runs in this isolate).
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const realFetch = globalThis.fetch;
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input instanceof Request ? input.url : input).includes(`/hooks/${hung}`)) {
+        await released;
+        return new Response("ok");
+      }
+      return realFetch(input, init);
+    });
+    const hungHook = await endpoint(a, hung, ["test.first"]);
+    await endpoint(a, fast);
+    try {
+      // Twelve events in one push: the hung receiver's delivery first, then more than the places left.
+      await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) => {
+        actor.kit.unitOfWork.run(() => {
+          for (let i = 0; i < 12; i++) actor.events.append(i === 0 ? "test.first" : "test.more", { i }, new Date().toISOString());
+        });
+      });
+      await waitFor(async () => (await receivedBy(fast)).length === 12, "every delivery to the receiver that answers");
+      expect((await deliveriesOf(a, hungHook.id))[0]).toMatchObject({ status: "pending", attempts: 0 });
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+    await waitFor(async () => (await deliveriesOf(a, hungHook.id))[0]?.status === "delivered", "the hung one, once released");
+  });
+
   it("rotating the secret: both secrets sign for 24 h, each verifies", async () => {
     const a = await createAccount("w");
     const token = `rot-${newKey()}`;

@@ -21,8 +21,7 @@ interface DeliveryRow {
   created_at: string;
 }
 
-/** Deliveries one run of the task (or one push) sends at most, and how many at once. */
-const PER_RUN = 50;
+/** Deliveries an actor sends at once (a slow receiver holds one of these places, not the others). */
 const PARALLEL = 10;
 /** What of a receiver's answer is kept for the log. */
 const ERROR_TEXT_MAX = 200;
@@ -63,6 +62,8 @@ export class Deliveries implements Part {
   ];
   /** Deliveries this instance is sending right now (not sent twice at once). */
   private readonly sending = new Set<string>();
+  /** The senders at work, at most PARALLEL: each sends due deliveries one after another until none is left. */
+  private readonly senders = new Set<Promise<void>>();
   private position = 0;
 
   constructor(
@@ -150,13 +151,38 @@ export class Deliveries implements Part {
     return id;
   }
 
-  private async sendDue(dueBy: number): Promise<void> {
-    const due = this.kit.sql<{ id: string }>`
-      SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ${dueBy} ORDER BY next_attempt_at LIMIT ${PER_RUN}`.map((r) => r.id);
-    for (let i = 0; i < due.length; i += PARALLEL) await Promise.all(due.slice(i, i + PARALLEL).map((id) => this.attempt(id)));
+  /**
+   * Sends what is due (by `dueBy`, or by now if later): starts senders for the free places, then waits
+   * until every sender at work has run out of due deliveries, so the alarm stays until its sends are
+   * recorded (and a crash meanwhile brings it back).
+   */
+  private sendDue(dueBy: number): Promise<void> {
+    while (this.senders.size < PARALLEL) {
+      const first = this.nextDue(dueBy);
+      if (first === null) break;
+      const sender: Promise<void> = this.sendFrom(first, dueBy).finally(() => this.senders.delete(sender));
+      this.senders.add(sender);
+    }
+    return Promise.all(this.senders).then(() => undefined);
   }
 
-  /** One attempt: send, then record the outcome and what comes next, in one unit of work. */
+  private async sendFrom(first: string, dueBy: number): Promise<void> {
+    for (let id: string | null = first; id !== null; id = this.nextDue(dueBy)) await this.attempt(id);
+  }
+
+  /** The longest-waiting due delivery that is not being sent, or null. */
+  private nextDue(dueBy: number): string | null {
+    // Among any `sending.size + 1` due deliveries at least one is not in flight.
+    const due = this.kit.sql<{ id: string }>`
+      SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ${Math.max(dueBy, Date.now())}
+      ORDER BY next_attempt_at LIMIT ${this.sending.size + 1}`;
+    return due.find((r) => !this.sending.has(r.id))?.id ?? null;
+  }
+
+  /**
+   * One attempt: send, then record the outcome and what comes next, in one unit of work. The delivery
+   * joins `sending` before the first await (so `nextDue` never hands it to another sender).
+   */
   private async attempt(id: string): Promise<void> {
     if (this.sending.has(id)) return;
     const row = this.kit.sql<DeliveryRow>`SELECT * FROM deliveries WHERE id = ${id} AND status = 'pending'`[0];
