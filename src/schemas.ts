@@ -86,12 +86,15 @@ export const Transaction = z
 /** A row of the user-visible payment history (the contract's transaction object). */
 export type Transaction = z.infer<typeof Transaction>;
 
-export const Wallet = z.object({ wallet_id: z.string(), balance_msat: z.number().int(), pending_out_msat: z.number().int() }).openapi("Wallet");
-export type Wallet = z.infer<typeof Wallet>;
-export const TransactionsQuery = z.object({
+/** A page of a list, newest first: its size, and where it starts (the previous page's `next_cursor`). */
+export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().regex(/^\d{1,15}$/, "use next_cursor from the previous page").optional(),
 });
+
+export const Wallet = z.object({ wallet_id: z.string(), balance_msat: z.number().int(), pending_out_msat: z.number().int() }).openapi("Wallet");
+export type Wallet = z.infer<typeof Wallet>;
+export const TransactionsQuery = PageQuery;
 export const TransactionPage = z.object({ transactions: z.array(Transaction), next_cursor: z.string().nullable() }).openapi("TransactionPage");
 export type TransactionPage = z.infer<typeof TransactionPage>;
 
@@ -115,15 +118,14 @@ export type FaucetResult = z.infer<typeof FaucetResult>;
 export const Event = z
   .object({ seq: z.number().int(), type: z.string(), created_at: z.string(), data: z.record(z.string(), z.unknown()) })
   .openapi("Event");
+/** Events from this `seq` on (0: from the first). */
+const EventsAfter = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0);
 export const EventsQuery = z.object({
-  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  after: EventsAfter,
   // The contract caps rather than refuses large limits.
   limit: z.coerce.number().int().min(1).default(100).transform((n) => Math.min(n, 1000)),
 });
-export const EventStreamQuery = z.object({
-  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
-  access_token: z.string().optional(),
-});
+export const EventStreamQuery = z.object({ after: EventsAfter, access_token: z.string().optional() });
 export const EventPage = z.object({ events: z.array(Event) }).openapi("EventPage");
 export type EventPage = z.infer<typeof EventPage>;
 
@@ -173,11 +175,7 @@ export const Invoice = z
     comment: z.string().nullable().openapi({ description: "the payer's comment (LNURL-pay, LUD-12)" }),
   })
   .openapi("Invoice");
-export const InvoicesQuery = z.object({
-  external_id: ExternalId.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(/^\d{1,15}$/, "use next_cursor from the previous page").optional(),
-});
+export const InvoicesQuery = z.object({ external_id: ExternalId.optional(), ...PageQuery.shape });
 export const InvoicePage = z.object({ invoices: z.array(Invoice), next_cursor: z.string().nullable() }).openapi("InvoicePage");
 export type InvoicePage = z.infer<typeof InvoicePage>;
 /** A hold invoice a wallet issued (the contract's invoice object). */
@@ -279,10 +277,11 @@ export const TotpEnrolment = z
   })
   .openapi("TotpEnrolment");
 export type TotpEnrolment = z.infer<typeof TotpEnrolment>;
+const TotpThresholdSat = z.number().int().openapi({ description: "with TOTP on, a send above this needs X-TOTP-Code", example: 100000 });
 export const AccountSettings = z
   .object({
     totp: z.enum(["off", "pending", "enabled"]).openapi({ description: "pending: enrolled, not yet confirmed by a code" }),
-    totp_threshold_sat: z.number().int().openapi({ description: "with TOTP on, a send above this needs X-TOTP-Code", example: 100000 }),
+    totp_threshold_sat: TotpThresholdSat,
   })
   .openapi("AccountSettings");
 export type AccountSettings = z.infer<typeof AccountSettings>;
@@ -302,7 +301,7 @@ export const AccountLimit = z
 export const AccountLimits = z
   .object({
     level: z.number().int().openapi({ description: "0 restricted, 1 standard (a new account), 2 verified", example: 1 }),
-    totp_threshold_sat: z.number().int().openapi({ description: "with TOTP on, a send above this needs X-TOTP-Code", example: 100000 }),
+    totp_threshold_sat: TotpThresholdSat,
     limits: z.array(AccountLimit),
   })
   .openapi("AccountLimits");
