@@ -101,6 +101,26 @@ describe("receiving", () => {
     await conserved(a);
   });
 
+  it("credited, then the settle is lost: LND holds the HTLC until the sweep settles it with the same preimage, credited once", async () => {
+    const a = await createAccount("rx");
+    const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 800 }, token: a.access_token });
+    const settle = await loseNodeLndCalls("settleInvoice", 1);
+    try {
+      const paid = await api("POST", "/dev/sim/pay", { body: { payment_request: inv.json.payment_request, wait_ms: 500 } });
+      expect(paid.json.status).toBe("pending");
+      expect(settle.lost()).toBe(1);
+      expect(await balanceOf(a)).toBe(800_000);
+      expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("ACCEPTED");
+      await runDurableObjectAlarm(node());
+      expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("SETTLED");
+    } finally {
+      await settle.restore();
+    }
+    expect(await balanceOf(a)).toBe(800_000);
+    expect((await api("GET", "/v1/events?after=0", { token: a.access_token })).json.events.map((e: any) => e.type)).toEqual(["invoice.paid"]);
+    await conserved(a);
+  });
+
   it("the same invoice event delivered twice credits once", async () => {
     const a = await createAccount("rx");
     const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 700 }, token: a.access_token });
@@ -231,6 +251,35 @@ describe("sending", () => {
     expect(tx).toMatchObject({ status: "succeeded", amount_msat: 2_000_000 });
     expect((await api("GET", "/v1/wallet", { token: a.access_token })).json.pending_out_msat).toBe(0);
     await conserved(a);
+  });
+
+  it("the wallet actor dies between the hold of a hub invoice's payment and its delivery: the alarm delivers it, credited once", async () => {
+    const [a, b] = [await createAccount("tx"), await createAccount("rx")];
+    await fund(a, 10_000);
+    const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 1500 }, token: b.access_token });
+    const key = newKey();
+    const route = await node().routePayment(inv.json.payment_hash, a.wallet_id, "pay_" + "12".repeat(16));
+    expect(route).toEqual({ route: "internal", wallet_id: b.wallet_id });
+    const held = await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) =>
+      actor.lightning.hold(
+        { idempotency: { key, fingerprint: "x" }, payment_request: inv.json.payment_request, payment_hash: inv.json.payment_hash, amount_msat: 1_500_000, amountless: false, max_fee_msat: 0, memo: null },
+        "pay_" + "12".repeat(16),
+        "internal",
+        { wallet_id: b.wallet_id, username: b.username },
+      ),
+    );
+    expect(held).toMatchObject({ ok: true });
+    await abortAllDurableObjects();
+    expect(await balanceOf(b)).toBe(0);
+    expect(await runDurableObjectAlarm(walletStub(a.wallet_id))).toBe(true);
+    const replay = await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) => actor.idempotency.stored({ key, fingerprint: "x" }));
+    expect(replay).toMatchObject({ ok: true, body: { status: "succeeded", fee_msat: 0, amount_msat: 1_500_000 } });
+    expect(await sha256((replay as any).body.preimage)).toBe(inv.json.payment_hash);
+    expect(await balanceOf(a)).toBe(8_500_000);
+    expect(await balanceOf(b)).toBe(1_500_000);
+    expect((await api("GET", `/v1/invoices/${inv.json.payment_hash}`, { token: b.access_token })).json.status).toBe("paid");
+    expect((await api("GET", "/v1/events?after=0", { token: a.access_token })).json.events.map((e: any) => e.type)).toEqual(["faucet.credited", "payment.pending", "payment.succeeded"]);
+    await conserved(a, b);
   });
 
   it("the same invoice paid twice at once, by one wallet or two: one payment", async () => {
