@@ -154,9 +154,13 @@ describe("request shares under crashes", () => {
     });
     await abortAllDurableObjects();
     // Asked again meanwhile (another key): the open share is completed, not paid a second time.
-    const again = await api("POST", `/v1/conversations/${id}/messages/${request.id}/pay`, { token: b.access_token, key: newKey() });
+    const key = newKey();
+    const again = await api("POST", `/v1/conversations/${id}/messages/${request.id}/pay`, { token: b.access_token, key });
     expect(again.status, JSON.stringify(again.json)).toBe(200);
     expect(again.json.message.request).toMatchObject({ paid_by: [b.username], status: "open" });
+    // That key replays its answer (not 409 already_paid): it was claimed when its request completed the share.
+    const replay = await api("POST", `/v1/conversations/${id}/messages/${request.id}/pay`, { token: b.access_token, key });
+    expect([replay.status, replay.json.message?.id]).toEqual([200, request.id]);
     await runDurableObjectAlarm(conversationStub(id));
     expect([await balanceOf(a), await balanceOf(b)]).toEqual([70_000, 930_000]);
     const updates = (await chatEvents(c)).filter((e) => e.startsWith("chat.updated"));

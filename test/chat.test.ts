@@ -121,12 +121,17 @@ describe("conversations", () => {
     expect(first.json.message.request).toMatchObject({ paid_by: [b.username], status: "open" });
     const again = await pay(b); // another key: still one share per payer
     expect([again.status, again.json.error.code]).toEqual([409, "already_paid"]);
-    const last = await pay(c);
+    // Two keys at once: one share is paid, and each key replays the same answer.
+    const [k1, k2] = [newKey(), newKey()];
+    const both = await Promise.all([pay(c, k1), pay(c, k2)]);
+    expect(both.map((r) => r.status), JSON.stringify(both.map((r) => r.json))).toEqual([200, 200]);
+    for (const k of [k1, k2]) expect((await pay(c, k)).json).toEqual(both[1]!.json);
+    const last = both[1]!;
     expect(last.json.message.request).toMatchObject({ status: "paid" });
     expect(last.json.message.request.paid_by.sort()).toEqual([b.username, c.username].sort());
     expect((await pay(c)).status).toBe(409);
     expect(await balanceOf(a)).toBe(200_000);
-    expect(await balanceOf(b)).toBe(900_000);
+    expect([await balanceOf(b), await balanceOf(c)]).toEqual([900_000, 900_000]);
     for (const m of [a, b, c]) {
       const updates = (await eventsOf(m, "chat.updated")).map((e) => e.data.message.request.status);
       expect(updates).toEqual(["open", "paid"]);

@@ -120,10 +120,14 @@ export class ChatPayments implements Part {
         if (request.status === "canceled") return refuse("conflict", "this request was canceled");
         if (request.status === "paid") return refuse("already_paid", "this request is paid");
         const id = `${request_id}:${payer.wallet_id}`;
-        // A share already being paid (another key, or a crashed attempt) is completed, not paid again.
         const existing = this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE id = ${id}`[0];
-        const intent = existing ?? this.record({ id, kind: "share", message_id: request_id, payer, payee: request.sender, amount_msat: request.amount_msat, body: {}, tag });
-        return this.complete(intent);
+        if (!existing) return this.complete(this.record({ id, kind: "share", message_id: request_id, payer, payee: request.sender, amount_msat: request.amount_msat, body: {}, tag }));
+        // A share already being paid (under another key, or by a crashed attempt) is completed, not paid
+        // again; this request's key then replays the request as it stands, like the key that started it
+        // (a crash before this claim leaves the key answering 409 already_paid: true, and nothing moves).
+        const answer = await this.complete(existing);
+        if (answer.ok) this.kit.unitOfWork.run(() => this.idempotency.claim(tag, request_id, { ok: true, status: 200, body: null }));
+        return answer;
       },
       { checkFirst: true },
     ) as Promise<MessageAnswer | Refusal>;
