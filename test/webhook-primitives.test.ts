@@ -8,7 +8,7 @@ import {
   nextAttemptDelayMs,
   parseRetryAfter,
 } from "../src/webhooks/schedule";
-import { isWebhookSecret, newWebhookSecret, signWebhook, webhookHeaders, webhookKeyCacheSize } from "../src/webhooks/signature";
+import { WEBHOOK_KEY_CACHE_LIMIT, isWebhookSecret, newWebhookSecret, signWebhook, webhookHeaders, webhookKeyCacheSize } from "../src/webhooks/signature";
 import { WEBHOOK_URL_MAX_LENGTH, checkWebhookUrl } from "../src/webhooks/url-policy";
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -144,12 +144,13 @@ describe("webhook signatures (Standard Webhooks)", () => {
     const msg = event();
     const before = webhookKeyCacheSize();
     const signature = await signWebhook([first], msg);
-    expect(webhookKeyCacheSize()).toBe(Math.min(before + 1, 256));
+    expect(webhookKeyCacheSize()).toBe(Math.min(before + 1, WEBHOOK_KEY_CACHE_LIMIT));
     await signWebhook([first], { ...msg, body: "{}" });
-    expect(webhookKeyCacheSize()).toBe(Math.min(before + 1, 256)); // the same secret again: no new key
-    for (let i = 0; i < 300; i++) await signWebhook([newWebhookSecret()], msg);
-    expect(webhookKeyCacheSize()).toBeLessThanOrEqual(256);
-    expect(webhookKeyCacheSize()).toBeGreaterThan(0);
+    expect(webhookKeyCacheSize()).toBe(Math.min(before + 1, WEBHOOK_KEY_CACHE_LIMIT)); // the same secret again: no new key
+    // 1,000 endpoints' secrets, and each of their rotations, fit.
+    expect(WEBHOOK_KEY_CACHE_LIMIT).toBeGreaterThanOrEqual(2000);
+    for (let i = 0; i < WEBHOOK_KEY_CACHE_LIMIT + 50; i++) await signWebhook([newWebhookSecret()], msg);
+    expect(webhookKeyCacheSize()).toBe(WEBHOOK_KEY_CACHE_LIMIT);
     expect(await signWebhook([first], msg)).toBe(signature);
     expect(verify(first, msg.body, await webhookHeaders([first], msg))).toEqual(JSON.parse(msg.body));
   });

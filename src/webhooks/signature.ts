@@ -50,10 +50,14 @@ export function isWebhookSecret(s: string): boolean {
   return key !== null && key.length >= WEBHOOK_SECRET_MIN_BYTES && key.length <= WEBHOOK_SECRET_MAX_BYTES;
 }
 
-// Imported HMAC keys by secret string, so a delivery does not import its key again. Bounded: the oldest
-// entry goes first once full (a hit moves an entry to the back). Only settled keys are kept, never
-// promises: a promise made while serving one request must not be awaited by another in workerd.
-const KEY_CACHE_LIMIT = 256;
+/**
+ * Imported HMAC keys by secret string, so a delivery does not import its key again. Bounded: the oldest
+ * entry goes first once full (a hit moves an entry to the back). Every webhook actor of the isolate
+ * shares it, so the bound holds many accounts' secrets (two each during a rotation): 256 cycled
+ * through 1,000 endpoints' keys, missing on every delivery. Only settled keys are kept, never
+ * promises: a promise made while serving one request must not be awaited by another in workerd.
+ */
+export const WEBHOOK_KEY_CACHE_LIMIT = 4096;
 const keyCache = new Map<string, CryptoKey>();
 
 async function hmacKey(secret: string): Promise<CryptoKey> {
@@ -68,7 +72,7 @@ async function hmacKey(secret: string): Promise<CryptoKey> {
   if (!raw) throw new TypeError("not a webhook secret (whsec_ + base64 of 24–64 bytes)");
   const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   keyCache.set(secret, key);
-  while (keyCache.size > KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
+  while (keyCache.size > WEBHOOK_KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
   return key;
 }
 
