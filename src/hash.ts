@@ -1,7 +1,8 @@
+import { bytesToHex } from "@noble/hashes/utils.js";
+
 const encoder = new TextEncoder();
 
-export const toHex = (bytes: ArrayBuffer | Uint8Array): string =>
-  Array.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+export const toHex = (bytes: ArrayBuffer | Uint8Array): string => bytesToHex(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
 
 /** SHA-256 of a string, lowercase hex: how secrets (refresh tokens, API keys) are stored. */
 export async function sha256Hex(text: string): Promise<string> {
