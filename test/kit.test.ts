@@ -146,6 +146,40 @@ describe("actor kit: scheduler", () => {
       await state.storage.deleteAlarm();
     }));
 
+  it("work added while the alarm runs (by a task, for itself or another, or by a request meanwhile) is not lost", () =>
+    inFreshActor(async (_a, state) => {
+      await state.storage.deleteAlarm();
+      const now = Date.now();
+      const scheduler = new Scheduler(state.storage);
+      await scheduler.load();
+      const earlier = fakeTask("earlier", null, () => (earlier.due = null));
+      // What a request enqueues: its task knows the work (an arm is only a hint; nextDueAt is the truth).
+      const requested = fakeTask("requested", null);
+      const adder = fakeTask("adder", now - 1);
+      adder.run = async () => {
+        adder.runs++;
+        if (adder.runs > 1) return void (adder.due = null);
+        await new Promise((r) => setTimeout(r, 5)); // the task waits on I/O; a request arms meanwhile
+        requested.due = Date.now() + 20_000;
+        scheduler.arm(requested.due);
+        earlier.due = Date.now() - 1; // work for a task the loop has passed
+        adder.due = Date.now() - 1; // and once more for itself
+      };
+      scheduler.register([earlier, adder, requested]);
+      await scheduler.fire();
+      expect([earlier.runs, adder.runs, requested.runs]).toEqual([0, 1, 0]);
+      // Due again at once, so the alarm comes back soon (sooner than the request's, and not in a spin).
+      const soon = (await state.storage.getAlarm())!;
+      expect(soon).toBeGreaterThanOrEqual(now + 100);
+      expect(soon).toBeLessThan(requested.due!);
+      await state.storage.deleteAlarm(); // the runtime consumes the alarm that fires
+      await scheduler.fire();
+      expect([earlier.runs, adder.runs, requested.runs]).toEqual([1, 2, 0]);
+      // The request's work is still there, and the alarm is set for it.
+      expect(await state.storage.getAlarm()).toBe(requested.due);
+      await state.storage.deleteAlarm();
+    }));
+
   it("a task that throws does not stop the others and is retried later, not in a loop", () =>
     inFreshActor(async (_a, state) => {
       await state.storage.deleteAlarm();
