@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { Env } from "../workers/env";
+import { walletActor, type Env } from "../workers/env";
 import { checkBooks, checkConservation, type BooksReport, type WalletBooks } from "../src/books";
 
 export const testEnv = env as unknown as Env;
@@ -71,7 +71,7 @@ export async function balanceOf(a: TestAccount): Promise<number> {
   return r.json.balance_msat;
 }
 
-export const walletStub = (walletId: string) => testEnv.WALLET.get(testEnv.WALLET.idFromName(walletId));
+export const walletStub = (walletId: string) => walletActor(testEnv, walletId);
 
 /** A wallet's books report (figures and the invariants they break). */
 export async function auditOf(walletId: string): Promise<BooksReport> {
@@ -79,10 +79,9 @@ export async function auditOf(walletId: string): Promise<BooksReport> {
 }
 
 /** What a wallet has stored, without what its running instance holds in memory (for before/after comparisons). */
-export function storedBooks(a: WalletBooks): Omit<WalletBooks, "memory_balance_msat"> {
-  const { memory_balance_msat: _memory, ...stored } = a;
-  const { problems: _problems, ...figures } = stored as typeof stored & { problems?: string[] };
-  return figures;
+export function storedBooks(a: BooksReport): Omit<WalletBooks, "memory_balance_msat"> {
+  const { memory_balance_msat: _memory, problems: _problems, ...stored } = a;
+  return stored;
 }
 
 /** The books of one wallet agree with themselves: ledger, balance cache, history and event log (src/books.ts). */
