@@ -46,6 +46,9 @@ describe("payment messages under crashes (docs/decisions/0007)", () => {
     const id = await directConversation(a, b);
     const { message_id, tag } = await recordIntent(id, a, b, 250_000);
     await abortAllDurableObjects();
+    // The key with another request while its intent is open: 409, and the intent is not touched.
+    const other = await conversationStub(id).postMessage(a.wallet_id, { kind: "payment", amount_msat: 1_000, to: null, body: {} }, { key: tag.key, fingerprint: "another request" });
+    expect(other).toMatchObject({ ok: false, code: "idempotency_conflict" });
     expect(await balanceOf(a)).toBe(1_000_000); // nothing moved, nothing said
     expect(await messagesOf(a, id)).toEqual([]);
 
@@ -165,6 +168,29 @@ describe("request shares under crashes", () => {
     expect([await balanceOf(a), await balanceOf(b)]).toEqual([70_000, 930_000]);
     const updates = (await chatEvents(c)).filter((e) => e.startsWith("chat.updated"));
     expect(updates).toEqual(["chat.updated#1"]); // the request is message 1
+    await booksHold(a, b, c);
+  });
+});
+
+describe("canceling a request while a share is being paid", () => {
+  it("is refused (409) until the share is recorded; the alarm records it, then the request can be canceled", async () => {
+    const [a, b, c] = [await createAccount("f"), await createAccount("f"), await createAccount("f")];
+    await fund(b, 1000);
+    const id = (await api("POST", "/v1/conversations", { body: { members: [b.username, c.username] }, token: a.access_token })).json.conversation_id as string;
+    const request = (await api("POST", `/v1/conversations/${id}/messages`, { body: { request: { amount_sat: 30 } }, token: a.access_token, key: newKey() })).json.message;
+    const cancel = () => api("POST", `/v1/conversations/${id}/messages/${request.id}/cancel`, { token: a.access_token });
+    // The conversation crashed after b's share became an intent (step 1), before the wallet paid it.
+    await inConversation(id, (actor) => {
+      actor.payments.record({ id: `${request.id}:${b.wallet_id}`, kind: "share", message_id: request.id, payer: member(b), payee: member(a), amount_msat: 30_000, body: {}, tag: null });
+    });
+    await abortAllDurableObjects();
+    const refused = await cancel();
+    expect([refused.status, refused.json.error?.code]).toEqual([409, "conflict"]);
+    await runDurableObjectAlarm(conversationStub(id));
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([30_000, 970_000]);
+    const canceled = await cancel();
+    expect(canceled.status).toBe(200);
+    expect(canceled.json.message.request).toMatchObject({ paid_by: [b.username], status: "canceled" });
     await booksHold(a, b, c);
   });
 });

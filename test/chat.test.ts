@@ -86,6 +86,20 @@ describe("conversations", () => {
     await booksHold(a, b);
   });
 
+  it("a message or request posted again with its Idempotency-Key is the same one, sent once; another body with the key is 409", async () => {
+    const [a, b] = [await createAccount("c"), await createAccount("c")];
+    const id = await start(a, b);
+    const [textKey, requestKey] = [newKey(), newKey()];
+    const text = await post(a, id, { text: "once" }, textKey);
+    const request = await post(a, id, { request: { amount_sat: 5 } }, requestKey);
+    expect([text.status, request.status]).toEqual([201, 201]);
+    const [textAgain, requestAgain] = await Promise.all([post(a, id, { text: "once" }, textKey), post(a, id, { request: { amount_sat: 5 } }, requestKey)]);
+    expect([textAgain.status, textAgain.json]).toEqual([201, text.json]);
+    expect([requestAgain.status, requestAgain.json]).toEqual([201, request.json]);
+    expect((await post(a, id, { text: "twice" }, textKey)).status).toBe(409);
+    expect((await eventsOf(b, "chat.message")).map((e) => e.data.message.seq)).toEqual([1, 2]);
+  });
+
   it("a payment in a group needs `to`, a member other than the sender", async () => {
     const [a, b, c, outsider] = [await createAccount("c"), await createAccount("c"), await createAccount("c"), await createAccount("c")];
     await fund(a, 1000);
