@@ -483,6 +483,7 @@ describe("paying an outside LNURL server", () => {
       ["no amount", callbackAnswering(async () => ({ pr: await invoice(null, rightHash), routes: [] })), 400, "invalid_payment_request", /no fixed/],
       ["redirect", () => new Response(null, { status: 302, headers: { location: `https://remote.test/.well-known/lnurlp/${lower}` } }), 400, "invalid_request", /redirect/],
       ["too large", () => new Response("x".repeat(70_000)), 400, "invalid_request", /more than 65536 bytes/],
+      ["too large, by its Content-Length", () => Response.json(pr, { headers: { "content-length": "70000" } }), 400, "invalid_request", /more than 65536 bytes/],
       ["unreachable", () => Promise.reject(new TypeError("Network connection lost.")), 400, "invalid_request", /could not be reached/],
     ];
     for (const [what, server, status, code, message] of cases) {
@@ -496,6 +497,25 @@ describe("paying an outside LNURL server", () => {
     expect(await balanceOf(payee)).toBe(0);
     expect((await invoicesOf(payee)).every((i) => i.status === "open")).toBe(true);
     await conserved(payer, payee);
+  });
+
+  it("a server that stalls is given up after 10 s, before its headers or in the middle of its body; nothing is paid", async () => {
+    const { payer } = await pair();
+    // Headers, then a body that never ends (whether the runtime ends a body with the fetch's signal or not).
+    servers.set("stalling.test", () => new Response(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"tag":')) })));
+    // A real HTTP exchange with the test world: a receiver that answers after 11 s.
+    const silent = encodeLnurl(`https://silent.test/hooks/lnurl-${newKey()}?delay_ms=11000`);
+    const started = Date.now();
+    const [stalled, unanswered] = await Promise.all([
+      payLnurl(payer, { destination: "alice@stalling.test", amount_sat: 10 }),
+      payLnurl(payer, { destination: silent, amount_sat: 10 }),
+    ]);
+    expect([stalled.status, stalled.json.error.code]).toEqual([400, "invalid_request"]);
+    expect(stalled.json.error.message).toMatch(/stalling\.test stopped answering within 10 s/);
+    expect([unanswered.status, unanswered.json.error.code]).toEqual([400, "invalid_request"]);
+    expect(unanswered.json.error.message).toMatch(/silent\.test could not be reached within 10 s/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(await balanceOf(payer)).toBe(10_000_000);
   });
 
   it("over real HTTP exchanges with the test world: a host with no LNURL server, a redirect not followed", async () => {

@@ -219,11 +219,17 @@ async function readBounded(res: Response, signal: AbortSignal, server: string): 
   }
   if (!res.body) return "";
   const reader = res.body.getReader();
+  // The deadline bounds the body too, whether or not the runtime ends it with the fetch's signal.
+  const deadline = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  deadline.catch(() => {}); // only raced: a deadline after the body is read is nobody's error
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await Promise.race([reader.read(), deadline]);
       if (done) break;
       size += value.byteLength;
       if (size > LNURL_RESPONSE_MAX_BYTES) {
@@ -234,6 +240,7 @@ async function readBounded(res: Response, signal: AbortSignal, server: string): 
     }
   } catch (error) {
     if (error instanceof ApiError) throw error;
+    await reader.cancel().catch(() => {});
     return refuse(`${server} stopped answering${signal.aborted ? ` within ${OUTSIDE_TIMEOUT_MS / 1000} s` : ""}`);
   }
   const bytes = new Uint8Array(size);
