@@ -5,15 +5,21 @@ import type { ChatDelivery, WalletPort } from "../ports";
 
 /** Events one delivery carries to a member at most. */
 const BATCH = 100;
+/** Deliveries one drain makes at most; mail left after them waits for the outbox's alarm. */
+const ROUNDS = 10;
 
 /** What a member's wallet acknowledges: every event up to `through` is in its log. */
 type Ack = { ok: true; through: number };
+/** What an acknowledgement changed: whether mail is left in the mailbox after it. */
+type Settled = { mail_left: boolean };
 
 /**
  * One mailbox per member: the conversation's events for that member, numbered 1, 2, 3… in the
  * conversation's order, delivered to the member's wallet through the kit's outbox (exactly once:
  * the wallet appends only numbers it has not seen, in order). A delivery carries everything not yet
- * acknowledged, oldest first, so a retry or a race can neither lose nor reorder an event.
+ * acknowledged, oldest first, so a retry or a race can neither lose nor reorder an event. One drain
+ * per member runs at a time and takes in mail posted meanwhile, so overlapping requests do not send
+ * the same unacknowledged events twice.
  */
 export class Mailboxes implements Part {
   readonly name = "mailboxes";
@@ -24,8 +30,12 @@ export class Mailboxes implements Part {
      CREATE TABLE mail (wallet_id TEXT NOT NULL, n INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (wallet_id, n)) WITHOUT ROWID;
      CREATE INDEX mailboxes_due ON mailboxes (next_attempt_at) WHERE next_attempt_at IS NOT NULL;`,
   ];
-  readonly outbox: Outbox<Ack, number>;
+  readonly outbox: Outbox<Ack, Settled>;
   readonly tasks: readonly Task[];
+  /** The drain under way for each member. */
+  private readonly draining = new Map<string, Promise<void>>();
+  /** Members whose drain was asked for again while it ran (mail posted after its last read). */
+  private readonly drainAgain = new Set<string>();
 
   constructor(
     private readonly kit: ActorKit,
@@ -44,9 +54,12 @@ export class Mailboxes implements Part {
     const json = JSON.stringify(data);
     const now = Date.now();
     for (const wallet_id of recipients) {
-      this.kit.sql`INSERT INTO mailboxes (wallet_id, next_n, next_attempt_at) VALUES (${wallet_id}, 1, ${now}) ON CONFLICT (wallet_id) DO NOTHING`;
-      this.kit.sql`INSERT INTO mail (wallet_id, n, type, data) SELECT ${wallet_id}, next_n, ${type}, ${json} FROM mailboxes WHERE wallet_id = ${wallet_id}`;
-      this.kit.sql`UPDATE mailboxes SET next_n = next_n + 1, next_attempt_at = COALESCE(next_attempt_at, ${now}) WHERE wallet_id = ${wallet_id}`;
+      // The mailbox's next number is taken (the mailbox made on its first event), then the event stored under it.
+      const { n } = this.kit.sql<{ n: number }>`
+        INSERT INTO mailboxes (wallet_id, next_n, next_attempt_at) VALUES (${wallet_id}, 2, ${now})
+        ON CONFLICT (wallet_id) DO UPDATE SET next_n = next_n + 1, next_attempt_at = COALESCE(next_attempt_at, excluded.next_attempt_at)
+        RETURNING next_n - 1 AS n`[0]!;
+      this.kit.sql`INSERT INTO mail (wallet_id, n, type, data) VALUES (${wallet_id}, ${n}, ${type}, ${json})`;
     }
     if (recipients.length) this.outbox.enqueued();
   }
@@ -61,28 +74,51 @@ export class Mailboxes implements Part {
     return this.kit.sql<{ n: number }>`SELECT COUNT(*) AS n FROM mail`[0]!.n;
   }
 
-  /** Delivers until the mailbox is empty or an attempt fails (then the outbox retries later). */
-  private async drain(wallet_id: string): Promise<void> {
-    for (let rounds = 0; rounds < 10; rounds++) {
-      const attempt = await this.outbox.deliverById(wallet_id);
-      if (!attempt || attempt.outcome === "retry" || attempt.settled === null) return;
+  /**
+   * Delivers a member's mail until none is left or an attempt fails (then the outbox retries later).
+   * A drain already under way for the member is joined, and told to look again before it stops.
+   */
+  private drain(wallet_id: string): Promise<void> {
+    const running = this.draining.get(wallet_id);
+    if (running) {
+      this.drainAgain.add(wallet_id);
+      return running;
+    }
+    const drained = this.drainNow(wallet_id);
+    this.draining.set(wallet_id, drained);
+    return drained;
+  }
+
+  private async drainNow(wallet_id: string): Promise<void> {
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        this.drainAgain.delete(wallet_id);
+        const attempt = await this.outbox.deliverById(wallet_id);
+        if (!attempt || attempt.outcome === "retry") return;
+        if (!attempt.settled?.mail_left && !this.drainAgain.has(wallet_id)) return;
+      }
+    } finally {
+      // In the same turn as the decision to stop: a request that joins after it starts a new drain.
+      this.draining.delete(wallet_id);
+      this.drainAgain.delete(wallet_id);
     }
   }
 
   /**
    * Records an acknowledgement (or, on a final refusal, gives the mailbox up: a wallet that was never
-   * opened will not take mail). Returns the number acknowledged through, or null if nothing changed.
+   * opened will not take mail). Returns whether mail is left, or null if nothing changed.
    */
-  private settle(item: OutboxItem, through: number | null): number | null {
+  private settle(item: OutboxItem, through: number | null): Settled | null {
+    const wallet_id = item.destination;
     return this.kit.unitOfWork.run(() => {
-      const box = this.kit.sql<{ next_n: number; acked_n: number }>`SELECT next_n, acked_n FROM mailboxes WHERE wallet_id = ${item.destination}`[0];
+      const upTo = through ?? this.kit.sql<{ last: number }>`SELECT next_n - 1 AS last FROM mailboxes WHERE wallet_id = ${wallet_id}`[0]?.last;
+      if (upTo === undefined) return null;
+      const box = this.kit.sql<{ next_n: number }>`
+        UPDATE mailboxes SET acked_n = ${upTo}, attempts = 0, next_attempt_at = CASE WHEN next_n - 1 > ${upTo} THEN ${Date.now()} END
+        WHERE wallet_id = ${wallet_id} AND acked_n < ${upTo} RETURNING next_n`[0];
       if (!box) return null;
-      const upTo = through ?? box.next_n - 1;
-      if (upTo <= box.acked_n) return null;
-      const more = upTo < box.next_n - 1;
-      this.kit.sql`UPDATE mailboxes SET acked_n = ${upTo}, attempts = 0, next_attempt_at = ${more ? Date.now() : null} WHERE wallet_id = ${item.destination}`;
-      this.kit.sql`DELETE FROM mail WHERE wallet_id = ${item.destination} AND n <= ${upTo}`;
-      return upTo;
+      this.kit.sql`DELETE FROM mail WHERE wallet_id = ${wallet_id} AND n <= ${upTo}`;
+      return { mail_left: box.next_n - 1 > upTo };
     });
   }
 }
