@@ -172,7 +172,7 @@ export class AccountActor extends Actor<Env> implements AccountPort {
   }
 
   /** Whether a send (of `amount_msat`, null if not known beforehand) or a sensitive action may go ahead. */
-  async checkTotp(code: string | null, purpose: Exclude<TotpPurpose, "login">, amount_msat: Msat | null = null, request: IdempotencyTag | null = null): Promise<{ ok: true; checked: boolean } | Refusal> {
+  async checkTotp(code: string | null, purpose: Exclude<TotpPurpose, "login">, amount_msat: Msat | null = null, request: IdempotencyTag | null = null): Promise<{ ok: true; checked: boolean; settings: AccountSettings } | Refusal> {
     return this.totp.check(code, purpose, amount_msat, request);
   }
 

@@ -187,10 +187,11 @@ export interface AccountPort extends Rpc.DurableObjectBranded {
   /** Turns TOTP off (or drops a pending enrolment) with a code of the current secret. */
   disableTotp(code: string | null): Promise<ApiAnswer<AccountSettings> | Refusal>;
   /**
-   * Whether a send or a sensitive action may go ahead (`checked`: a code was needed and accepted).
-   * A send's amount null means not known beforehand: a code is needed whenever TOTP is on.
+   * Whether a send or a sensitive action may go ahead (`checked`: a code was needed and accepted;
+   * `settings`: what it was decided on). A send's amount null means not known beforehand: a code is
+   * needed whenever TOTP is on.
    */
-  checkTotp(code: string | null, purpose: Exclude<TotpPurpose, "login">, amount_msat?: Msat | null, request?: IdempotencyTag | null): Promise<{ ok: true; checked: boolean } | Refusal>;
+  checkTotp(code: string | null, purpose: Exclude<TotpPurpose, "login">, amount_msat?: Msat | null, request?: IdempotencyTag | null): Promise<{ ok: true; checked: boolean; settings: AccountSettings } | Refusal>;
   settings(): Promise<AccountSettings>;
   /** Changes the send threshold; with TOTP on, only with a code. */
   setTotpThreshold(totp_threshold_sat: number, code: string | null): Promise<ApiAnswer<AccountSettings> | Refusal>;

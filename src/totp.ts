@@ -1,4 +1,6 @@
 import { Secret, TOTP } from "otpauth/slim";
+import { MSAT_PER_SAT, type Msat } from "./money";
+import type { AccountSettings } from "./schemas";
 
 /**
  * Time-based one-time passwords (RFC 6238) as authenticator apps compute them: HMAC-SHA-1,
@@ -61,4 +63,13 @@ export function otpauthUrl(base32: string, accountName: string): string {
     digits: TOTP_DIGITS,
     period: TOTP_PERIOD_S,
   }).toString();
+}
+
+/**
+ * Whether a send needs a code (decision 0011): TOTP is on and the amount is above the account's
+ * threshold, or not known before paying (null). The account actor decides with it, and the gateway
+ * with the settings it last learnt (workers/services/totp.ts).
+ */
+export function sendNeedsTotpCode(settings: AccountSettings, amount_msat: Msat | null): boolean {
+  return settings.totp === "enabled" && (amount_msat === null || amount_msat > settings.totp_threshold_sat * MSAT_PER_SAT);
 }

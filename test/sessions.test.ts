@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { AccountActor } from "../durable/account-actor";
 import { SOCKET_CLOSE, socketCredentialHeaders } from "../durable/kit/sockets";
 import { csvField, defuseFormula, transactionsCsv } from "../src/csv";
+import { AccountCache } from "../workers/account-cache";
 import { SessionEpochs, sessionEpochTtlMs } from "../workers/middleware/auth";
 import { api, createAccount, fund, newKey, openStream, PASSWORD, pay, testEnv, waitFor, walletStub, type Stream, type TestAccount } from "./helpers";
 
@@ -163,6 +164,16 @@ describe("logout everywhere", () => {
     expect(sessionEpochTtlMs({})).toBe(5000);
     expect(sessionEpochTtlMs({ SESSION_EPOCH_TTL_MS: "0" })).toBe(0);
     expect(sessionEpochTtlMs({ SESSION_EPOCH_TTL_MS: "nope" })).toBe(5000);
+  });
+
+  it("by default what was asked for last wins: an older answer arriving late neither replaces it nor renews it", () => {
+    const known = new AccountCache<string>(10);
+    known.learn("acc_a", "on", 2000);
+    known.learn("acc_a", "off", 1000); // asked before "on" was
+    expect(known.fresh("acc_a", 2000, 5000)).toBe("on");
+    expect(known.fresh("acc_a", 7000, 5000)).toBeUndefined(); // still dated 2000
+    known.learn("acc_a", "off", 3000);
+    expect(known.fresh("acc_a", 7999, 5000)).toBe("off");
   });
 });
 

@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { Secret, TOTP } from "otpauth/slim";
 import { describe, expect, it } from "vitest";
 import type { AccountActor } from "../durable/account-actor";
+import { createApp } from "../workers/app";
 import { newSecretBoxKey, open, seal, secretBoxKey } from "../src/secret-box";
 import { otpauthUrl, totpCode, totpStep, verifyTotp } from "../src/totp";
 import { api, balanceOf, createAccount, fund, newKey, PASSWORD, testEnv, type TestAccount } from "./helpers";
@@ -333,6 +334,59 @@ describe("sends with TOTP on", () => {
     const small = (await api("POST", "/dev/sim/invoices", { body: { amount_sat: 100_000 } })).json;
     const paid = await api("POST", "/lndhub/payinvoice", { body: { invoice: small.payment_request }, token });
     expect(paid.status, JSON.stringify(paid.json)).toBe(200);
+  });
+});
+
+describe("what an isolate remembers of an account's TOTP (decision 0011, point 5)", () => {
+  /** The hub as one isolate that trusts what it learnt for `ttlMs` (the tests' own env says 0: always ask). */
+  function isolate(ttlMs: number) {
+    const app = createApp();
+    const env = { ...testEnv, SESSION_EPOCH_TTL_MS: String(ttlMs) };
+    const call = async (a: TestAccount, method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const res = await app.request(path, { method, headers: { authorization: `Bearer ${a.access_token}`, "content-type": "application/json", ...headers }, body: JSON.stringify(body) }, env);
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const pay = (a: TestAccount, to: TestAccount, amount_sat: number, totp?: string) =>
+      call(a, "POST", "/v1/payments/intraledger", { to: to.username, amount_sat }, { "idempotency-key": newKey(), ...(totp === undefined ? {} : { "x-totp-code": totp }) });
+    return { call, pay };
+  }
+
+  it("a send with TOTP off asks nothing for the TTL: TOTP turned on elsewhere holds once the TTL is over", async () => {
+    await earlyInStep();
+    const [a, b] = [await createAccount("ttl"), await createAccount("rcv")];
+    await fund(a, 1_000_000);
+    const cached = isolate(60_000);
+    expect((await cached.pay(a, b, 200_000)).status).toBe(200); // learns "off"
+    // TOTP turned on where this isolate does not see it (straight at the account).
+    const enrolled = await accountStub(a).enrolTotp();
+    if (!enrolled.ok) throw new Error(enrolled.message);
+    expect((await accountStub(a).confirmTotp(code(enrolled.body.secret))).ok).toBe(true);
+    // Within the TTL the isolate still trusts "off": the send is not asked about (the account would refuse it).
+    expect((await cached.pay(a, b, 200_000)).status).toBe(200);
+    // Past the TTL (here: an isolate whose entry is stale, it asks again): refused.
+    expect(errorOf(await isolate(0).pay(a, b, 200_000))).toEqual([403, "totp_required"]);
+    expect(await balanceOf(b)).toBe(400_000_000);
+  });
+
+  it("remembers the threshold too; the isolate that served a change of TOTP or the threshold sees it at once", async () => {
+    await earlyInStep();
+    const [a, b] = [await withTotp("ttl"), await createAccount("rcv")];
+    await fund(a, 1_000_000);
+    const { call, pay } = isolate(60_000);
+    expect((await pay(a, b, 1_000)).status).toBe(200); // learns "enabled, 100,000 sat"
+    expect(errorOf(await pay(a, b, 100_001))).toEqual([403, "totp_required"]); // above the threshold: always asked
+    await timePasses(a);
+    expect((await accountStub(a).setTotpThreshold(500, code(a.secret))).ok).toBe(true); // lowered where this isolate does not see it
+    expect((await pay(a, b, 1_000)).status).toBe(200); // within the TTL, below the threshold it knows: not asked
+    await timePasses(a);
+    expect((await call(a, "PUT", "/v1/account/settings", { totp_threshold_sat: 400 }, { "x-totp-code": code(a.secret) })).status).toBe(200);
+    expect(errorOf(await pay(a, b, 1_000))).toEqual([403, "totp_required"]); // the lowered threshold, at once
+    await timePasses(a);
+    expect((await call(a, "DELETE", "/v1/account/totp", { code: code(a.secret) })).status).toBe(200);
+    expect((await pay(a, b, 200_000)).status).toBe(200); // off, at once
+    const enrolled = await call(a, "POST", "/v1/account/totp", {});
+    expect((await call(a, "POST", "/v1/account/totp/confirm", { code: code(enrolled.json.secret) })).status).toBe(200);
+    expect(errorOf(await pay(a, b, 200_000))).toEqual([403, "totp_required"]); // on again, at once
   });
 });
 

@@ -2,7 +2,7 @@ import { refuse, type Refusal } from "../../src/errors";
 import { DEFAULT_TOTP_THRESHOLD_SAT } from "../../src/limits";
 import { MSAT_PER_SAT, type Msat } from "../../src/money";
 import { open, seal, secretBoxKey } from "../../src/secret-box";
-import { newTotpSecret, otpauthUrl, verifyTotp } from "../../src/totp";
+import { newTotpSecret, otpauthUrl, sendNeedsTotpCode, verifyTotp } from "../../src/totp";
 import type { ActorKit, Part } from "../kit/part";
 import type { AccountSettings, IdempotencyTag, TotpEnrolment, TotpPurpose } from "../ports";
 
@@ -56,8 +56,7 @@ export class Totp implements Part {
   ) {}
 
   settings(): AccountSettings {
-    const row = this.row();
-    return { totp: row.state, totp_threshold_sat: row.threshold_sat ?? DEFAULT_TOTP_THRESHOLD_SAT };
+    return settingsOf(this.row());
   }
 
   /** A new secret (replacing a pending one), shown only in this answer; refused while TOTP is on. */
@@ -99,15 +98,17 @@ export class Totp implements Part {
    * Whether an action may go ahead: with TOTP on, a login, a sensitive action and a send above the
    * threshold (or of an amount not known here: null) need a code, accepted once. A send retried with
    * the same idempotency key and body may present the code its first attempt used (decision 0011).
+   * An answer that lets the action through carries the settings it was decided on (the gateway
+   * remembers them for a few seconds: workers/services/totp.ts).
    */
-  async check(code: string | null, purpose: TotpPurpose, amount_msat: Msat | null = null, request: IdempotencyTag | null = null): Promise<{ ok: true; checked: boolean } | Refusal> {
+  async check(code: string | null, purpose: TotpPurpose, amount_msat: Msat | null = null, request: IdempotencyTag | null = null): Promise<{ ok: true; checked: boolean; settings: AccountSettings } | Refusal> {
     const row = this.row();
-    if (row.state !== "enabled") return { ok: true, checked: false };
-    const threshold_sat = row.threshold_sat ?? DEFAULT_TOTP_THRESHOLD_SAT;
-    if (purpose === "send" && amount_msat !== null && amount_msat <= threshold_sat * MSAT_PER_SAT) return { ok: true, checked: false };
-    if (code === null) return refuse("totp_required", requiredMessage(purpose, amount_msat, threshold_sat));
+    const settings = settingsOf(row);
+    const needed = row.state === "enabled" && (purpose !== "send" || sendNeedsTotpCode(settings, amount_msat));
+    if (!needed) return { ok: true, checked: false, settings };
+    if (code === null) return refuse("totp_required", requiredMessage(purpose, amount_msat, settings.totp_threshold_sat));
     const used = await this.consume(row, code, purpose === "send" ? request : null, "enabled");
-    return used ?? { ok: true, checked: true };
+    return used ?? { ok: true, checked: true, settings: this.settings() };
   }
 
   /** Changes the threshold; with TOTP on, only with a code. */
@@ -161,6 +162,8 @@ export class Totp implements Part {
     return this.kit.sql<TotpRow>`SELECT state, secret_ciphertext, secret_iv, last_step, last_request, threshold_sat FROM totp`[0]!;
   }
 }
+
+const settingsOf = (row: TotpRow): AccountSettings => ({ totp: row.state, totp_threshold_sat: row.threshold_sat ?? DEFAULT_TOTP_THRESHOLD_SAT });
 
 /** A copy of the bytes as an ArrayBuffer of exactly their length (what SQLite binds as a BLOB). */
 const bytes = (b: Uint8Array): ArrayBuffer => b.slice().buffer as ArrayBuffer;

@@ -6,6 +6,7 @@ import { accessTokenCredential, apiKeyCredential } from "../../durable/account/s
 import type { SocketCredential } from "../../durable/kit/sockets";
 import { accountActor, type AppEnv, type Env } from "../env";
 import { signingKeys, verifiedTokens } from "../keys";
+import { AccountCache } from "../account-cache";
 
 /**
  * The credential behind each principal: its name, when it was issued and when it expires (what an
@@ -59,35 +60,18 @@ const DEFAULT_SESSION_EPOCH_TTL_MS = 5_000;
 
 /**
  * Each account's session epoch as this isolate last learnt it (access tokens issued before it are
- * refused), trusted for a TTL: a logout-all reaches every isolate within the TTL, and costs one
- * AccountActor call per account per TTL per isolate. Epochs only grow: the larger one learnt wins.
+ * refused): a logout-all reaches every isolate within the TTL, and costs one AccountActor call per
+ * account per TTL per isolate. Epochs only grow: the larger one learnt wins.
  */
-export class SessionEpochs {
-  private readonly byAccount = new Map<string, { epochMs: number; learntAt: number }>();
-
-  constructor(private readonly capacity: number) {}
-
-  /** The epoch learnt less than `ttlMs` before `nowMs`, or undefined (ask the account). */
-  fresh(accountId: string, nowMs: number, ttlMs: number): number | undefined {
-    const known = this.byAccount.get(accountId);
-    return known && nowMs - known.learntAt < ttlMs ? known.epochMs : undefined;
-  }
-
-  /** Remembers an epoch as of `nowMs` (when it was asked for, not when it arrived: the conservative end). */
-  learn(accountId: string, epochMs: number, nowMs: number): void {
-    const known = this.byAccount.get(accountId);
-    this.byAccount.delete(accountId);
-    if (!known && this.byAccount.size >= this.capacity) this.byAccount.delete(this.byAccount.keys().next().value!);
-    this.byAccount.set(accountId, { epochMs: Math.max(epochMs, known?.epochMs ?? 0), learntAt: nowMs });
-  }
-
-  get size(): number {
-    return this.byAccount.size;
+export class SessionEpochs extends AccountCache<number> {
+  constructor(capacity: number) {
+    super(capacity, (known, learnt) => Math.max(known.value, learnt.value));
   }
 }
 
 const sessionEpochs = new SessionEpochs(SESSION_EPOCHS_MAX);
 
+/** How long an isolate trusts what it learnt of an account: its session epoch, and its TOTP settings (decisions 0014, 0011). */
 export function sessionEpochTtlMs(env: Pick<Env, "SESSION_EPOCH_TTL_MS">): number {
   const ttl = env.SESSION_EPOCH_TTL_MS?.trim() ? Number(env.SESSION_EPOCH_TTL_MS) : NaN;
   return Number.isFinite(ttl) && ttl >= 0 ? ttl : DEFAULT_SESSION_EPOCH_TTL_MS;

@@ -1,14 +1,23 @@
+import type { Context } from "hono";
+import { isRefusal, type Refusal } from "../../src/errors";
 import * as s from "../../src/schemas";
-import { accountActor } from "../env";
+import type { ApiAnswer } from "../../src/wallet-types";
+import { accountActor, type AppEnv } from "../env";
 import { answer } from "../errors";
 import { authedRoute, errors, jsonBody, jsonResponse, newRouter } from "../openapi";
-import { totpCodeOf } from "../services/totp";
+import { learnTotpSettings, totpCodeOf } from "../services/totp";
 
 /**
  * The account's second factor and settings (decision 0011). Changing them needs a login session
  * (an API key cannot turn TOTP on and lock its owner out); the actor decides everything else.
  */
 export const security = newRouter();
+
+/** Answers a change of TOTP or the threshold, which this isolate's sends see at once (others within SESSION_EPOCH_TTL_MS). */
+function changed(c: Context<AppEnv>, result: ApiAnswer<s.AccountSettings> | Refusal) {
+  if (!isRefusal(result)) learnTotpSettings(c.get("principal").accountId, result.body);
+  return answer(c, result) as never;
+}
 
 security.openapi(
   authedRoute({
@@ -32,7 +41,7 @@ security.openapi(
     request: jsonBody(s.TotpCodeBody),
     responses: { 200: jsonResponse(s.AccountSettings, "enabled"), 400: errors[400], 401: errors[401], 403: errors[403], 409: errors[409] },
   }),
-  async (c) => answer(c, await accountActor(c.env, c.get("principal").accountId).confirmTotp(c.req.valid("json").code)) as never,
+  async (c) => changed(c, await accountActor(c.env, c.get("principal").accountId).confirmTotp(c.req.valid("json").code)),
 );
 
 security.openapi(
@@ -47,7 +56,7 @@ security.openapi(
   }),
   async (c) => {
     const code = c.req.valid("json")?.code ?? totpCodeOf(c);
-    return answer(c, await accountActor(c.env, c.get("principal").accountId).disableTotp(code)) as never;
+    return changed(c, await accountActor(c.env, c.get("principal").accountId).disableTotp(code));
   },
 );
 
@@ -74,6 +83,6 @@ security.openapi(
   }),
   async (c) => {
     const { totp_threshold_sat } = c.req.valid("json");
-    return answer(c, await accountActor(c.env, c.get("principal").accountId).setTotpThreshold(totp_threshold_sat, totpCodeOf(c))) as never;
+    return changed(c, await accountActor(c.env, c.get("principal").accountId).setTotpThreshold(totp_threshold_sat, totpCodeOf(c)));
   },
 );
