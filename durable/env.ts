@@ -35,6 +35,8 @@ export interface Env extends LndEnv {
    * (docs/decisions/0014).
    */
   SESSION_EPOCH_TTL_MS?: string;
+  /** "closed" refuses `POST /lndhub/create` (LndHub's code 11); open otherwise, like `POST /v1/accounts` (decision 0009). */
+  LNDHUB_CREATE?: string;
 }
 
 /** The hub runs one LND node today; its actor has this name. */

@@ -30,9 +30,6 @@ export const lndhub = newRouter();
 /** `POST /v1/lndhub/credentials`: part of the contract (its errors are the contract's). */
 export const lndhubCredentials = newRouter();
 
-/** Set to "closed" to refuse `POST /lndhub/create` (LndHub's code 11); open otherwise, like `POST /v1/accounts`. */
-type LndhubEnv = Env & { LNDHUB_CREATE?: string };
-
 /** Lists are read this many rows at a time, and no further than `LIST_MAX` rows back. */
 const PAGE = 100;
 const LIST_MAX = 1000;
@@ -139,7 +136,7 @@ doc({
 });
 lndhub.post("/lndhub/create", async (c) => {
   await bodyOf(c, l.CreateBody);
-  if ((c.env as LndhubEnv).LNDHUB_CREATE === "closed") throw fail(11);
+  if (c.env.LNDHUB_CREATE === "closed") throw fail(11);
   const username = `lndhub_${randomHex(8)}`;
   const identity = { account_id: newId("acc"), wallet_id: newId("wal"), username };
   const account = accountActor(c.env, identity.account_id);
