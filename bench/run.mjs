@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { bundle, generateJwk, writeConfig, calibrationWorkerPath, BUILD, ROOT } from "./lib/build.mjs";
 import { startWorkerd, startMiniflare, memoryOf, cpuSeconds, machineCpuSeconds, workerdVersion, threadCount } from "./lib/runtime.mjs";
 import { createClient, clientKind } from "./lib/http.mjs";
-import { closedLoop, summarize, round, pool } from "./lib/load.mjs";
+import { closedLoop, openLoop, summarize, round, pool } from "./lib/load.mjs";
 import { Hub } from "./lib/hub.mjs";
 import { socketMemoryProbe } from "./lib/socket-probe.mjs";
 import { startReceiver, verifyDeliveries, standardWebhooks } from "./lib/receiver.mjs";
@@ -93,6 +93,9 @@ cfg.chat = {
   // the headline levels only.
   directLevels: (opt["chat-direct-levels"] ?? (quick ? "16" : "16,1")).split(",").map(Number),
   groupLevels: (opt["chat-group-levels"] ?? (quick ? "1" : "1,4")).split(",").map(Number),
+  // The direct-chat latency figure: an open loop at this share of what the first direct level sustained
+  // (docs/decisions/0017-bench-latency-at-offered-load.md).
+  openLoopShare: Number(opt["chat-open-share"] ?? 0.5),
 };
 // Webhooks: one endpoint per account (accounts 0…N-1, more created if the run has fewer), a local
 // receiver, random payments among those accounts at the live events phase's concurrency.
@@ -102,6 +105,8 @@ cfg.webhooks = {
   targetEndpoints: 1000,
   // Paying clients; the first level is the headline figure: 16, as the live events phase (1 for the unloaded floor).
   levels: (opt["webhook-levels"] ?? "16,1").split(",").map(Number),
+  // The latency figure's open loop: this share of the deliveries per second the first level kept up with.
+  openLoopShare: Number(opt["webhook-open-share"] ?? 0.5),
   // How long deliveries of the measured payments may take to arrive once the load stops.
   graceS: 30,
 };
@@ -180,6 +185,7 @@ async function main() {
   log(`[bench] ${runtime.kind} pid ${runtime.pid} serving ${runtime.url} (started in ${results.runtime.start_ms} ms)`);
   const cpu = () => cpuSeconds(runtime.pid);
   const loop = (o) => closedLoop({ cpu, machineCpu: machineCpuSeconds, ...o });
+  const open = (o) => openLoop({ cpu, machineCpu: machineCpuSeconds, ...o });
   /** Until the rest of the machine (not workerd, not the bench) has been nearly idle for 2 s; at most 60 s. */
   const waitForQuiet = async () => {
     const t0 = performance.now();
@@ -424,7 +430,7 @@ async function main() {
   // ── Chat: fan-out of text messages to every member's socket, payment messages ──
   const chat = (results.phases.chat = {});
   if (opt["skip-chat"]) chat.skipped = "--skip-chat";
-  else await chatPhases({ hub, accounts, intraledger, chat, quietly, loop });
+  else await chatPhases({ hub, accounts, intraledger, chat, quietly, loop, open });
   snap("after_chat");
 
   // ── LNURL-pay callbacks: each issues an invoice through the Lightning node ──
@@ -454,7 +460,7 @@ async function main() {
   const webhooks = (results.phases.webhooks = {});
   if (opt["skip-webhooks"]) webhooks.skipped = "--skip-webhooks";
   else if (cfg.runtime !== "workerd") webhooks.skipped = "Miniflare's outbound network refuses loopback addresses: the receiver cannot be reached";
-  else await webhookPhase({ hub, webhooks, quietly, loop, cpu });
+  else await webhookPhase({ hub, webhooks, quietly, loop, open, cpu });
   if (webhooks.skipped) log(`[bench] webhooks skipped: ${webhooks.skipped}`);
   snap("after_webhooks");
 
@@ -520,8 +526,10 @@ async function main() {
         ...webhookRuns(webhooks).map((x) => x.payments)]
         .filter(Boolean)
         .reduce((s, r) => s + r.error_count, 0) + (webhooks.signatures?.failed ?? 0) + (webhooks.misrouted ?? 0),
-    chat_msg_p99_ms: chat.direct?.[`c${cfg.chat.directLevels[0]}`]?.fan_out.p99_ms ?? null,
-    chat_msg_p50_ms: chat.direct?.[`c${cfg.chat.directLevels[0]}`]?.fan_out.p50_ms ?? null,
+    chat_msg_p99_ms: chat.direct?.open?.fan_out.p99_ms ?? null,
+    chat_msg_p50_ms: chat.direct?.open?.fan_out.p50_ms ?? null,
+    chat_msg_rate: chat.direct?.open?.messages.rate ?? null,
+    chat_msg_c16_p99_ms: chat.direct?.[`c${cfg.chat.directLevels[0]}`]?.fan_out.p99_ms ?? null,
     chat_group50_p99_ms: chat.group?.[`c${cfg.chat.groupLevels[0]}`]?.fan_out.p99_ms ?? null,
     chat_group50_p50_ms: chat.group?.[`c${cfg.chat.groupLevels[0]}`]?.fan_out.p50_ms ?? null,
     chat_pay_tps: chat.pay ? Math.max(...Object.values(chat.pay).map((r) => r.tps)) : null,
@@ -530,8 +538,10 @@ async function main() {
     lnurl_p99_ms: lnurl.callback?.latency.p99_ms ?? null,
     webhook_endpoints: webhooks.endpoints ?? null,
     webhook_tps: webhooks[`c${cfg.webhooks.levels[0]}`]?.deliveries_per_s ?? null,
-    webhook_p99_ms: webhooks[`c${cfg.webhooks.levels[0]}`]?.commit_to_receiver.p99_ms ?? null,
-    webhook_p50_ms: webhooks[`c${cfg.webhooks.levels[0]}`]?.commit_to_receiver.p50_ms ?? null,
+    webhook_p99_ms: webhooks.open?.commit_to_receiver.p99_ms ?? null,
+    webhook_p50_ms: webhooks.open?.commit_to_receiver.p50_ms ?? null,
+    webhook_rate: webhooks.open?.payments.rate ?? null,
+    webhook_c16_p99_ms: webhooks[`c${cfg.webhooks.levels[0]}`]?.commit_to_receiver.p99_ms ?? null,
     webhook_signature_failures: webhooks.signatures?.failed ?? null,
     events_missing: results.phases.websocket.events_missing + chatRuns(chat).reduce((n, x) => n + x.events_missing, 0) + (webhooks.events_missing ?? 0),
   };
@@ -562,13 +572,15 @@ async function main() {
 /**
  * Chat, after the other phases (its Durable Objects then blur none of the memory figures above):
  * 1. text messages between direct pairs, both members' sockets open: from sending the message to the
- *    moment the last member's socket has its `chat.message` frame (matched by the message's unique text);
+ *    moment the last member's socket has its `chat.message` frame (matched by the message's unique text),
+ *    at closed-loop levels (throughput), then arriving at random at half of the first level's rate (the
+ *    latency figure, decision 0017);
  * 2. the same in a group of 50, every member's socket open, a bounded number of messages;
  * 3. payment messages between random pairs of direct conversations, at the intraledger phase's concurrency.
  * A request that fails setting up throws (the run fails); a failure under load is an error, a frame
  * that never came is `events_missing`.
  */
-async function chatPhases({ hub, accounts, intraledger, chat, quietly, loop }) {
+async function chatPhases({ hub, accounts, intraledger, chat, quietly, loop, open }) {
   const c = cfg.chat;
   const must = (r, what) => {
     if (!r.ok) throw new Error(`${what} → ${r.status} ${String(r.detail).slice(0, 200)}`);
@@ -666,6 +678,32 @@ async function chatPhases({ hub, accounts, intraledger, chat, quietly, loop }) {
     log(`[bench] chat direct c=${conc}: ${r.tps}/s, HTTP p99 ${r.latency.p99_ms} ms; fan-out p50 ${x.fan_out.p50_ms} / p99 ${x.fan_out.p99_ms} ms, ${x.events_missing} frames missing, errors ${r.error_count}`);
   }
 
+  // 1b. The latency figure: messages arriving at random (open loop) at half the rate the first level
+  //     sustained, so the fan-out is timed at a load the hub carries, not in its own queue.
+  const capacity = chat.direct[`c${c.directLevels[0]}`]?.messages.tps;
+  if (capacity) {
+    const rate = round(capacity * c.openLoopShare, 1);
+    const r = await quietly(`chat direct open loop ${rate}/s`, async () => {
+      sent.clear();
+      counted = [];
+      const from = performance.now() + ms(cfg.warmupS);
+      const to = from + ms(cfg.durationS);
+      const r = await open({
+        rate,
+        warmupMs: ms(cfg.warmupS),
+        durationMs: ms(cfg.durationS),
+        op: () => {
+          const p = pick(pairs);
+          return send("cd", p, pick(p.members), (e) => e.tSend >= from && e.tSend < to);
+        },
+      });
+      r.fan = await evaluate();
+      return r;
+    });
+    const x = (chat.direct.open = split(r));
+    log(`[bench] chat direct open loop at ${rate}/s (${c.openLoopShare} × ${capacity}/s): ${r.tps}/s, HTTP p99 ${r.latency.p99_ms} ms, at most ${r.max_in_flight} in flight; fan-out p50 ${x.fan_out.p50_ms} / p99 ${x.fan_out.p99_ms} ms, ${x.events_missing} frames missing, errors ${r.error_count}`);
+  }
+
   // 2. The group: a bounded number of messages from random members, after a few unmeasured ones, at each level.
   for (const r of await pool(c.groupWarmupMessages, 1, () => send("cg", group, pick(group.members), () => false))) must(r, "group warm-up message");
   chat.group = { members: group.members.length, messages_per_level: c.groupMessages };
@@ -746,7 +784,7 @@ async function chatPhases({ hub, accounts, intraledger, chat, quietly, loop }) {
  * clock). Every delivery is verified with `standardwebhooks` (a failure is an error); a delivery of a
  * measured payment that never came is `events_missing`, one at the wrong endpoint `misrouted` (an error).
  */
-async function webhookPhase({ hub, webhooks, quietly, loop, cpu }) {
+async function webhookPhase({ hub, webhooks, quietly, loop, open, cpu }) {
   const w = cfg.webhooks;
   if (hub.accounts.length < w.endpoints) {
     const more = w.endpoints - hub.accounts.length;
@@ -829,15 +867,15 @@ async function webhookPhase({ hub, webhooks, quietly, loop, cpu }) {
 
   let memoSeq = 0;
   const TYPES = ["transfer.sent", "transfer.received", "transfer.delivered"];
-  /** One measured window at `concurrency` paying clients, then the wait for its deliveries. */
-  const measure = async (concurrency) => {
+  /** One measured window at `concurrency` paying clients (or payments arriving at `rate` per second), then the wait for its deliveries. */
+  const measure = async ({ concurrency, rate }) => {
     receiver.reset();
     arrivals.clear();
     const measured = [];
     const windowFrom = performance.now() + ms(cfg.warmupS);
     const windowTo = windowFrom + ms(cfg.durationS);
-    const load = await loop({
-      concurrency,
+    const load = await (rate ? open : loop)({
+      ...(rate ? { rate } : { concurrency }),
       warmupMs: ms(cfg.warmupS),
       durationMs: ms(cfg.durationS),
       op: async () => {
@@ -846,7 +884,8 @@ async function webhookPhase({ hub, webhooks, quietly, loop, cpu }) {
         const memo = `wh:${memoSeq++}`;
         const tSend = performance.now();
         const res = await hub.pay(from, to, { memo, by: cfg.to });
-        if (res.ok && tSend >= windowFrom && performance.now() <= windowTo) measured.push({ memo, from: from.index, to: to.index });
+        // Closed loop: sent and answered in the window; open loop: sent in it (answers may come after).
+        if (res.ok && tSend >= windowFrom && (rate ? tSend < windowTo : performance.now() <= windowTo)) measured.push({ memo, from: from.index, to: to.index });
         return res;
       },
     });
@@ -912,18 +951,29 @@ async function webhookPhase({ hub, webhooks, quietly, loop, cpu }) {
   webhooks.levels = w.levels;
   webhooks.events_missing = 0;
   webhooks.misrouted = 0;
-  for (const conc of w.levels) {
+  // The closed-loop levels (what the deliveries keep up with), then the latency figure: payments arriving
+  // at random (open loop) at half the rate the first level's deliveries kept up with (decision 0017).
+  const runs = w.levels.map((conc) => ({ name: `c${conc}`, how: { concurrency: conc }, what: `${conc} paying clients` }));
+  runs.splice(1, 0, { name: "open", how: null, what: "open loop" });
+  for (const run of runs) {
+    if (!run.how) {
+      const first = webhooks[runs[0].name];
+      const rate = round((first.deliveries_per_s / 3) * w.openLoopShare, 1);
+      if (!(rate > 0)) continue;
+      run.how = { rate };
+      run.what = `payments arriving at ${rate}/s (${w.openLoopShare} × ${first.deliveries_per_s} deliveries/s ÷ 3)`;
+    }
     // quietly() judges the payments' window; every attempt's missing and misrouted deliveries count.
-    const x = await quietly(`webhooks c=${conc}`, async () => {
-      const m = await measure(conc);
+    const x = await quietly(`webhooks ${run.name}`, async () => {
+      const m = await measure(run.how);
       webhooks.events_missing += m.events_missing;
       webhooks.misrouted += m.misrouted;
       return Object.assign(m.payments, { wh: m });
     });
     const { wh, ...payments } = x;
-    const level = (webhooks[`c${conc}`] = { ...wh, payments });
+    const level = (webhooks[run.name] = { ...wh, payments });
     log(
-      `[bench] webhooks (${n} endpoints, ${conc} paying clients): payments ${payments.tps}/s (p99 ${payments.latency.p99_ms} ms, workerd ${payments.server_cpu_cores} cores), ` +
+      `[bench] webhooks (${n} endpoints, ${run.what}): payments ${payments.tps}/s (p99 ${payments.latency.p99_ms} ms, workerd ${payments.server_cpu_cores} cores), ` +
         `deliveries ${level.deliveries_per_s}/s (events made ${level.events_per_s}/s); commit → receiver p50 ${level.commit_to_receiver.p50_ms} / p99 ${level.commit_to_receiver.p99_ms} ms; ` +
         `${level.events_missing} missing, ${level.misrouted} misrouted, last delivery ${level.drain_s} s after the load; ` +
         `after the load ${level.after_load.deliveries} deliveries in ${level.after_load.seconds} s (workerd ${level.after_load.workerd_cpu_ms_per_delivery} ms CPU each)`,
@@ -947,13 +997,13 @@ function allowLoopbackOutbound(configPath) {
 
 /** Every measured level of the webhook phase. */
 function webhookRuns(webhooks) {
-  return Object.entries(webhooks ?? {}).filter(([k]) => /^c\d+$/.test(k)).map(([, v]) => v);
+  return Object.entries(webhooks ?? {}).filter(([k]) => /^c\d+$|^open$/.test(k)).map(([, v]) => v);
 }
 
 /** Every measured run of chat text messages (direct and group, each level). */
 function chatRuns(chat) {
   const levels = (o) => Object.entries(o ?? {}).filter(([k]) => /^c\d+$/.test(k)).map(([, v]) => v);
-  return [...levels(chat.direct), ...levels(chat.group)];
+  return [...levels(chat.direct), ...(chat.direct?.open ? [chat.direct.open] : []), ...levels(chat.group)];
 }
 
 async function simpleGet(c, path) {
@@ -983,6 +1033,7 @@ function targets(s) {
     hot_account_tps: check(s.hot_account_tps, ">=", 300),
     ws_push_p99_ms: check(s.ws_push_p99_ms, "<=", 25),
     rss_mb_per_1k_sockets: check(s.rss_mb_per_1k_sockets, "<=", 50),
+    // Latency targets are judged at an offered load the hub carries (open loop at half its rate; decision 0017).
     chat_msg_p99_ms: check(s.chat_msg_p99_ms, "<=", 25),
     chat_group50_p99_ms: check(s.chat_group50_p99_ms, "<=", 100),
     // Stated for 1,000 endpoints: a run with fewer (--quick: 50) reports the figure without judging it.
@@ -1031,6 +1082,7 @@ function printTable(r) {
   const chat = r.phases.chat ?? {};
   const fan = (x) => `fan-out p50 ${x.fan_out.p50_ms} / p99 ${x.fan_out.p99_ms} ms${x.events_missing ? `, ${x.events_missing} missing` : ""}`;
   for (const [k, v] of Object.entries(chat.direct ?? {})) if (/^c\d+$/.test(k)) add(`chat text, ${chat.direct.pairs} direct pairs`, v.messages, fan(v));
+  if (chat.direct?.open) add(`chat text, ${chat.direct.pairs} direct pairs, open loop at ${chat.direct.open.messages.rate}/s`, chat.direct.open.messages, fan(chat.direct.open));
   for (const [k, v] of Object.entries(chat.group ?? {})) if (/^c\d+$/.test(k)) add(`chat text, group of ${chat.group.members}`, v.messages, fan(v));
   for (const [, v] of Object.entries(chat.pay ?? {})) add("chat payments (random direct)", v, v.pending ? `${v.pending} pending` : "");
   if (chat.intraledger_adjacent) add("intraledger (right before chat pay)", chat.intraledger_adjacent);
@@ -1065,6 +1117,7 @@ function printTable(r) {
       `${name}, ${x.messages.concurrency} clients: ${x.messages_matched} messages, send → last member's frame p50 ${x.fan_out.p50_ms} / p99 ${x.fan_out.p99_ms} ms (HTTP p99 ${x.messages.latency.p99_ms} ms), ` +
       `${x.events_missing} frames missing, ${x.frames_before_response}/${x.messages_matched} complete before the response`;
     for (const [k, v] of Object.entries(chat.direct)) if (/^c\d+$/.test(k)) console.log(line(`chat direct (${chat.direct.pairs} pairs)`, v));
+    if (chat.direct.open) console.log(line(`chat direct (${chat.direct.pairs} pairs), open loop at ${chat.direct.open.messages.rate}/s`, chat.direct.open).replace(", null clients", ""));
     for (const [k, v] of Object.entries(chat.group ?? {})) if (/^c\d+$/.test(k)) console.log(line(`chat group (${chat.group.members} members)`, v));
     if (chat.pay) console.log(`chat payments: ${chat.pay_conversations} direct conversations; best ${Math.max(...Object.values(chat.pay).map((v) => v.tps))}/s; intraledger right before: ${chat.intraledger_adjacent?.tps ?? "n/a"}/s`);
   }
@@ -1072,7 +1125,7 @@ function printTable(r) {
   for (const x of webhookRuns(wh)) {
     const t = x.by_type;
     console.log(
-      `webhooks (${wh.endpoints} endpoints, ${x.payments.concurrency} paying clients, ${x.payments.tps} payments/s = ${x.events_per_s} events/s): ${x.deliveries_per_s} deliveries/s at the receiver; ` +
+      `webhooks (${wh.endpoints} endpoints, ${x.payments.concurrency === null ? `payments arriving at ${x.payments.rate}/s` : `${x.payments.concurrency} paying clients`}, ${x.payments.tps} payments/s = ${x.events_per_s} events/s): ${x.deliveries_per_s} deliveries/s at the receiver; ` +
         `event commit → receiver p50 ${x.commit_to_receiver.p50_ms} / p95 ${x.commit_to_receiver.p95_ms} / p99 ${x.commit_to_receiver.p99_ms} ms over ${x.commit_to_receiver.n} deliveries ` +
         `(p99 sent ${t["transfer.sent"].p99_ms}, received ${t["transfer.received"].p99_ms}, delivered ${t["transfer.delivered"].p99_ms} ms); ` +
         `${x.events_missing} missing, ${x.misrouted} misrouted; last delivery ${x.drain_s} s after the load` +

@@ -1,5 +1,6 @@
-// Closed-loop load: `concurrency` clients, each sending its next request as soon as the previous
-// one is answered. After `warmupMs`, completions are counted for `durationMs`.
+// Load generators. Closed loop: `concurrency` clients, each sending its next request as soon as the
+// previous one is answered (throughput). Open loop: requests arriving at a rate (latency at a load).
+// After `warmupMs`, completions are counted for `durationMs`.
 import { performance } from "node:perf_hooks";
 
 /** Percentile (nearest rank) of a sorted array. */
@@ -104,6 +105,108 @@ export async function closedLoop({ concurrency, warmupMs, durationMs, op, cpu = 
     server_cpu_cores: cpuUsed === null ? null : round(cpuUsed / seconds, 2),
     client_cpu_cores: clientCpu ? round((clientCpu.user + clientCpu.system) / 1e6 / seconds, 2) : null,
     // Everything else the machine ran meanwhile (other processes, kernel): high values mean a disturbed run.
+    other_cpu_cores:
+      machineUsed !== null && cpuUsed !== null && clientCpu ? round(Math.max(0, machineUsed - cpuUsed - (clientCpu.user + clientCpu.system) / 1e6) / seconds, 2) : null,
+  };
+}
+
+/**
+ * Open-loop load: requests arrive at `rate` per second (Poisson arrivals, as independent users
+ * send), whether or not earlier ones were answered, so a slow answer cannot hold back the next
+ * request (a closed loop at saturation measures its own queue: latency = clients / throughput).
+ * This is how a latency target is judged: at an offered load below capacity. Latency runs from a
+ * request's scheduled arrival (not from when the client got round to it) to its answer. At most
+ * `maxInFlight` requests wait at once; an arrival beyond that is counted as `shed` (the load was
+ * more than the server could take) and not sent.
+ * op(i) → Promise<{ ok, status, pending?, detail? }> as for closedLoop; `i` counts arrivals.
+ * Returns closedLoop's fields (`concurrency` null) plus { rate, offered, shed, max_in_flight }.
+ */
+export async function openLoop({ rate, warmupMs, durationMs, op, cpu = null, machineCpu = null, maxInFlight = 1000 }) {
+  const start = performance.now();
+  const measureFrom = start + warmupMs;
+  const measureTo = measureFrom + durationMs;
+  const latencies = [];
+  const errors = {};
+  const samples = {};
+  let completed = 0;
+  let ok = 0;
+  let pending = 0;
+  let offered = 0;
+  let shed = 0;
+  let inFlight = 0;
+  let maxSeen = 0;
+  let cpuAtStart = null;
+  let machineAtStart = null;
+  let clientCpuAtStart = null;
+  const cpuTimer = setTimeout(() => {
+    cpuAtStart = cpu ? cpu() : null;
+    machineAtStart = machineCpu ? machineCpu() : null;
+    clientCpuAtStart = process.cpuUsage();
+  }, warmupMs);
+  const running = new Set();
+  const arrive = (i, scheduled) => {
+    const measured = scheduled >= measureFrom && scheduled < measureTo;
+    if (measured) offered++;
+    if (inFlight >= maxInFlight) {
+      if (measured) shed++;
+      return;
+    }
+    inFlight++;
+    maxSeen = Math.max(maxSeen, inFlight);
+    const done = (async () => {
+      let result;
+      try {
+        result = await op(i);
+      } catch (error) {
+        result = { ok: false, status: "exception", error };
+      }
+      inFlight--;
+      if (!measured) return;
+      completed++;
+      if (result.ok) {
+        ok++;
+        if (result.pending) pending++;
+        latencies.push(performance.now() - scheduled);
+      } else {
+        errors[result.status] = (errors[result.status] ?? 0) + 1;
+        if (!(result.status in samples)) samples[result.status] = String(result.error?.message ?? result.error ?? result.detail ?? "").slice(0, 300);
+      }
+    })();
+    running.add(done);
+    done.finally(() => running.delete(done));
+  };
+  // Arrivals: exponential gaps of mean 1/rate; each is sent at its time (late ones at once, still timed from their schedule).
+  let next = start;
+  for (let i = 0; ; i++) {
+    next += (-Math.log(1 - Math.random()) * 1000) / rate;
+    if (next >= measureTo) break;
+    const wait = next - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    arrive(i, next);
+  }
+  await Promise.all(running);
+  clearTimeout(cpuTimer);
+  const seconds = durationMs / 1000;
+  const cpuUsed = cpu && cpuAtStart !== null ? cpu() - cpuAtStart : null;
+  const clientCpu = clientCpuAtStart ? process.cpuUsage(clientCpuAtStart) : null;
+  const machineUsed = machineCpu && machineAtStart !== null ? machineCpu() - machineAtStart : null;
+  return {
+    concurrency: null,
+    rate: round(rate, 1),
+    offered,
+    shed,
+    max_in_flight: maxSeen,
+    duration_s: round(seconds, 2),
+    completed,
+    ok,
+    tps: round(ok / seconds, 1),
+    error_count: completed - ok + shed,
+    errors: shed ? { ...errors, shed } : errors,
+    error_samples: samples,
+    pending,
+    latency: summarize(latencies),
+    server_cpu_cores: cpuUsed === null ? null : round(cpuUsed / seconds, 2),
+    client_cpu_cores: clientCpu ? round((clientCpu.user + clientCpu.system) / 1e6 / seconds, 2) : null,
     other_cpu_cores:
       machineUsed !== null && cpuUsed !== null && clientCpu ? round(Math.max(0, machineUsed - cpuUsed - (clientCpu.user + clientCpu.system) / 1e6) / seconds, 2) : null,
   };
