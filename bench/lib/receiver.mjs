@@ -2,6 +2,7 @@
 // every POST 200 at once and records each delivery (arrival time, path, Standard Webhooks headers,
 // body). The hub runs in development mode, whose URL policy allows `http://127.0.0.1:<port>`.
 import http from "node:http";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -11,11 +12,13 @@ import { ROOT } from "./build.mjs";
  * Starts the receiver. `onDelivery(d)` (optional) sees each delivery as it arrives:
  * d = { at (Date.now(): the wall clock the hub's timestamps use), t (performance.now(), for the bench's windows),
  *       path, id (webhook-id), timestamp (webhook-timestamp), signature, body (string) }.
- * Deliveries are kept in `receiver.deliveries` until `reset()`.
- * → { port, url, deliveries, reset(), close() }
+ * Deliveries are kept in `receiver.deliveries` until `reset()`; `connections()` counts the TCP
+ * connections the hub opened to it (a hub that reuses them opens about one per delivery in flight).
+ * → { port, url, deliveries, connections(), reset(), close() }
  */
 export async function startReceiver({ onDelivery } = {}) {
   const deliveries = [];
+  let connections = 0;
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
@@ -41,6 +44,7 @@ export async function startReceiver({ onDelivery } = {}) {
   server.headersTimeout = 610_000;
   server.requestTimeout = 0;
   server.maxRequestsPerSocket = 0;
+  server.on("connection", () => connections++);
   await new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", resolve);
@@ -50,6 +54,7 @@ export async function startReceiver({ onDelivery } = {}) {
     port,
     url: `http://127.0.0.1:${port}`,
     deliveries,
+    connections: () => connections,
     reset: () => {
       deliveries.length = 0;
     },
@@ -59,6 +64,17 @@ export async function startReceiver({ onDelivery } = {}) {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Lets the hub's outbound fetch reach loopback addresses (the receiver): workerd's default "internet"
+ * service allows public addresses only, and a service of that name in the config replaces it.
+ */
+export function allowLoopbackOutbound(configPath) {
+  const text = readFileSync(configPath, "utf8");
+  const patched = text.replace(/services = \[\n/, (m) => `${m}    (name = "internet", network = (allow = ["public", "local"])),\n`);
+  if (patched === text) throw new Error(`no services list in ${configPath}`);
+  writeFileSync(configPath, patched);
 }
 
 let Webhook = null;

@@ -25,6 +25,8 @@ interface DeliveryRow {
 const PARALLEL = 10;
 /** What of a receiver's answer is kept for the log. */
 const ERROR_TEXT_MAX = 200;
+/** A 2xx answer's body is read up to this much (so its connection carries the next delivery), then cancelled. */
+const BODY_READ_MAX = 64 * 1024;
 
 export interface DeliveryOptions {
   /** Multiplies the retry schedule (tests shorten it). */
@@ -204,7 +206,7 @@ export class Deliveries implements Part {
       status = response.status;
       retryAfter = response.headers.get("retry-after");
       if (status < 200 || status >= 300) error = (await response.text().catch(() => "")).slice(0, ERROR_TEXT_MAX) || `HTTP ${status}`;
-      else await response.body?.cancel();
+      else await drain(response.body);
     } catch (e) {
       error = (e as Error)?.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : `network error: ${(e as Error)?.message ?? String(e)}`.slice(0, ERROR_TEXT_MAX);
     } finally {
@@ -230,6 +232,26 @@ export class Deliveries implements Part {
                    next_attempt_at = ${next} WHERE id = ${id}`;
       if (next !== null) this.kit.scheduler.arm(next);
     });
+  }
+}
+
+/**
+ * Reads a 2xx answer's body to its end and drops it: a body left unread (or cancelled) closes the
+ * connection instead of returning it to the pool, so the next delivery to that receiver would connect
+ * again. One longer than BODY_READ_MAX is cancelled; one that fails after its 2xx changes nothing.
+ */
+async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
+  if (!body) return;
+  const reader = body.getReader();
+  try {
+    for (let read = 0; ; ) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      read += chunk.value.byteLength;
+      if (read > BODY_READ_MAX) return void (await reader.cancel());
+    }
+  } catch {
+    // The receiver answered 2xx: what happens to its body after that is not a failed delivery.
   }
 }
 
