@@ -29,6 +29,73 @@ export function summarize(samples) {
 }
 
 /**
+ * CPU used from `warmupMs` on (when the measured window opens) until `cores(seconds)` is asked: by the
+ * server (`cpu`), by this client, and by everything else on the machine (`machineCpu`), in cores.
+ */
+function cpuMeter({ cpu, machineCpu, warmupMs }) {
+  let server = null;
+  let machine = null;
+  let client = null;
+  const timer = setTimeout(() => {
+    server = cpu ? cpu() : null;
+    machine = machineCpu ? machineCpu() : null;
+    client = process.cpuUsage();
+  }, warmupMs);
+  return {
+    cores(seconds) {
+      clearTimeout(timer);
+      const serverUsed = cpu && server !== null ? cpu() - server : null;
+      const clientUsed = client ? process.cpuUsage(client) : null;
+      const clientS = clientUsed ? (clientUsed.user + clientUsed.system) / 1e6 : null;
+      const machineUsed = machineCpu && machine !== null ? machineCpu() - machine : null;
+      return {
+        // Share of one core the server used during the measured window (1.0 = one core busy).
+        server_cpu_cores: serverUsed === null ? null : round(serverUsed / seconds, 2),
+        client_cpu_cores: clientS === null ? null : round(clientS / seconds, 2),
+        // Everything else the machine ran meanwhile (other processes, kernel): high values mean a disturbed run.
+        other_cpu_cores: machineUsed !== null && serverUsed !== null && clientS !== null ? round(Math.max(0, machineUsed - serverUsed - clientS) / seconds, 2) : null,
+      };
+    },
+  };
+}
+
+/** What the requests of a measured window answered: counts, errors by status (with a sample each), latencies. */
+class Tally {
+  completed = 0;
+  ok = 0;
+  pending = 0;
+  errors = {};
+  samples = {};
+  latencies = [];
+
+  /** Counts one answer; `latencyMs` null when it is not to be timed. */
+  add(result, latencyMs) {
+    this.completed++;
+    if (result.ok) {
+      this.ok++;
+      if (result.pending) this.pending++;
+      if (latencyMs !== null) this.latencies.push(latencyMs);
+    } else {
+      this.errors[result.status] = (this.errors[result.status] ?? 0) + 1;
+      if (!(result.status in this.samples)) this.samples[result.status] = String(result.error?.message ?? result.error ?? result.detail ?? "").slice(0, 300);
+    }
+  }
+
+  report(seconds) {
+    return {
+      completed: this.completed,
+      ok: this.ok,
+      tps: round(this.ok / seconds, 1),
+      error_count: this.completed - this.ok,
+      errors: this.errors,
+      error_samples: this.samples,
+      pending: this.pending,
+      latency: summarize(this.latencies),
+    };
+  }
+}
+
+/**
  * op(clientIndex) → Promise<{ ok: boolean, status: number|string, pending?: boolean, detail?: string, done?: boolean }>.
  * Throws are counted as errors ("exception") and the client carries on; `done` ends that client.
  * cpu: optional () → CPU seconds of the server, sampled over the measured window; machineCpu: the
@@ -39,20 +106,8 @@ export async function closedLoop({ concurrency, warmupMs, durationMs, op, cpu = 
   const start = performance.now();
   const measureFrom = start + warmupMs;
   const measureTo = measureFrom + durationMs;
-  const latencies = [];
-  const errors = {};
-  let completed = 0;
-  let ok = 0;
-  let pending = 0;
-  const samples = {};
-  let cpuAtStart = null;
-  let clientCpuAtStart = null;
-  let machineAtStart = null;
-  const cpuTimer = setTimeout(() => {
-    cpuAtStart = cpu ? cpu() : null;
-    machineAtStart = machineCpu ? machineCpu() : null;
-    clientCpuAtStart = process.cpuUsage();
-  }, warmupMs);
+  const tally = new Tally();
+  const meter = cpuMeter({ cpu, machineCpu, warmupMs });
   let ended = 0;
   let lastEnd = 0;
   const client = async (i) => {
@@ -72,42 +127,13 @@ export async function closedLoop({ concurrency, warmupMs, durationMs, op, cpu = 
         return;
       }
       if (t1 < measureFrom || t1 > measureTo) continue;
-      completed++;
-      if (result.ok) {
-        ok++;
-        if (result.pending) pending++;
-        if (t0 >= measureFrom) latencies.push(t1 - t0);
-      } else {
-        errors[result.status] = (errors[result.status] ?? 0) + 1;
-        if (!(result.status in samples)) samples[result.status] = String(result.error?.message ?? result.error ?? result.detail ?? "").slice(0, 300);
-      }
+      tally.add(result, t0 >= measureFrom ? t1 - t0 : null);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, i) => client(i)));
-  clearTimeout(cpuTimer);
-  const cpuUsed = cpu && cpuAtStart !== null ? cpu() - cpuAtStart : null;
-  const clientCpu = clientCpuAtStart ? process.cpuUsage(clientCpuAtStart) : null;
-  const machineUsed = machineCpu && machineAtStart !== null ? machineCpu() - machineAtStart : null;
   // Clients that ran out of work (`done`) shorten the window to when the last of them stopped.
   const seconds = ended === concurrency ? Math.max(0.001, Math.min(durationMs, lastEnd - measureFrom)) / 1000 : durationMs / 1000;
-  return {
-    concurrency,
-    duration_s: round(seconds, 2),
-    completed,
-    ok,
-    tps: round(ok / seconds, 1),
-    error_count: completed - ok,
-    errors,
-    error_samples: samples,
-    pending,
-    latency: summarize(latencies),
-    // Share of one core the server used during the measured window (1.0 = one core busy).
-    server_cpu_cores: cpuUsed === null ? null : round(cpuUsed / seconds, 2),
-    client_cpu_cores: clientCpu ? round((clientCpu.user + clientCpu.system) / 1e6 / seconds, 2) : null,
-    // Everything else the machine ran meanwhile (other processes, kernel): high values mean a disturbed run.
-    other_cpu_cores:
-      machineUsed !== null && cpuUsed !== null && clientCpu ? round(Math.max(0, machineUsed - cpuUsed - (clientCpu.user + clientCpu.system) / 1e6) / seconds, 2) : null,
-  };
+  return { concurrency, duration_s: round(seconds, 2), ...tally.report(seconds), ...meter.cores(seconds) };
 }
 
 /**
@@ -125,24 +151,12 @@ export async function openLoop({ rate, warmupMs, durationMs, op, cpu = null, mac
   const start = performance.now();
   const measureFrom = start + warmupMs;
   const measureTo = measureFrom + durationMs;
-  const latencies = [];
-  const errors = {};
-  const samples = {};
-  let completed = 0;
-  let ok = 0;
-  let pending = 0;
+  const tally = new Tally();
+  const meter = cpuMeter({ cpu, machineCpu, warmupMs });
   let offered = 0;
   let shed = 0;
   let inFlight = 0;
   let maxSeen = 0;
-  let cpuAtStart = null;
-  let machineAtStart = null;
-  let clientCpuAtStart = null;
-  const cpuTimer = setTimeout(() => {
-    cpuAtStart = cpu ? cpu() : null;
-    machineAtStart = machineCpu ? machineCpu() : null;
-    clientCpuAtStart = process.cpuUsage();
-  }, warmupMs);
   const running = new Set();
   const arrive = (i, scheduled) => {
     const measured = scheduled >= measureFrom && scheduled < measureTo;
@@ -161,16 +175,7 @@ export async function openLoop({ rate, warmupMs, durationMs, op, cpu = null, mac
         result = { ok: false, status: "exception", error };
       }
       inFlight--;
-      if (!measured) return;
-      completed++;
-      if (result.ok) {
-        ok++;
-        if (result.pending) pending++;
-        latencies.push(performance.now() - scheduled);
-      } else {
-        errors[result.status] = (errors[result.status] ?? 0) + 1;
-        if (!(result.status in samples)) samples[result.status] = String(result.error?.message ?? result.error ?? result.detail ?? "").slice(0, 300);
-      }
+      if (measured) tally.add(result, performance.now() - scheduled);
     })();
     running.add(done);
     done.finally(() => running.delete(done));
@@ -185,11 +190,8 @@ export async function openLoop({ rate, warmupMs, durationMs, op, cpu = null, mac
     arrive(i, next);
   }
   await Promise.all(running);
-  clearTimeout(cpuTimer);
   const seconds = durationMs / 1000;
-  const cpuUsed = cpu && cpuAtStart !== null ? cpu() - cpuAtStart : null;
-  const clientCpu = clientCpuAtStart ? process.cpuUsage(clientCpuAtStart) : null;
-  const machineUsed = machineCpu && machineAtStart !== null ? machineCpu() - machineAtStart : null;
+  const answered = tally.report(seconds);
   return {
     concurrency: null,
     rate: round(rate, 1),
@@ -197,18 +199,10 @@ export async function openLoop({ rate, warmupMs, durationMs, op, cpu = null, mac
     shed,
     max_in_flight: maxSeen,
     duration_s: round(seconds, 2),
-    completed,
-    ok,
-    tps: round(ok / seconds, 1),
-    error_count: completed - ok + shed,
-    errors: shed ? { ...errors, shed } : errors,
-    error_samples: samples,
-    pending,
-    latency: summarize(latencies),
-    server_cpu_cores: cpuUsed === null ? null : round(cpuUsed / seconds, 2),
-    client_cpu_cores: clientCpu ? round((clientCpu.user + clientCpu.system) / 1e6 / seconds, 2) : null,
-    other_cpu_cores:
-      machineUsed !== null && cpuUsed !== null && clientCpu ? round(Math.max(0, machineUsed - cpuUsed - (clientCpu.user + clientCpu.system) / 1e6) / seconds, 2) : null,
+    ...answered,
+    error_count: answered.error_count + shed,
+    errors: shed ? { ...answered.errors, shed } : answered.errors,
+    ...meter.cores(seconds),
   };
 }
 
