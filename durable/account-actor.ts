@@ -1,4 +1,5 @@
 import { Actor } from "./kit/actor";
+import { AuditTrail } from "./kit/audit-trail";
 import type { Part } from "./kit/part";
 import { walletActor, type Env } from "./env";
 import { SOCKET_CLOSE } from "./kit/sockets";
@@ -6,6 +7,7 @@ import { Sessions, apiKeyCredential, type SessionsState } from "./account/sessio
 import { Totp } from "./account/totp";
 import type { AccountIdentity, AccountPort, AccountSettings, ApiKeyInfo, IdempotencyTag, TotpEnrolment, TotpPurpose } from "./ports";
 import type { ApiKeyCreated } from "../src/schemas";
+import type { AuditEntry } from "../src/audit";
 import { isRefusal, refuse, type Refusal } from "../src/errors";
 import type { Msat } from "../src/money";
 import type { ApiAnswer } from "../src/wallet-types";
@@ -37,14 +39,20 @@ const CREDENTIALS_SCHEMA = [
 export class AccountActor extends Actor<Env> implements AccountPort {
   /** Password hash, refresh-token families and API keys: one part, they are one concern. */
   private readonly credentials: Part = { name: "credentials", migrations: CREDENTIALS_SCHEMA };
+  /** The account chain of the audit trail: logins, sessions, API keys, TOTP (docs/decisions/0016). */
+  readonly audit = new AuditTrail(this.kit, "account");
   /** TOTP: the sealed secret, its state, the last step used, the send threshold. */
-  readonly totp = new Totp(this.kit, {
-    encryptionKey: () => this.env.TOTP_ENCRYPTION_KEY,
-    accountId: () => this.created().account_id,
-  });
+  readonly totp = new Totp(
+    this.kit,
+    {
+      encryptionKey: () => this.env.TOTP_ENCRYPTION_KEY,
+      accountId: () => this.created().account_id,
+    },
+    this.audit,
+  );
   /** Logging out: one refresh-token family, or every one and the access tokens issued so far (the epoch). */
-  readonly sessions = new Sessions(this.kit);
-  protected readonly parts = [this.credentials, this.totp, this.sessions];
+  readonly sessions = new Sessions(this.kit, this.audit);
+  protected readonly parts = [this.credentials, this.totp, this.sessions, this.audit];
   protected override readonly legacySchema = { steps: CREDENTIALS_SCHEMA, adopts: { credentials: 1 } };
 
   /** Creates the account (idempotent for the same id) and returns its first refresh token. */
@@ -58,16 +66,31 @@ export class AccountActor extends Actor<Env> implements AccountPort {
 
   /**
    * Checks the password, then (only after it: TOTP's state is not told to whoever lacks the
-   * password) the TOTP code when TOTP is on; on success starts a new refresh-token family.
+   * password) the TOTP code when TOTP is on; on success starts a new refresh-token family. Every
+   * outcome is audited with the client's IP (`CF-Connecting-IP`), a success in the unit of work
+   * that stores the new refresh token.
    */
-  async login(password: string, totp_code: string | null = null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: SessionsState } | Refusal> {
+  async login(password: string, totp_code: string | null = null, ip: string | null = null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: SessionsState } | Refusal> {
     const row = this.sql<AccountIdentity & { password_hash: string }>`SELECT account_id, wallet_id, username, password_hash FROM account`[0];
-    if (!row || !(await verifyPassword(password, row.password_hash))) return refuse("unauthorized", "wrong username or password");
+    if (!row) return refuse("unauthorized", "wrong username or password");
+    if (!(await verifyPassword(password, row.password_hash))) {
+      this.audit.append("login.failed", { ip, reason: "password" });
+      return refuse("unauthorized", "wrong username or password");
+    }
     const second = await this.totp.check(totp_code ?? null, "login");
-    if (!second.ok) return second;
+    if (!second.ok) {
+      this.audit.append("login.failed", { ip, reason: second.code });
+      return second;
+    }
     // A hash made with older parameters is upgraded on the first full login (decision 0013).
-    if (needsRehash(row.password_hash)) this.sql`UPDATE account SET password_hash = ${await hashPassword(password)} WHERE id = 1`;
-    const refresh_token = await this.issueRefreshToken(newId("fam"));
+    const rehashed = needsRehash(row.password_hash) ? await hashPassword(password) : null;
+    const refresh_token = newAccountSecret("rt", row.account_id);
+    const token_hash = await sha256Hex(refresh_token);
+    this.transaction(() => {
+      if (rehashed) this.sql`UPDATE account SET password_hash = ${rehashed} WHERE id = 1`;
+      this.storeRefreshToken(token_hash, newId("fam"));
+      this.audit.append("login.succeeded", { ip, totp: second.checked });
+    });
     return { ok: true, identity: this.identity()!, refresh_token, sessions: this.sessions.state() };
   }
 
@@ -77,7 +100,7 @@ export class AccountActor extends Actor<Env> implements AccountPort {
    * is made first, so that checking the family, spending the token and storing the successor are one
    * synchronous stretch: a logout (or logout-all) cannot fall between the check and the new token.
    */
-  async rotateRefreshToken(token: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: SessionsState } | Refusal> {
+  async rotateRefreshToken(token: string, ip: string | null = null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: SessionsState } | Refusal> {
     const identity = this.identity();
     const hash = await sha256Hex(token);
     const next = identity ? newAccountSecret("rt", identity.account_id) : "";
@@ -88,7 +111,10 @@ export class AccountActor extends Actor<Env> implements AccountPort {
     if (!identity || !row) return invalid;
     if (this.sql`SELECT 1 FROM revoked_families WHERE family_id = ${row.family_id}`.length) return invalid;
     if (row.used_at) {
-      this.sql`INSERT OR IGNORE INTO revoked_families (family_id, revoked_at) VALUES (${row.family_id}, ${new Date().toISOString()})`;
+      this.transaction(() => {
+        this.sql`INSERT OR IGNORE INTO revoked_families (family_id, revoked_at) VALUES (${row.family_id}, ${new Date().toISOString()})`;
+        this.audit.append("refresh_token.reused", { ip, family_id: row.family_id });
+      });
       return refuse("unauthorized", "refresh token reused: its session is revoked");
     }
     if (row.expires_at < Date.now()) return invalid;
@@ -118,15 +144,19 @@ export class AccountActor extends Actor<Env> implements AccountPort {
     return this.sessions.state();
   }
 
-  /** Creates an API key; the key itself is returned only here. */
+  /** Creates an API key (LNDHub credentials are one: their login is its id); the key itself is returned only here. Audited by id, name and scopes. */
   async createApiKey(name: string, scopes: Scope[]): Promise<ApiKeyCreated> {
     const identity = this.identity();
     if (!identity) throw new Error("account not created");
     const key = newAccountSecret("fhk", identity.account_id);
+    const key_hash = await sha256Hex(key);
     const id = newId("key");
     const created_at = new Date().toISOString();
     const unique = [...new Set(scopes)];
-    this.sql`INSERT INTO api_keys (id, key_hash, name, scopes, created_at) VALUES (${id}, ${await sha256Hex(key)}, ${name}, ${unique.join(",")}, ${created_at})`;
+    this.transaction(() => {
+      this.sql`INSERT INTO api_keys (id, key_hash, name, scopes, created_at) VALUES (${id}, ${key_hash}, ${name}, ${unique.join(",")}, ${created_at})`;
+      this.audit.append("api_key.created", { id, name, scopes: unique });
+    });
     return { id, key, scopes: unique, name, created_at };
   }
 
@@ -143,7 +173,9 @@ export class AccountActor extends Actor<Env> implements AccountPort {
   async revokeApiKey(id: string): Promise<boolean> {
     const found = this.sql`SELECT 1 FROM api_keys WHERE id = ${id}`.length > 0;
     if (!found) return false;
-    this.sql`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${new Date().toISOString()}) WHERE id = ${id}`;
+    this.transaction(() => {
+      if (this.kit.sqlWrite`UPDATE api_keys SET revoked_at = ${new Date().toISOString()} WHERE id = ${id} AND revoked_at IS NULL`) this.audit.append("api_key.revoked", { id });
+    });
     await walletActor(this.env, this.created().wallet_id).closeSockets({ credential: apiKeyCredential(id) }, SOCKET_CLOSE.revoked, "API key deleted");
     return true;
   }
@@ -183,6 +215,11 @@ export class AccountActor extends Actor<Env> implements AccountPort {
   /** Changes the send threshold; with TOTP on, only with a code. */
   async setTotpThreshold(totp_threshold_sat: number, code: string | null): Promise<ApiAnswer<AccountSettings> | Refusal> {
     return answered(await this.totp.setThreshold(totp_threshold_sat, code));
+  }
+
+  /** The account chain of its audit trail: the newest entries below seq `before` (null: from the newest), newest first. */
+  async auditEntries(before: number | null, limit: number): Promise<AuditEntry[]> {
+    return this.audit.entries(before, limit);
   }
 
   private async issueRefreshToken(family_id: string): Promise<string> {

@@ -11,6 +11,7 @@ import type { ApiKeyCreated, ApiKeyInfo, EventPage, TransactionPage, TransferRes
 import type { ApiAnswer, Counterparty, Invoice, LightningPayment, Transaction, TransferPayload, WalletEvent } from "../src/wallet-types";
 import type { ChatMember, ChatMessage, Conversation, ConversationSummary, NewMessage } from "../src/chat";
 import type { IdempotencyTag } from "./kit/idempotency";
+import type { AuditEntry } from "../src/audit";
 
 export type { IdempotencyTag } from "./kit/idempotency";
 export type { BooksReport, WalletBooks } from "../src/books";
@@ -118,6 +119,8 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
    * epoch) with a close code of `SOCKET_CLOSE` (durable/kit/sockets.ts), and refuses upgrades they authorised just before.
    */
   closeSockets(match: import("./kit/sockets").SocketMatch, code: number, reason: string): Promise<{ closed: number }>;
+  /** The wallet chain of the account's audit trail (level, freezes): the newest entries below seq `before` (null: from the newest), newest first. */
+  auditEntries(before: number | null, limit: number): Promise<AuditEntry[]>;
 }
 
 // ── Lightning node ─────────────────────────────────────────────────────────
@@ -165,9 +168,11 @@ export interface AccountPort extends Rpc.DurableObjectBranded {
   /**
    * Checks the password, then (only then) the TOTP code when TOTP is on. `sessions`: sign the access
    * token no earlier than its epoch, and only if no logout-all came meanwhile (docs/decisions/0014).
+   * `ip`: the client's (CF-Connecting-IP), for the audit trail.
    */
-  login(password: string, totp_code?: string | null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: import("./account/sessions").SessionsState } | Refusal>;
-  rotateRefreshToken(token: string): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: import("./account/sessions").SessionsState } | Refusal>;
+  login(password: string, totp_code?: string | null, ip?: string | null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: import("./account/sessions").SessionsState } | Refusal>;
+  /** `ip`: the client's, audited if the token was already spent (a reuse revokes its family). */
+  rotateRefreshToken(token: string, ip?: string | null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: import("./account/sessions").SessionsState } | Refusal>;
   /** Revokes the refresh token's family; false if the token is not this account's (nothing to revoke). */
   logout(refresh_token: string): Promise<boolean>;
   /** Revokes every refresh-token family, ends every access token issued so far (the epoch) and closes their sockets. */
@@ -195,6 +200,8 @@ export interface AccountPort extends Rpc.DurableObjectBranded {
   settings(): Promise<AccountSettings>;
   /** Changes the send threshold; with TOTP on, only with a code. */
   setTotpThreshold(totp_threshold_sat: number, code: string | null): Promise<ApiAnswer<AccountSettings> | Refusal>;
+  /** The account chain of the audit trail (logins, sessions, API keys, TOTP): the newest entries below seq `before` (null: from the newest), newest first. */
+  auditEntries(before: number | null, limit: number): Promise<AuditEntry[]>;
 }
 
 // ── Username ───────────────────────────────────────────────────────────────
@@ -285,4 +292,6 @@ export interface WebhookPort extends Rpc.DurableObjectBranded {
   retryDelivery(id: string, delivery_id: string): Promise<ApiAnswer<{ delivery: WebhookDelivery }> | Refusal>;
   /** The account's wallet events, in order from `first_seq`: turned into deliveries once. */
   receiveEvents(delivery: WebhookFeedDelivery): Promise<{ ok: true; through: number } | Refusal>;
+  /** The webhooks chain of the account's audit trail (endpoints): the newest entries below seq `before` (null: from the newest), newest first. */
+  auditEntries(before: number | null, limit: number): Promise<AuditEntry[]>;
 }

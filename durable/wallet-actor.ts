@@ -1,4 +1,5 @@
 import { Actor } from "./kit/actor";
+import { AuditTrail } from "./kit/audit-trail";
 import { Idempotency, type IdempotencyTag } from "./kit/idempotency";
 import { Sockets, type SocketMatch } from "./kit/sockets";
 import { lightningNode, walletActor, webhookActor, type Env } from "./env";
@@ -16,6 +17,7 @@ import { WALLET_LEGACY_SCHEMA } from "./wallet/legacy-schema";
 import { LightningPayments } from "./wallet/lightning-payments";
 import { Limits } from "./wallet/limits";
 import { Transfers } from "./wallet/transfers";
+import type { AuditEntry } from "../src/audit";
 import type { BooksReport } from "../src/books";
 import type { LimitsReport } from "../src/limits";
 import { refuse, type Refusal } from "../src/errors";
@@ -41,8 +43,10 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   readonly events: EventLog = new EventLog(this.kit, this.sockets);
   /** A record stored with a null body replays the payment as it stands now. */
   readonly idempotency = new Idempotency(this.kit, (transaction_id) => this.answerFor(transaction_id));
+  /** The wallet chain of the account's audit trail: level changes and freezes (docs/decisions/0016). */
+  readonly audit = new AuditTrail(this.kit, "wallet");
   /** Account level and rolling 24 h limits, checked and recorded in every outgoing payment's unit of work (`limits()` is the RPC). */
-  readonly spendLimits = new Limits(this.kit);
+  readonly spendLimits = new Limits(this.kit, this.audit);
   readonly transfers: Transfers = new Transfers(this.kit, this.identity, this.ledger, this.events, this.idempotency, this.spendLimits, {
     wallets: (wallet_id) => walletActor(this.env, wallet_id),
     invoicePaymentSettled: (transaction_id, delivery, now) => ({ ...this.lightning.transferSettled(transaction_id, delivery, now) }),
@@ -59,7 +63,7 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   readonly webhookFeed = new WebhookFeed(this.kit, this.identity, this.events, (account_id) => webhookActor(this.env, account_id));
 
   /** Migration order: transfers extends the history's table. */
-  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits];
+  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit];
 
   // ── Identity ───────────────────────────────────────────────────────────────
 
@@ -109,6 +113,11 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   /** Operator: sets the account's level (0, 1 or 2); its limits apply at once, to what was spent in the window. */
   async setLevel(level: number): Promise<LimitsReport | Refusal> {
     return this.spendLimits.setLevel(level, Date.now());
+  }
+
+  /** The wallet chain of the account's audit trail: the newest entries below seq `before` (null: from the newest), newest first. */
+  async auditEntries(before: number | null, limit: number): Promise<AuditEntry[]> {
+    return this.audit.entries(before, limit);
   }
 
   // ── Moving money inside the hub ────────────────────────────────────────────

@@ -1,4 +1,5 @@
 import { Actor } from "./kit/actor";
+import { AuditTrail } from "./kit/audit-trail";
 import type { Env } from "./env";
 import type { WebhookDelivery, WebhookEndpoint, WebhookFeedDelivery, WebhookPort } from "./ports";
 import { Deliveries } from "./webhooks/deliveries";
@@ -6,6 +7,7 @@ import { Endpoints, MAX_ENDPOINTS } from "./webhooks/endpoints";
 import { refuse, type Refusal } from "../src/errors";
 import { WEBHOOK_TIMEOUT_MS } from "../src/webhooks/schedule";
 import type { ApiAnswer } from "../src/wallet-types";
+import type { AuditEntry } from "../src/audit";
 
 const noEndpoint = () => refuse("not_found", "no such webhook endpoint");
 
@@ -15,13 +17,15 @@ const noEndpoint = () => refuse("not_found", "no such webhook endpoint");
  * their retries and log. A partner's slow receiver only ever slows this actor, never a wallet.
  */
 export class WebhookActor extends Actor<Env> implements WebhookPort {
-  readonly endpoints = new Endpoints(this.kit);
+  /** The webhooks chain of the account's audit trail: endpoint changes (docs/decisions/0016). */
+  readonly audit = new AuditTrail(this.kit, "webhooks");
+  readonly endpoints = new Endpoints(this.kit, this.audit);
   readonly deliveries = new Deliveries(this.kit, this.endpoints, () => ({
     retryScale: Number(this.env.WEBHOOK_RETRY_SCALE) || 1,
     timeoutMs: Number(this.env.WEBHOOK_TIMEOUT_MS) || WEBHOOK_TIMEOUT_MS,
     fetch: (input, init) => fetch(input, init),
   }));
-  protected readonly parts = [this.endpoints, this.deliveries];
+  protected readonly parts = [this.endpoints, this.deliveries, this.audit];
 
   /** Creates an endpoint (the URL was checked by the worker); the secret is shown only here. */
   async createEndpoint(request: { account_id: string; url: string; events: string[]; description: string | null }): Promise<ApiAnswer<WebhookEndpoint & { secret: string }> | Refusal> {
@@ -72,5 +76,10 @@ export class WebhookActor extends Actor<Env> implements WebhookPort {
   /** The account's wallet events, in order from `first_seq`: turned into deliveries once. */
   async receiveEvents(delivery: WebhookFeedDelivery): Promise<{ ok: true; through: number } | Refusal> {
     return this.deliveries.receive(delivery);
+  }
+
+  /** The webhooks chain of the account's audit trail: the newest entries below seq `before` (null: from the newest), newest first. */
+  async auditEntries(before: number | null, limit: number): Promise<AuditEntry[]> {
+    return this.audit.entries(before, limit);
   }
 }

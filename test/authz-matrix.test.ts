@@ -319,6 +319,8 @@ const ROUTES: Record<string, Entry> = {
   "GET /v1/users/:username": { rule: { kind: "scope", scope: "read" }, ok: [200], publicData: true, req: (w) => ({ path: `/v1/users/${w.a.username}` }) },
   "PUT /v1/account/encryption-key": { rule: { kind: "scope", scope: "send" }, ok: [200], req: () => ({ path: "/v1/account/encryption-key", body: { public_key: X_ONLY_KEY } }) },
   "GET /v1/account/limits": { rule: { kind: "scope", scope: "read" }, ok: [200], req: () => ({ path: "/v1/account/limits" }) },
+  // The subject's trail holds its key ids and webhook id: another account's answer (its own trail) must not.
+  "GET /v1/account/audit": { rule: { kind: "scope", scope: "read" }, ok: [200], req: () => ({ path: "/v1/account/audit?limit=50" }) },
   // Enrolling leaves TOTP pending (harmless: only an enabled TOTP asks for codes); confirming or
   // turning it off with a wrong code is then a business 403 (invalid_totp), or 409 with nothing pending.
   "POST /v1/account/totp": { rule: { kind: "scope", scope: "read", jwtOnly: true }, ok: [201], req: () => ({ path: "/v1/account/totp" }) },

@@ -5,6 +5,7 @@ import { wellFormedJson } from "./middleware/well-formed";
 import { hardening } from "./middleware/hardening";
 import { newRouter } from "./openapi";
 import { accounts } from "./routes/accounts";
+import { audit } from "./routes/audit";
 import { chat } from "./routes/chat";
 import { dev } from "./routes/dev";
 import { payments } from "./routes/payments";
@@ -51,6 +52,7 @@ export function createApp() {
   app.route("/", users);
   app.route("/", limits);
   app.route("/", security);
+  app.route("/", audit);
   app.route("/", dev);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {

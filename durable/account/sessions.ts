@@ -1,3 +1,4 @@
+import type { AuditTrail } from "../kit/audit-trail";
 import type { ActorKit, Part } from "../kit/part";
 
 /** How an event socket names the credential that opened it (durable/kit/sockets.ts): an API key by its id. */
@@ -23,7 +24,11 @@ export class Sessions implements Part {
   readonly name = "sessions";
   readonly migrations = [`CREATE TABLE sessions (id INTEGER PRIMARY KEY CHECK (id = 1), revoked_before_ms INTEGER NOT NULL, logouts INTEGER NOT NULL);`];
 
-  constructor(private readonly kit: ActorKit) {}
+  constructor(
+    private readonly kit: ActorKit,
+    /** Logging out (one session, or everywhere) is audited in its unit of work. */
+    private readonly audit: AuditTrail,
+  ) {}
 
   state(): SessionsState {
     return this.kit.sql<SessionsState>`SELECT revoked_before_ms, logouts FROM sessions`[0] ?? { revoked_before_ms: 0, logouts: 0 };
@@ -33,7 +38,10 @@ export class Sessions implements Part {
   logout(token_hash: string, nowIso: string): boolean {
     const row = this.kit.sql<{ family_id: string }>`SELECT family_id FROM refresh_tokens WHERE token_hash = ${token_hash}`[0];
     if (!row) return false;
-    this.kit.sql`INSERT OR IGNORE INTO revoked_families (family_id, revoked_at) VALUES (${row.family_id}, ${nowIso})`;
+    this.kit.unitOfWork.run(() => {
+      const revoked = this.kit.sqlWrite`INSERT OR IGNORE INTO revoked_families (family_id, revoked_at) VALUES (${row.family_id}, ${nowIso})`;
+      if (revoked) this.audit.append("session.logged_out", { family_id: row.family_id });
+    });
     return true;
   }
 
@@ -50,6 +58,7 @@ export class Sessions implements Part {
       this.kit.sql`INSERT OR IGNORE INTO revoked_families (family_id, revoked_at)
                    SELECT DISTINCT family_id, ${new Date(nowMs).toISOString()} FROM refresh_tokens`;
       this.kit.sql`INSERT OR REPLACE INTO sessions (id, revoked_before_ms, logouts) VALUES (1, ${after.revoked_before_ms}, ${after.logouts})`;
+      this.audit.append("session.logged_out_everywhere", { revoked_before: new Date(after.revoked_before_ms).toISOString() });
     });
     return after;
   }

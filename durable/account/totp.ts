@@ -3,6 +3,7 @@ import { DEFAULT_TOTP_THRESHOLD_SAT } from "../../src/limits";
 import { MSAT_PER_SAT, type Msat } from "../../src/money";
 import { open, seal, secretBoxKey } from "../../src/secret-box";
 import { newTotpSecret, otpauthUrl, sendNeedsTotpCode, verifyTotp } from "../../src/totp";
+import type { AuditTrail } from "../kit/audit-trail";
 import type { ActorKit, Part } from "../kit/part";
 import type { AccountSettings, IdempotencyTag, TotpEnrolment, TotpPurpose } from "../ports";
 
@@ -53,6 +54,8 @@ export class Totp implements Part {
   constructor(
     private readonly kit: ActorKit,
     private readonly config: TotpConfig,
+    /** Every change of TOTP's state or threshold is audited in its unit of work (never the secret or a code). */
+    private readonly audit: AuditTrail,
   ) {}
 
   settings(): AccountSettings {
@@ -65,10 +68,14 @@ export class Totp implements Part {
     const secret = newTotpSecret();
     const sealed = await seal(await this.boxKey(), secret.bytes, this.context());
     // Checked again after the await: an enrolment confirmed meanwhile is not replaced.
-    const written = this.kit.sqlWrite`
-      UPDATE totp SET state = 'pending', secret_ciphertext = ${bytes(sealed.ciphertext)}, secret_iv = ${bytes(sealed.iv)},
-                      last_step = -1, last_request = NULL, updated_at = ${new Date().toISOString()}
-      WHERE state <> 'enabled'`;
+    const written = this.kit.unitOfWork.run(() => {
+      const n = this.kit.sqlWrite`
+        UPDATE totp SET state = 'pending', secret_ciphertext = ${bytes(sealed.ciphertext)}, secret_iv = ${bytes(sealed.iv)},
+                        last_step = -1, last_request = NULL, updated_at = ${new Date().toISOString()}
+        WHERE state <> 'enabled'`;
+      if (n) this.audit.append("totp.enrolment_started", {});
+      return n;
+    });
     if (!written) return refuse("conflict", "TOTP is already on");
     return { secret: secret.base32, otpauth_url: otpauthUrl(secret.base32, accountName) };
   }
@@ -79,7 +86,9 @@ export class Totp implements Part {
     if (row.state !== "pending") return refuse("conflict", row.state === "enabled" ? "TOTP is already on" : "no TOTP enrolment is pending: POST /v1/account/totp first");
     const used = await this.consume(row, code, null, "pending");
     if (used) return used;
-    this.kit.sqlWrite`UPDATE totp SET state = 'enabled', updated_at = ${new Date().toISOString()} WHERE state = 'pending'`;
+    this.kit.unitOfWork.run(() => {
+      if (this.kit.sqlWrite`UPDATE totp SET state = 'enabled', updated_at = ${new Date().toISOString()} WHERE state = 'pending'`) this.audit.append("totp.enabled", {});
+    });
     return this.settings();
   }
 
@@ -90,7 +99,10 @@ export class Totp implements Part {
     if (code === null) return refuse("totp_required", "give the code from your authenticator app");
     const used = await this.consume(row, code, null, row.state);
     if (used) return used;
-    this.kit.sqlWrite`UPDATE totp SET state = 'off', secret_ciphertext = NULL, secret_iv = NULL, updated_at = ${new Date().toISOString()}`;
+    this.kit.unitOfWork.run(() => {
+      this.kit.sqlWrite`UPDATE totp SET state = 'off', secret_ciphertext = NULL, secret_iv = NULL, updated_at = ${new Date().toISOString()}`;
+      this.audit.append("totp.disabled", { was: row.state });
+    });
     return this.settings();
   }
 
@@ -115,7 +127,11 @@ export class Totp implements Part {
   async setThreshold(threshold_sat: number, code: string | null): Promise<AccountSettings | Refusal> {
     const allowed = await this.check(code, "sensitive");
     if (!allowed.ok) return allowed;
-    this.kit.sqlWrite`UPDATE totp SET threshold_sat = ${threshold_sat}, updated_at = ${new Date().toISOString()}`;
+    this.kit.unitOfWork.run(() => {
+      const from_sat = this.settings().totp_threshold_sat;
+      this.kit.sqlWrite`UPDATE totp SET threshold_sat = ${threshold_sat}, updated_at = ${new Date().toISOString()}`;
+      this.audit.append("totp.threshold_changed", { from_sat, to_sat: threshold_sat });
+    });
     return this.settings();
   }
 

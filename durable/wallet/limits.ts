@@ -12,6 +12,7 @@ import {
 } from "../../src/limits";
 import { refuse, type Refusal } from "../../src/errors";
 import type { Msat } from "../../src/money";
+import type { AuditTrail } from "../kit/audit-trail";
 import type { ActorKit, Part, Task } from "../kit/part";
 
 /** A payment's use of the limits: one row per outgoing payment, keyed by its time and its history row. */
@@ -87,7 +88,11 @@ export class Limits implements Part {
   /** The open unit of work changed what is held in memory: a rollback forgets it. */
   private changed = false;
 
-  constructor(private readonly kit: ActorKit) {}
+  constructor(
+    private readonly kit: ActorKit,
+    /** Level changes and freezes are audited in their unit of work (the wallet chain, docs/decisions/0016). */
+    private readonly audit: AuditTrail,
+  ) {}
 
   onRollback(): void {
     if (this.changed) {
@@ -151,10 +156,12 @@ export class Limits implements Part {
   setLevel(level: number, now: number): LimitsReport | Refusal {
     if (!isAccountLevel(level)) return refuse("invalid_request", "level must be 0, 1 or 2");
     return this.kit.unitOfWork.run(() => {
+      const from = this.currentLevel();
       this.kit.sql`INSERT INTO limits_level (id, level, set_at) VALUES (1, ${level}, ${new Date(now).toISOString()})
                    ON CONFLICT (id) DO UPDATE SET level = excluded.level, set_at = excluded.set_at`;
       this.changed = true;
       this.level = level;
+      this.audit.append("level.changed", { from, to: level }, new Date(now));
       return this.report(now);
     });
   }

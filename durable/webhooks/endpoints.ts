@@ -1,5 +1,6 @@
 import { newId } from "../../src/ids";
 import { newWebhookSecret } from "../../src/webhooks/signature";
+import type { AuditTrail } from "../kit/audit-trail";
 import type { ActorKit, Part } from "../kit/part";
 import type { WebhookEndpoint } from "../ports";
 
@@ -21,7 +22,11 @@ interface EndpointRow {
   deleted_at: string | null;
 }
 
-/** An account's webhook endpoints and their signing secrets (kept here: they sign every delivery). */
+/**
+ * An account's webhook endpoints and their signing secrets (kept here: they sign every delivery).
+ * Creating, deleting and rotating are audited in their unit of work (by id: never a secret, and the
+ * URL without its query, which may carry the partner's own token).
+ */
 export class Endpoints implements Part {
   readonly name = "endpoints";
   readonly migrations = [
@@ -31,7 +36,10 @@ export class Endpoints implements Part {
        created_at TEXT NOT NULL, disabled_at TEXT, disabled_reason TEXT, deleted_at TEXT);`,
   ];
 
-  constructor(private readonly kit: ActorKit) {}
+  constructor(
+    private readonly kit: ActorKit,
+    private readonly audit: AuditTrail,
+  ) {}
 
   /** Creates an endpoint; its secret is returned only here. */
   create(url: string, events: string[], description: string | null): (WebhookEndpoint & { secret: string }) | null {
@@ -39,8 +47,11 @@ export class Endpoints implements Part {
     const id = newId("whk");
     const secret = newWebhookSecret();
     const created_at = new Date().toISOString();
-    this.kit.sql`INSERT INTO endpoints (id, url, events, description, secret, created_at)
-                 VALUES (${id}, ${url}, ${JSON.stringify(events)}, ${description}, ${secret}, ${created_at})`;
+    this.kit.unitOfWork.run(() => {
+      this.kit.sql`INSERT INTO endpoints (id, url, events, description, secret, created_at)
+                   VALUES (${id}, ${url}, ${JSON.stringify(events)}, ${description}, ${secret}, ${created_at})`;
+      this.audit.append("webhook.created", { id, url: withoutQuery(url), events });
+    });
     return { ...this.get(id)!, secret };
   }
 
@@ -60,15 +71,23 @@ export class Endpoints implements Part {
   }
 
   delete(id: string): boolean {
-    return this.kit.sqlWrite`UPDATE endpoints SET deleted_at = ${new Date().toISOString()} WHERE id = ${id} AND deleted_at IS NULL` > 0;
+    return this.kit.unitOfWork.run(() => {
+      const deleted = this.kit.sqlWrite`UPDATE endpoints SET deleted_at = ${new Date().toISOString()} WHERE id = ${id} AND deleted_at IS NULL` > 0;
+      if (deleted) this.audit.append("webhook.deleted", { id });
+      return deleted;
+    });
   }
 
   /** A new secret; the old one signs beside it for a day. */
   rotate(id: string): string | null {
     const secret = newWebhookSecret();
-    const changed = this.kit.sqlWrite`
-      UPDATE endpoints SET previous_secret = secret, previous_until = ${Date.now() + SECRET_OVERLAP_MS}, secret = ${secret}
-      WHERE id = ${id} AND deleted_at IS NULL`;
+    const changed = this.kit.unitOfWork.run(() => {
+      const n = this.kit.sqlWrite`
+        UPDATE endpoints SET previous_secret = secret, previous_until = ${Date.now() + SECRET_OVERLAP_MS}, secret = ${secret}
+        WHERE id = ${id} AND deleted_at IS NULL`;
+      if (n) this.audit.append("webhook.secret_rotated", { id });
+      return n;
+    });
     return changed ? secret : null;
   }
 
@@ -89,6 +108,12 @@ export class Endpoints implements Part {
   disable(id: string, reason: string): void {
     this.kit.sql`UPDATE endpoints SET disabled_at = ${new Date().toISOString()}, disabled_reason = ${reason} WHERE id = ${id} AND disabled_at IS NULL`;
   }
+}
+
+/** A URL as audited: without its query and fragment. */
+function withoutQuery(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
 }
 
 function toEndpoint(r: EndpointRow): WebhookEndpoint {

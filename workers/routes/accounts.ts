@@ -12,6 +12,7 @@ import { throwRefusal } from "../errors";
 import { requireTotpForSensitive } from "../services/totp";
 import { learnSessionsEpoch } from "../middleware/auth";
 import type { SessionsState } from "../../durable/account/sessions";
+import { auditIp } from "../../src/audit";
 
 export const accounts = newRouter();
 
@@ -77,7 +78,7 @@ accounts.openapi(
       await verifyPassword(password, DUMMY_PASSWORD_HASH); // same cost as a real check: no user enumeration by timing
       throw new ApiError("unauthorized", "wrong username or password");
     }
-    const result = await accountActor(c.env, claim.account_id).login(password, totp_code ?? null);
+    const result = await accountActor(c.env, claim.account_id).login(password, totp_code ?? null, auditIp(c.req.header("CF-Connecting-IP")));
     // TOTP's refusals are 401 here: there is no session yet.
     if (isRefusal(result)) throw new LoginRefusal(result.code, result.message);
     return c.json(await tokens(c.env, result.identity, result.refresh_token, result.sessions), 200);
@@ -96,7 +97,7 @@ accounts.openapi(
     const { refresh_token } = c.req.valid("json");
     const accountId = accountOfSecret("rt", refresh_token);
     if (!accountId) throw new ApiError("unauthorized", "invalid refresh token");
-    const result = await accountActor(c.env, accountId).rotateRefreshToken(refresh_token);
+    const result = await accountActor(c.env, accountId).rotateRefreshToken(refresh_token, auditIp(c.req.header("CF-Connecting-IP")));
     if (isRefusal(result)) throwRefusal(result);
     return c.json(await tokens(c.env, result.identity, result.refresh_token, result.sessions), 200);
   },
