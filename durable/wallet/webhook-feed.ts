@@ -90,33 +90,39 @@ export class WebhookFeed implements Part {
     return this.pushing;
   }
 
-  /** Rounds while each moves the acknowledgement (a round carries up to BATCH events) or more was asked for. */
+  /**
+   * Rounds while more was asked for (events committed during a round), or a full round (BATCH events)
+   * was acknowledged (the log may go on). A round that carried the log's end, with nothing committed
+   * meanwhile, is the last: no round is spent reading the log again to find nothing. (Events committed
+   * by an instance that died before pushing them are the alarm's: the feed is due while the log is ahead.)
+   */
   private async pushRounds(): Promise<void> {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       this.pushAgain = false;
       const attempt = await this.outbox.deliverById(FEED).catch(() => null);
       const acknowledged = attempt?.outcome === "delivered" && attempt.settled !== null;
-      if (!acknowledged && !this.pushAgain) return;
+      if (!this.pushAgain && !(acknowledged && this.store.carried === BATCH)) return;
     }
     // Rounds used up with events still behind: the alarm takes over when they are due (now, after progress).
     const due = this.store.nextAttemptAt();
     if (due !== null) this.kit.scheduler.arm(Math.max(due, Date.now()));
   }
 
+  /** Moves the acknowledgement forward (never back: a late answer to an older round changes nothing). */
   private settle(through: number | null): number | null {
-    const feed = this.kit.sql<{ acked_seq: number }>`SELECT acked_seq FROM webhook_feed`[0];
-    if (!feed) return null;
     // A final refusal cannot happen (the webhook actor always takes events); if it did, skip what was refused.
     const upTo = through ?? this.events.lastSeq();
-    if (upTo <= feed.acked_seq) return null;
-    const more = upTo < this.events.lastSeq();
-    this.kit.sql`UPDATE webhook_feed SET acked_seq = ${upTo}, attempts = 0, next_attempt_at = ${more ? Date.now() : null}`;
-    return upTo;
+    // (next_attempt_at NULL: due at once whenever the log is ahead; see FeedStore.nextAttemptAt.)
+    const moved = this.kit.sqlWrite`UPDATE webhook_feed SET acked_seq = ${upTo}, attempts = 0, next_attempt_at = NULL WHERE acked_seq < ${upTo}`;
+    return moved ? upTo : null;
   }
 }
 
 /** The outbox store over the feed: one item, the events after the acknowledged seq. */
 class FeedStore implements OutboxStore {
+  /** Events the item last found carried (BATCH: the log may go on after them). */
+  carried = 0;
+
   constructor(
     private readonly kit: ActorKit,
     private readonly identity: Identity,
@@ -127,9 +133,11 @@ class FeedStore implements OutboxStore {
     const feed = this.kit.sql<{ acked_seq: number; attempts: number }>`SELECT acked_seq, attempts FROM webhook_feed`[0];
     const identity = this.identity.get();
     if (id !== FEED || !feed || !identity) return null;
-    const events = this.events.after(feed.acked_seq, BATCH);
-    const delivery: WebhookFeedDelivery = { account_id: identity.account_id, first_seq: feed.acked_seq + 1, events };
-    return { id: FEED, destination: identity.account_id, payload: JSON.stringify(delivery), attempts: feed.attempts, delivered: events.length === 0 };
+    // The log's stored JSON as it is (a WebhookFeedDelivery), not parsed and serialised again.
+    const events = this.events.frames(feed.acked_seq, BATCH);
+    this.carried = events.length;
+    const payload = `{"account_id":${JSON.stringify(identity.account_id)},"first_seq":${feed.acked_seq + 1},"events":[${events.map((e) => e.frame).join(",")}]}`;
+    return { id: FEED, destination: identity.account_id, payload, attempts: feed.attempts, delivered: events.length === 0 };
   }
 
   undelivered(): OutboxItem[] {
