@@ -93,13 +93,13 @@ export class ConversationActor extends Actor<Env> implements ConversationPort {
     if (request.sender.wallet_id !== caller.wallet_id) return refuse("forbidden", "only the sender cancels a request");
     if (request.status !== "open") return refuse("conflict", `this request is ${request.status}`);
     if (this.payments.hasSharesInFlight(message_id)) return refuse("conflict", "a share of this request is being paid");
-    const recipients = this.roster.members().map((m) => m.wallet_id);
-    const message = this.transaction(() => {
-      this.log.cancelRequest(message_id);
-      const message = this.log.byId(message_id)!;
-      this.mailboxes.post(recipients, "chat.updated", { conversation_id: this.conversationId(), message });
-      return message;
-    });
+    const { message, recipients } = await this.payments.whenFree(() =>
+      this.transaction(() => {
+        this.log.cancelRequest(message_id);
+        const message = this.log.byId(message_id)!;
+        return { message, recipients: this.mailboxes.post(this.roster.members().map((m) => m.wallet_id), "chat.updated", { conversation_id: this.conversationId(), message }) };
+      }),
+    );
     await this.mailboxes.deliver(recipients);
     return { ok: true, status: 200, body: { message } };
   }
@@ -117,11 +117,13 @@ export class ConversationActor extends Actor<Env> implements ConversationPort {
     const upTo = Math.min(seq, this.log.lastSeq());
     const before = this.roster.readSeq(member);
     if (upTo <= before) return { ok: true, status: 200, body: { conversation_id: this.conversationId(), seq: before } };
-    const others = this.roster.members().filter((m) => m.wallet_id !== member).map((m) => m.wallet_id);
-    this.transaction(() => {
-      this.roster.markRead(member, upTo);
-      this.mailboxes.post(others, "chat.read", { conversation_id: this.conversationId(), username: reader.username, seq: upTo });
-    });
+    const others = await this.payments.whenFree(() =>
+      this.transaction(() => {
+        this.roster.markRead(member, upTo);
+        const others = this.roster.members().filter((m) => m.wallet_id !== member).map((m) => m.wallet_id);
+        return this.mailboxes.post(others, "chat.read", { conversation_id: this.conversationId(), username: reader.username, seq: upTo });
+      }),
+    );
     await this.mailboxes.deliver(others);
     return { ok: true, status: 200, body: { conversation_id: this.conversationId(), seq: upTo } };
   }
@@ -131,11 +133,13 @@ export class ConversationActor extends Actor<Env> implements ConversationPort {
     const leaving = this.roster.member(member);
     if (!leaving) return notMember();
     if (this.roster.kind !== "group") return refuse("invalid_request", "only a group can be left");
-    const others = this.roster.members().filter((m) => m.wallet_id !== member).map((m) => m.wallet_id);
-    this.transaction(() => {
-      this.roster.leave(member, new Date().toISOString());
-      this.mailboxes.post(others, "chat.left", { conversation_id: this.conversationId(), username: leaving.username });
-    });
+    const others = await this.payments.whenFree(() =>
+      this.transaction(() => {
+        this.roster.leave(member, new Date().toISOString());
+        const others = this.roster.members().filter((m) => m.wallet_id !== member).map((m) => m.wallet_id);
+        return this.mailboxes.post(others, "chat.left", { conversation_id: this.conversationId(), username: leaving.username });
+      }),
+    );
     await this.mailboxes.deliver(others);
     return { ok: true, status: 200, body: { conversation_id: this.conversationId(), left: true } };
   }
@@ -143,13 +147,13 @@ export class ConversationActor extends Actor<Env> implements ConversationPort {
   /** Appends a message without money, once per idempotency key, and delivers it to every member. */
   private async appendOnce(tag: IdempotencyTag | null, sender: ChatMember, draft: Omit<MessageDraft, "sender">): Promise<MessageAnswer | Refusal> {
     return this.idempotency.once(tag, async () => {
-      const recipients = this.roster.members().map((m) => m.wallet_id);
-      const message = this.transaction(() => {
-        const message = this.log.append({ ...draft, sender }, new Date().toISOString());
-        this.idempotency.claim(tag, message.id, { ok: true, status: 201, body: null });
-        this.mailboxes.post(recipients, "chat.message", { conversation_id: this.conversationId(), message });
-        return message;
-      });
+      const { message, recipients } = await this.payments.whenFree(() =>
+        this.transaction(() => {
+          const message = this.log.append({ ...draft, sender }, new Date().toISOString());
+          this.idempotency.claim(tag, message.id, { ok: true, status: 201, body: null });
+          return { message, recipients: this.mailboxes.post(this.roster.members().map((m) => m.wallet_id), "chat.message", { conversation_id: this.conversationId(), message }) };
+        }),
+      );
       await this.mailboxes.deliver(recipients);
       return { ok: true, status: 201, body: { message } };
     }) as Promise<MessageAnswer | Refusal>;

@@ -9,7 +9,7 @@ import type { Msat } from "../src/money";
 import type { Scope } from "../src/auth/tokens";
 import type { ApiKeyCreated, ApiKeyInfo, EventPage, TransactionPage, TransferResult, Wallet } from "../src/schemas";
 import type { ApiAnswer, Counterparty, Invoice, LightningPayment, Transaction, TransferPayload, WalletEvent } from "../src/wallet-types";
-import type { ChatMember, ChatMessage, Conversation, ConversationSummary, NewMessage } from "../src/chat";
+import type { CarriedChatMessage, CarriedChatThrough, ChatMember, ChatMessage, Conversation, ConversationSummary, NewMessage } from "../src/chat";
 import type { IdempotencyTag } from "./kit/idempotency";
 import type { AuditEntry } from "../src/audit";
 
@@ -29,6 +29,8 @@ export interface SendTransferRequest {
   to: Counterparty;
   amount_msat: Msat;
   memo: string | null;
+  /** A chat payment message the transfer carries to both wallets (docs/decisions/0007). */
+  chat?: CarriedChatMessage;
 }
 
 export interface PayLightningRequest {
@@ -62,8 +64,11 @@ export interface InvoicesQuery {
   cursor: string | null;
 }
 
-/** `failed` only when the receiver turned out not to exist and the money came back. */
-export type TransferAnswer = ApiAnswer<TransferResult>;
+/**
+ * `failed` only when the receiver turned out not to exist and the money came back. `chat`: for a
+ * carried chat message, on the request that settled it, how far each wallet has the conversation.
+ */
+export type TransferAnswer = ApiAnswer<TransferResult & { chat?: CarriedChatThrough }>;
 
 /** A conversation's events for one member, numbered from `first_n` (see durable/conversation/mailboxes.ts). */
 export interface ChatDelivery {
@@ -87,7 +92,8 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   listEvents(after: number, limit: number): Promise<EventPage>;
   creditFromFaucet(amount_msat: Msat, idempotency: IdempotencyTag | null): Promise<ApiAnswer | Refusal>;
   sendTransfer(request: SendTransferRequest): Promise<TransferAnswer | Refusal>;
-  receiveTransfer(payload: TransferPayload): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal>;
+  /** `chat_through`: for a carried chat message, how far the receiver has the conversation's mailbox. */
+  receiveTransfer(payload: TransferPayload): Promise<{ ok: true; transaction_id: string; duplicate: boolean; chat_through?: number } | Refusal>;
   createInvoice(request: CreateInvoiceRequest): Promise<ApiAnswer<Invoice> | Refusal>;
   getInvoice(payment_hash: string): Promise<ApiAnswer<Invoice> | Refusal>;
   /** LUD-21 verify: whether an invoice was paid, its preimage once it was, and its payment request; null if unknown. */

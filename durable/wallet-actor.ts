@@ -50,6 +50,7 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   readonly transfers: Transfers = new Transfers(this.kit, this.identity, this.ledger, this.events, this.idempotency, this.spendLimits, {
     wallets: (wallet_id) => walletActor(this.env, wallet_id),
     invoicePaymentSettled: (transaction_id, delivery, now) => ({ ...this.lightning.transferSettled(transaction_id, delivery, now) }),
+    carryChatMessage: (conversation_id, n, message, now) => this.chatInbox.carry(conversation_id, n, message, now),
   });
   readonly invoices = new Invoices(this.kit, this.identity, this.ledger, this.history, this.events, this.transfers, () => lightningNode(this.env));
   readonly lightning: LightningPayments = new LightningPayments(this.kit, this.identity, this.ledger, this.history, this.events, this.idempotency, this.spendLimits, this.transfers, {

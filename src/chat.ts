@@ -59,3 +59,28 @@ export type NewMessage =
   | { kind: "encrypted"; ciphertext: string }
   | { kind: "payment"; amount_msat: Msat; to: string | null; body: MessageBody }
   | { kind: "request"; amount_msat: Msat; from: string[] | null; body: MessageBody };
+
+/**
+ * A payment message carried by its transfer (docs/decisions/0007): the payee's wallet writes its
+ * `chat.message` in the commit that credits it, the payer's in the commit that settles the transfer,
+ * each only if it is the next event of that member's mailbox (else the mailbox delivers it).
+ */
+export interface CarriedChatMessage {
+  conversation_id: string;
+  /** The event's number in the payer's and in the payee's mailbox. */
+  payer_n: number;
+  payee_n: number;
+  /** The message as the conversation records it; its payment's status and transaction the wallets fill in. */
+  message: ChatMessage;
+}
+
+/** What the wallets answer for a carried message: how far each one's mailbox of the conversation is delivered (null: not known). */
+export interface CarriedChatThrough {
+  payer_through: number | null;
+  payee_through: number | null;
+}
+
+/** A carried payment message with its transfer's outcome. */
+export function paymentOutcome(message: ChatMessage, status: "pending" | "succeeded" | "failed", transaction_id: string): ChatMessage {
+  return { ...message, payment: { ...message.payment!, status, transaction_id } };
+}

@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { Msat } from "./money";
+import type { CarriedChatMessage } from "./chat";
 import type { Counterparty, Event } from "./schemas";
 
 /**
@@ -26,4 +27,6 @@ export interface TransferPayload {
   memo: string | null;
   /** Set when the transfer pays a hub invoice internally. */
   payment_hash?: string;
+  /** Set when the transfer is a chat payment message: its `chat.message`, written by each wallet with its money. */
+  chat?: CarriedChatMessage;
 }

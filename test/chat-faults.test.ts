@@ -2,6 +2,7 @@ import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runI
 import { describe, expect, it } from "vitest";
 import type { ConversationActor } from "../durable/conversation-actor";
 import type { SendTransferRequest, WalletPort } from "../durable/ports";
+import type { WalletActor } from "../durable/wallet-actor";
 import { newId } from "../src/ids";
 import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, testEnv, walletStub, type TestAccount } from "./helpers";
 
@@ -30,13 +31,22 @@ async function booksHold(...accounts: TestAccount[]) {
   expectConservation(await Promise.all(accounts.map((a) => auditOf(a.wallet_id))));
 }
 
-/** Runs step 1 of a payment message (the intent) as if the conversation crashed right after it. */
+/**
+ * Runs step 1 of a payment message (the intent, with its seq and mailbox numbers) as if the
+ * conversation crashed right after it; `transfer` is step 2's request as the conversation makes it.
+ */
 function recordIntent(id: string, from: TestAccount, to: TestAccount, amount_msat: number, tag = { key: newKey(), fingerprint: "fp" }) {
   const message_id = newId("msg");
   return inConversation(id, (actor) => {
-    actor.payments.record({ id: message_id, kind: "message", message_id, payer: member(from), payee: member(to), amount_msat, body: { text: "crash test" }, tag });
-    return { message_id, tag };
+    const intent = actor.payments.record({ id: message_id, kind: "message", message_id, payer: member(from), payee: member(to), amount_msat, body: { text: "crash test" }, tag });
+    return { message_id, tag, transfer: actor.payments.transferFor(intent) };
   });
+}
+
+/** A member's chat.message events, as their wallet logged them. */
+async function loggedMessages(a: TestAccount) {
+  const events = (await api("GET", "/v1/events?after=0&limit=1000", { token: a.access_token })).json.events as any[];
+  return events.filter((e) => e.type === "chat.message").map((e) => e.data.message);
 }
 
 describe("payment messages under crashes (docs/decisions/0007)", () => {
@@ -72,15 +82,11 @@ describe("payment messages under crashes (docs/decisions/0007)", () => {
     const [a, b] = [await createAccount("f"), await createAccount("f")];
     await fund(a, 1000);
     const id = await directConversation(a, b);
-    const { message_id } = await recordIntent(id, a, b, 400_000);
-    // Step 2 as the conversation makes it, then the conversation dies before step 3.
-    const moved = await walletStub(a.wallet_id).sendTransfer({
-      idempotency: { key: `chat:${id}:${message_id}`, fingerprint: `message:${b.wallet_id}:400000` },
-      to: member(b),
-      amount_msat: 400_000,
-      memo: "crash test",
-    });
-    expect(moved).toMatchObject({ ok: true, body: { status: "succeeded" } });
+    const { message_id, transfer } = await recordIntent(id, a, b, 400_000);
+    // Step 2 as the conversation makes it (the transfer carries the message to both wallets), then the conversation dies before step 3.
+    expect(transfer).toMatchObject({ idempotency: { key: `chat:${id}:${message_id}` }, chat: { conversation_id: id, payer_n: 2, payee_n: 2, message: { id: message_id, seq: 1 } } });
+    const moved = await walletStub(a.wallet_id).sendTransfer(transfer);
+    expect(moved).toMatchObject({ ok: true, body: { status: "succeeded", chat: { payer_through: 2, payee_through: 2 } } });
     await abortAllDurableObjects();
     expect(await messagesOf(a, id)).toEqual([]);
 
@@ -88,7 +94,12 @@ describe("payment messages under crashes (docs/decisions/0007)", () => {
     const messages = await messagesOf(a, id);
     expect(messages.map((m) => [m.id, m.payment.status, m.payment.transaction_id])).toEqual([[message_id, "succeeded", (moved as any).body.transaction.id]]);
     expect([await balanceOf(a), await balanceOf(b)]).toEqual([600_000, 400_000]);
+    // Each wallet wrote the message with its money; the mailboxes' redelivery after the crash was recognised.
+    expect(await chatEvents(a)).toEqual(["transfer.sent", "transfer.delivered", "chat.message#1"]);
     expect(await chatEvents(b)).toEqual(["transfer.received", "chat.message#1"]);
+    expect(await loggedMessages(a)).toEqual(messages);
+    expect(await loggedMessages(b)).toEqual(messages);
+    expect(await inConversation(id, (actor) => actor.mailboxes.undelivered())).toBe(0);
     await booksHold(a, b);
   });
 
@@ -135,6 +146,105 @@ describe("payment messages under crashes (docs/decisions/0007)", () => {
     expect([await balanceOf(a), await balanceOf(b)]).toEqual([0, 0]);
     expect(await messagesOf(a, id)).toEqual([]);
     expect(await inConversation(id, (actor) => actor.payments.pendingIntents())).toBe(0);
+  });
+});
+
+describe("payment messages carried by their transfer", () => {
+  it("crash after the payee's credit (which wrote its message), before the payer settled: each wallet logs the message once", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    await fund(a, 1000);
+    const id = await directConversation(a, b);
+    const { message_id, transfer } = await recordIntent(id, a, b, 100_000);
+    // The payer's step 1 of the transfer and the payee's credit, then everyone dies before the payer settles.
+    const payload: any = await runInDurableObject(walletStub(a.wallet_id) as unknown as DurableObjectStub<WalletActor>, (wallet: WalletActor) => {
+      const debited = wallet.transfers.debit(transfer);
+      if (!debited.ok) throw new Error(debited.message);
+      return JSON.parse(debited.item.payload) as unknown;
+    });
+    expect(await walletStub(b.wallet_id).receiveTransfer(payload)).toMatchObject({ ok: true, duplicate: false, chat_through: 2 });
+    await abortAllDurableObjects();
+    expect(await chatEvents(b)).toEqual(["transfer.received", "chat.message#1"]);
+    expect(await chatEvents(a)).toEqual(["transfer.sent"]);
+
+    // The conversation's alarm first: the wallet answers the transfer it made (still pending), the message says so.
+    await runDurableObjectAlarm(conversationStub(id));
+    expect((await messagesOf(a, id)).map((m) => [m.id, m.seq, m.payment.status])).toEqual([[message_id, 1, "pending"]]);
+    // Then the payer's outbox settles it (its carried message is already there: not logged again), and the conversation follows it.
+    await runDurableObjectAlarm(walletStub(a.wallet_id));
+    await runDurableObjectAlarm(conversationStub(id));
+    await runDurableObjectAlarm(conversationStub(id));
+    expect((await messagesOf(a, id))[0].payment.status).toBe("succeeded");
+    expect(await chatEvents(a)).toEqual(["transfer.sent", "chat.message#1", "transfer.delivered", "chat.updated#1"]);
+    expect(await chatEvents(b)).toEqual(["transfer.received", "chat.message#1", "chat.updated#1"]);
+    expect((await loggedMessages(b))[0]).toMatchObject({ id: message_id, seq: 1, payment: { status: "succeeded", transaction_id: payload.chat.message.payment.transaction_id } });
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([900_000, 100_000]);
+    await booksHold(a, b);
+  });
+
+  it("a message posted while a payment holds the next seq waits for it, and finishes it after a crash: order and seq kept", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    await fund(a, 1000);
+    const id = await directConversation(a, b);
+    const { message_id } = await recordIntent(id, a, b, 10_000);
+    await abortAllDurableObjects();
+    // No alarm: b's text finds the open payment (seq 1) and completes it before taking seq 2.
+    const text = await api("POST", `/v1/conversations/${id}/messages`, { body: { text: "after the payment" }, token: b.access_token });
+    expect(text.status, JSON.stringify(text.json)).toBe(201);
+    expect(text.json.message.seq).toBe(2);
+    expect((await messagesOf(a, id)).map((m) => [m.seq, m.id === message_id, m.kind])).toEqual([[1, true, "payment"], [2, false, "text"]]);
+    expect(await chatEvents(a)).toEqual(["transfer.sent", "transfer.delivered", "chat.message#1", "chat.message#2"]);
+    expect(await chatEvents(b)).toEqual(["transfer.received", "chat.message#1", "chat.message#2"]);
+    expect(await balanceOf(b)).toBe(10_000);
+    await booksHold(a, b);
+  });
+
+  it("payments and texts at once in one conversation: each seq once, no gap, every member logs them in that order", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    await Promise.all([fund(a, 1000), fund(b, 1000)]);
+    const id = await directConversation(a, b);
+    const send = (who: TestAccount, body: unknown) => api("POST", `/v1/conversations/${id}/messages`, { body, token: who.access_token, key: newKey() });
+    const answers = await Promise.all([
+      send(a, { payment: { amount_sat: 10 } }),
+      send(b, { text: "t1" }),
+      send(b, { payment: { amount_sat: 20 } }),
+      send(a, { payment: { amount_sat: 5_000 } }), // more than a has: 422, and its seq goes to the next message
+      send(a, { text: "t2" }),
+      send(b, { payment: { amount_sat: 30 } }),
+    ]);
+    expect(answers.map((r) => r.status)).toEqual([201, 201, 201, 422, 201, 201]);
+    const messages = await messagesOf(a, id);
+    expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(await loggedMessages(a)).toEqual(messages);
+    expect(await loggedMessages(b)).toEqual(messages);
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([1_040_000, 960_000]);
+    expect(await inConversation(id, (actor) => actor.mailboxes.undelivered())).toBe(0);
+    await booksHold(a, b);
+  });
+
+  it("a carried message that is not the next event of a member's mailbox is left to the mailbox: the member logs both in order", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    await fund(a, 1000);
+    const id = await directConversation(a, b);
+    // A text committed and not yet delivered (the conversation died before its delivery).
+    await inConversation(id, (actor) =>
+      actor.kit.unitOfWork.run(() => {
+        const message = actor.log.append({ sender: member(b), kind: "text", text: "not delivered yet", ciphertext: null }, new Date().toISOString());
+        actor.mailboxes.post([a.wallet_id, b.wallet_id], "chat.message", { conversation_id: id, message });
+      }),
+    );
+    const { transfer } = await recordIntent(id, a, b, 50_000);
+    const moved = await walletStub(a.wallet_id).sendTransfer(transfer);
+    // Neither wallet has event 2 of its mailbox, so neither logged event 3 (the payment) ahead of it.
+    expect(moved).toMatchObject({ ok: true, body: { status: "succeeded", chat: { payer_through: 1, payee_through: 1 } } });
+    expect(await chatEvents(b)).toEqual(["transfer.received"]);
+    await abortAllDurableObjects();
+    await runDurableObjectAlarm(conversationStub(id));
+    await runDurableObjectAlarm(conversationStub(id));
+    expect(await chatEvents(a)).toEqual(["transfer.sent", "transfer.delivered", "chat.message#1", "chat.message#2"]);
+    expect(await chatEvents(b)).toEqual(["transfer.received", "chat.message#1", "chat.message#2"]);
+    expect(await loggedMessages(b)).toEqual(await messagesOf(b, id));
+    expect(await inConversation(id, (actor) => actor.mailboxes.undelivered())).toBe(0);
+    await booksHold(a, b);
   });
 });
 

@@ -1,18 +1,19 @@
-import type { ChatMember, ChatMessage, MessageBody } from "../../src/chat";
+import type { CarriedChatMessage, ChatMember, ChatMessage, MessageBody } from "../../src/chat";
 import { refuse, type Refusal } from "../../src/errors";
 import { newId } from "../../src/ids";
 import type { Msat } from "../../src/money";
 import { retryDelayMs } from "../../src/backoff";
 import type { ApiAnswer } from "../../src/wallet-types";
 import { idempotencyConflict, type Idempotency, type IdempotencyTag } from "../kit/idempotency";
+import { OUTBOX_SAFETY_NET_MS } from "../kit/outbox";
 import type { ActorKit, Part, Task } from "../kit/part";
-import type { TransferAnswer, WalletPort } from "../ports";
+import type { SendTransferRequest, TransferAnswer, WalletPort } from "../ports";
 import type { Mailboxes } from "./mailboxes";
 import type { Messages } from "./messages";
 import type { Roster } from "./roster";
 
 /** A money movement the conversation has decided on and not yet recorded: the crash-safe step between. */
-interface IntentRow {
+export interface IntentRow {
   id: string;
   kind: "message" | "share";
   message_id: string;
@@ -25,12 +26,21 @@ interface IntentRow {
   client_key: string | null;
   client_fingerprint: string | null;
   attempts: number;
+  created_at: string;
+  /** A payment message's numbers, taken when its intent is written (null: a share, or an intent from before they were). */
+  seq: number | null;
+  payer_n: number | null;
+  payee_n: number | null;
 }
 
 type MessageAnswer = ApiAnswer<{ message: ChatMessage }>;
 
-/** A pending intent is first retried this soon (its request normally finishes it long before). */
-const INTENT_SAFETY_NET_MS = 5_000;
+/**
+ * A pending intent is first retried this late (its request, or the next post in the conversation,
+ * normally finishes it long before): the outbox's period, so one alarm covers the conversation's
+ * intents and mail, and a busy conversation writes it about once per period, not once per payment.
+ */
+const INTENT_SAFETY_NET_MS = OUTBOX_SAFETY_NET_MS;
 const INTENTS_PER_RUN = 20;
 /** How often a payment message whose transfer was still pending asks the payer's wallet again. */
 const STATUS_INTERVAL_MS = 10_000;
@@ -56,6 +66,11 @@ export class ChatPayments implements Part {
        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, created_at TEXT NOT NULL) WITHOUT ROWID;
      CREATE INDEX payment_intents_due ON payment_intents (next_attempt_at);
      CREATE INDEX payment_intents_by_key ON payment_intents (client_key) WHERE client_key IS NOT NULL;`,
+    // A payment message's seq and its numbers in the payer's and payee's mailboxes, taken with its intent.
+    `ALTER TABLE payment_intents ADD COLUMN seq INTEGER;
+     ALTER TABLE payment_intents ADD COLUMN payer_n INTEGER;
+     ALTER TABLE payment_intents ADD COLUMN payee_n INTEGER;
+     CREATE INDEX payment_intents_holding ON payment_intents (seq) WHERE seq IS NOT NULL;`,
   ];
   readonly tasks: readonly Task[] = [
     {
@@ -79,6 +94,11 @@ export class ChatPayments implements Part {
    * intent dropped), the second paid after money arrived, a transfer with no message.
    */
   private readonly completing = new Map<string, Promise<MessageAnswer | Refusal>>();
+  /**
+   * The payment message whose seq and mailbox numbers are taken (its intent is open), null if none,
+   * undefined until read again: while it is open the conversation posts nothing else (`whenFree`).
+   */
+  private holding: IntentRow | null | undefined = undefined;
 
   constructor(
     private readonly kit: ActorKit,
@@ -90,25 +110,30 @@ export class ChatPayments implements Part {
     private readonly conversationId: () => string,
   ) {}
 
+  onRollback(): void {
+    this.holding = undefined;
+  }
+
   /** A payment message: the money and the message, exactly once, or neither (the sender cannot afford it: 422). */
   async sendPayment(sender: ChatMember, to: ChatMember, amount_msat: Msat, body: MessageBody, tag: IdempotencyTag | null): Promise<MessageAnswer | Refusal> {
-    const resumed = this.resume(tag);
-    if (resumed) return resumed;
+    const seen = this.seenBefore(tag);
+    if (seen) return seen;
     return this.idempotency.once(
       tag,
       async () => {
         const message_id = newId("msg");
-        const intent = this.record({ id: message_id, kind: "message", message_id, payer: sender, payee: to, amount_msat, body, tag });
+        const intent = await this.whenFree(() => this.record({ id: message_id, kind: "message", message_id, payer: sender, payee: to, amount_msat, body, tag }));
         return this.complete(intent);
       },
-      { checkFirst: true },
+      // Checked first above (seenBefore); a key claimed meanwhile is caught by the claim.
+      { checkFirst: false },
     ) as Promise<MessageAnswer | Refusal>;
   }
 
   /** Pays the caller's share of a request, once per payer whatever the client's keys. */
   async payShare(payer: ChatMember, request_id: string, tag: IdempotencyTag | null): Promise<MessageAnswer | Refusal> {
-    const resumed = this.resume(tag);
-    if (resumed) return resumed;
+    const seen = this.seenBefore(tag);
+    if (seen) return seen;
     return this.idempotency.once(
       tag,
       async () => {
@@ -129,7 +154,8 @@ export class ChatPayments implements Part {
         if (answer.ok) this.kit.unitOfWork.run(() => this.idempotency.claim(tag, request_id, { ok: true, status: 200, body: null }));
         return answer;
       },
-      { checkFirst: true },
+      // Checked first above (seenBefore); a key claimed meanwhile is caught by the claim.
+      { checkFirst: false },
     ) as Promise<MessageAnswer | Refusal>;
   }
 
@@ -143,18 +169,84 @@ export class ChatPayments implements Part {
     return this.kit.sql<{ n: number }>`SELECT COUNT(*) AS n FROM payment_intents`[0]!.n;
   }
 
-  /** Step 1, one unit of work: the client's key is claimed and the intent written. */
+  /**
+   * Runs `post`, a unit of work that posts events, once no payment message holds the conversation's
+   * next numbers; an open one is finished first (joining its completion, or starting one after a
+   * crash). The check and `post` run in one turn, so nothing can take the numbers in between.
+   */
+  async whenFree<T>(post: () => T): Promise<T> {
+    for (;;) {
+      const held = this.held();
+      if (!held) return post();
+      await this.complete(held);
+      if (this.held()?.id === held.id) throw new Error(`payment intent ${held.id} still open after its completion`);
+    }
+  }
+
+  /**
+   * Step 1, one unit of work: the client's key is claimed and the intent written. A payment message
+   * also takes its seq and its numbers in the payer's and payee's mailboxes (call it through
+   * `whenFree`): its transfer carries the message to both wallets with those numbers.
+   */
   record(i: { id: string; kind: IntentRow["kind"]; message_id: string; payer: ChatMember; payee: ChatMember; amount_msat: Msat; body: MessageBody; tag: IdempotencyTag | null }): IntentRow {
     const now = Date.now();
+    // Due when the alarm set already fires, if that is sooner: one alarm for the conversation's open intents.
+    const due = Math.min(now + INTENT_SAFETY_NET_MS, this.kit.scheduler.armedAt ?? Infinity);
     return this.kit.unitOfWork.run(() => {
+      if (i.kind === "message" && this.held()) throw new Error("a payment message's numbers are taken while another one holds them");
       this.idempotency.claim(i.tag, i.message_id, { ok: true, status: i.kind === "message" ? 201 : 200, body: null });
+      const numbers = i.kind === "message" ? this.mailboxes.nextNumbers(i.payer.wallet_id, i.payee.wallet_id) : null;
+      const intent: IntentRow = {
+        id: i.id,
+        kind: i.kind,
+        message_id: i.message_id,
+        payer_wallet: i.payer.wallet_id,
+        payer_username: i.payer.username,
+        payee_wallet: i.payee.wallet_id,
+        payee_username: i.payee.username,
+        amount_msat: i.amount_msat,
+        body: JSON.stringify(i.body),
+        client_key: i.tag?.key ?? null,
+        client_fingerprint: i.tag?.fingerprint ?? null,
+        attempts: 0,
+        created_at: new Date(now).toISOString(),
+        seq: i.kind === "message" ? this.messages.nextSeqNumber() : null,
+        payer_n: numbers?.[0] ?? null,
+        payee_n: numbers?.[1] ?? null,
+      };
       this.kit.sql`INSERT INTO payment_intents (id, kind, message_id, payer_wallet, payer_username, payee_wallet, payee_username, amount_msat, body,
-                                                client_key, client_fingerprint, next_attempt_at, created_at)
-        VALUES (${i.id}, ${i.kind}, ${i.message_id}, ${i.payer.wallet_id}, ${i.payer.username}, ${i.payee.wallet_id}, ${i.payee.username}, ${i.amount_msat},
-                ${JSON.stringify(i.body)}, ${i.tag?.key ?? null}, ${i.tag?.fingerprint ?? null}, ${now + INTENT_SAFETY_NET_MS}, ${new Date(now).toISOString()})`;
-      this.kit.scheduler.arm(now + INTENT_SAFETY_NET_MS);
-      return this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE id = ${i.id}`[0]!;
+                                                client_key, client_fingerprint, next_attempt_at, created_at, seq, payer_n, payee_n)
+        VALUES (${intent.id}, ${intent.kind}, ${intent.message_id}, ${intent.payer_wallet}, ${intent.payer_username}, ${intent.payee_wallet}, ${intent.payee_username},
+                ${intent.amount_msat}, ${intent.body}, ${intent.client_key}, ${intent.client_fingerprint}, ${due}, ${intent.created_at},
+                ${intent.seq}, ${intent.payer_n}, ${intent.payee_n})`;
+      this.kit.scheduler.arm(due);
+      if (intent.seq !== null) this.holding = intent;
+      return intent;
     });
+  }
+
+  /** The open payment message that holds the conversation's next numbers, or null. */
+  private held(): IntentRow | null {
+    if (this.holding === undefined) this.holding = this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE seq IS NOT NULL LIMIT 1`[0] ?? null;
+    return this.holding;
+  }
+
+  /** The payment message as its transfer carries it: as the conversation will record it, but for the transfer's outcome. */
+  private carried(intent: IntentRow, body: MessageBody): CarriedChatMessage | undefined {
+    if (intent.seq === null || intent.payer_n === null || intent.payee_n === null) return undefined;
+    const message: ChatMessage = {
+      id: intent.message_id,
+      conversation_id: this.conversationId(),
+      seq: intent.seq,
+      sender: intent.payer_username,
+      kind: "payment",
+      text: body.text ?? null,
+      ciphertext: body.ciphertext ?? null,
+      payment: { amount_msat: intent.amount_msat, to: intent.payee_username, status: "pending", transaction_id: "" },
+      request: null,
+      created_at: intent.created_at,
+    };
+    return { conversation_id: this.conversationId(), payer_n: intent.payer_n, payee_n: intent.payee_n, message };
   }
 
   /** Steps 2 and 3 for an intent (the request path, a repeat of it, or the alarm), once at a time. */
@@ -166,15 +258,23 @@ export class ChatPayments implements Part {
     return answer;
   }
 
+  /** Step 2's request to the payer's wallet: the same on every attempt, so the wallet makes one transfer. */
+  transferFor(intent: IntentRow): SendTransferRequest {
+    const body = JSON.parse(intent.body) as MessageBody;
+    const carried = this.carried(intent, body);
+    return {
+      idempotency: { key: `chat:${this.conversationId()}:${intent.id}`, fingerprint: `${intent.kind}:${intent.payee_wallet}:${intent.amount_msat}` },
+      to: { wallet_id: intent.payee_wallet, username: intent.payee_username },
+      amount_msat: intent.amount_msat,
+      memo: body.text ?? null,
+      ...(carried ? { chat: carried } : {}),
+    };
+  }
+
   private async moveAndRecord(intent: IntentRow): Promise<MessageAnswer | Refusal> {
     let moved: TransferAnswer | Refusal;
     try {
-      moved = (await this.wallets(intent.payer_wallet).sendTransfer({
-        idempotency: { key: `chat:${this.conversationId()}:${intent.id}`, fingerprint: `${intent.kind}:${intent.payee_wallet}:${intent.amount_msat}` },
-        to: { wallet_id: intent.payee_wallet, username: intent.payee_username },
-        amount_msat: intent.amount_msat,
-        memo: (JSON.parse(intent.body) as MessageBody).text ?? null,
-      })) as TransferAnswer | Refusal;
+      moved = (await this.wallets(intent.payer_wallet).sendTransfer(this.transferFor(intent))) as TransferAnswer | Refusal;
     } catch (error) {
       this.retryLater(intent);
       throw error;
@@ -185,12 +285,31 @@ export class ChatPayments implements Part {
       this.kit.unitOfWork.run(() => {
         this.kit.sql`DELETE FROM payment_intents WHERE id = ${intent.id}`;
         this.idempotency.release(tag);
+        // The numbers it held were never used (nothing was posted meanwhile): the next post takes them.
+        if (intent.seq !== null) this.holding = null;
       });
       return moved.ok ? refuse("invalid_request", "the payment could not be delivered and was returned") : moved;
     }
     const transfer = moved.body;
+    const fact = () => this.recordFact(intent, transfer);
+    // The intent holding the numbers writes its fact with them; any other fact is a post like the rest.
+    const written = intent.seq !== null ? fact() : await this.whenFree(fact);
+    if (!written) {
+      const message = this.messages.byId(intent.message_id);
+      return message ? { ok: true, status: intent.kind === "message" ? 201 : 200, body: { message } } : refuse("not_found", "no such message");
+    }
+    await this.mailboxes.deliver(written.undelivered);
+    return { ok: true, status: written.status, body: { message: written.message } };
+  }
+
+  /**
+   * Step 3, one unit of work: the intent is deleted and the fact written, with its events in the
+   * members' mailboxes. A payment message's event is acknowledged at once for a wallet that says it
+   * has it (carried by the transfer); the others get it by their mailbox. Null: another completion wrote it.
+   */
+  private recordFact(intent: IntentRow, transfer: TransferAnswer["body"]): { undelivered: string[]; message: ChatMessage; status: number } | null {
     const now = new Date().toISOString();
-    const written = this.kit.unitOfWork.run(() => {
+    return this.kit.unitOfWork.run(() => {
       // Deleting the intent is the check: of two completions racing, only one writes the fact.
       if (this.kit.sqlWrite`DELETE FROM payment_intents WHERE id = ${intent.id}` === 0) return null;
       const body = JSON.parse(intent.body) as MessageBody;
@@ -199,33 +318,41 @@ export class ChatPayments implements Part {
         const message = this.messages.append(
           {
             id: intent.message_id,
+            seq: intent.seq ?? undefined,
             sender: { wallet_id: intent.payer_wallet, username: intent.payer_username },
             kind: "payment",
             text: body.text ?? null,
             ciphertext: body.ciphertext ?? null,
             payment: { amount_msat: intent.amount_msat, to: { wallet_id: intent.payee_wallet, username: intent.payee_username }, status: transfer.status, transaction_id: transfer.transaction.id },
           },
-          now,
+          intent.seq !== null ? intent.created_at : now,
         );
-        this.mailboxes.post(members, "chat.message", { conversation_id: this.conversationId(), message });
-        return { members, message, status: 201 };
+        const numbers = new Map<string, { n: number; through: number | null }>();
+        if (intent.payer_n !== null) numbers.set(intent.payer_wallet, { n: intent.payer_n, through: transfer.chat?.payer_through ?? null });
+        if (intent.payee_n !== null) numbers.set(intent.payee_wallet, { n: intent.payee_n, through: transfer.chat?.payee_through ?? null });
+        const undelivered = this.mailboxes.post(members, "chat.message", { conversation_id: this.conversationId(), message }, numbers);
+        if (intent.seq !== null) this.holding = null;
+        return { undelivered, message, status: 201 };
       }
       this.messages.addPaidBy(intent.message_id, intent.payer_username);
       const message = this.messages.byId(intent.message_id)!;
-      this.mailboxes.post(members, "chat.updated", { conversation_id: this.conversationId(), message });
-      return { members, message, status: 200 };
+      const undelivered = this.mailboxes.post(members, "chat.updated", { conversation_id: this.conversationId(), message });
+      return { undelivered, message, status: 200 };
     });
-    if (!written) {
-      const message = this.messages.byId(intent.message_id);
-      return message ? { ok: true, status: intent.kind === "message" ? 201 : 200, body: { message } } : refuse("not_found", "no such message");
-    }
-    await this.mailboxes.deliver(written.members);
-    return { ok: true, status: written.status, body: { message: written.message } };
+  }
+
+  /**
+   * A key seen before: while its intent is still open, that intent's completion; else its stored
+   * answer. Null for a new key (an intent's key is claimed with it, so a key with no record has none).
+   */
+  private seenBefore(tag: IdempotencyTag | null): Promise<MessageAnswer | Refusal> | null {
+    const stored = tag ? (this.idempotency.stored(tag) as MessageAnswer | Refusal | null) : null;
+    if (!stored) return null;
+    return this.resume(tag!) ?? Promise.resolve(stored);
   }
 
   /** The same client key again while its intent is still open: finish that intent (or refuse another body). */
-  private resume(tag: IdempotencyTag | null): Promise<MessageAnswer | Refusal> | null {
-    if (!tag) return null;
+  private resume(tag: IdempotencyTag): Promise<MessageAnswer | Refusal> | null {
     const intent = this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE client_key = ${tag.key}`[0];
     if (!intent) return null;
     return intent.client_fingerprint === tag.fingerprint ? this.complete(intent) : Promise.resolve(idempotencyConflict());
@@ -243,12 +370,13 @@ export class ChatPayments implements Part {
     for (const p of this.messages.pendingPayments(INTENTS_PER_RUN)) {
       const status = await this.wallets(p.sender_wallet).transactionStatus(p.transaction_id);
       if (status !== "succeeded" && status !== "failed") continue;
-      const written = this.kit.unitOfWork.run(() => {
-        if (!this.messages.finishPayment(p.id, status)) return null;
-        const members = this.roster.members().map((m) => m.wallet_id);
-        this.mailboxes.post(members, "chat.updated", { conversation_id: this.conversationId(), message: this.messages.byId(p.id)! });
-        return members;
-      });
+      const written = await this.whenFree(() =>
+        this.kit.unitOfWork.run(() => {
+          if (!this.messages.finishPayment(p.id, status)) return null;
+          const members = this.roster.members().map((m) => m.wallet_id);
+          return this.mailboxes.post(members, "chat.updated", { conversation_id: this.conversationId(), message: this.messages.byId(p.id)! });
+        }),
+      );
       if (written) await this.mailboxes.deliver(written);
     }
   }

@@ -49,19 +49,44 @@ export class Mailboxes implements Part {
     this.tasks = this.outbox.tasks;
   }
 
-  /** Puts one event in each recipient's mailbox (inside the caller's unit of work). */
-  post(recipients: readonly string[], type: string, data: Record<string, unknown>): void {
-    const json = JSON.stringify(data);
+  /**
+   * Puts one event in each recipient's mailbox (inside the caller's unit of work) and returns the
+   * recipients it must still be delivered to. `carried`: recipients whose number was taken before
+   * (it must be the mailbox's next one), with how far their wallet has the mailbox if it says so:
+   * a wallet that has the event already (its transfer carried it) is acknowledged here, not sent it.
+   */
+  post(recipients: readonly string[], type: string, data: Record<string, unknown>, carried?: ReadonlyMap<string, { n: number; through: number | null }>): string[] {
+    let json: string | null = null;
     const now = Date.now();
+    const undelivered: string[] = [];
     for (const wallet_id of recipients) {
+      const taken = carried?.get(wallet_id);
+      if (taken && taken.through !== null && taken.through >= taken.n) {
+        // Already in the wallet, and everything before it acknowledged: the number is taken and acknowledged at once.
+        const acked = this.kit.sql`
+          UPDATE mailboxes SET next_n = ${taken.n + 1}, acked_n = ${taken.n}
+          WHERE wallet_id = ${wallet_id} AND next_n = ${taken.n} AND acked_n = ${taken.n - 1} RETURNING next_n`;
+        if (acked.length) continue;
+      }
       // The mailbox's next number is taken (the mailbox made on its first event), then the event stored under it.
       const { n } = this.kit.sql<{ n: number }>`
         INSERT INTO mailboxes (wallet_id, next_n, next_attempt_at) VALUES (${wallet_id}, 2, ${now})
         ON CONFLICT (wallet_id) DO UPDATE SET next_n = next_n + 1, next_attempt_at = COALESCE(next_attempt_at, excluded.next_attempt_at)
         RETURNING next_n - 1 AS n`[0]!;
+      if (taken && n !== taken.n) throw new Error(`mailbox of ${wallet_id}: event ${taken.n} was taken, but the next number is ${n}`);
+      json ??= JSON.stringify(data);
       this.kit.sql`INSERT INTO mail (wallet_id, n, type, data) VALUES (${wallet_id}, ${n}, ${type}, ${json})`;
+      undelivered.push(wallet_id);
     }
-    if (recipients.length) this.outbox.enqueued();
+    if (undelivered.length) this.outbox.enqueued();
+    return undelivered;
+  }
+
+  /** The number the next event of each of two members' mailboxes gets (1 for a mailbox not made yet). */
+  nextNumbers(a: string, b: string): [number, number] {
+    const rows = this.kit.sql<{ wallet_id: string; next_n: number }>`SELECT wallet_id, next_n FROM mailboxes WHERE wallet_id IN (${a}, ${b})`;
+    const next = (w: string) => rows.find((r) => r.wallet_id === w)?.next_n ?? 1;
+    return [next(a), next(b)];
   }
 
   /** Delivers what these members' mailboxes hold now (after the unit of work that posted it committed). */

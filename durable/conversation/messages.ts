@@ -25,6 +25,8 @@ interface MessageRow {
 /** A message to append: everything but its seq and time. */
 export interface MessageDraft {
   id?: string;
+  /** The seq a payment message took with its intent (it must be the next one); else the next one is given. */
+  seq?: number;
   sender: ChatMember;
   kind: ChatMessage["kind"];
   text: string | null;
@@ -70,17 +72,41 @@ export class Messages implements Part {
 
   /** Appends a message inside the caller's unit of work and returns it as the contract shows it. */
   append(draft: MessageDraft, now: string): ChatMessage {
-    this.nextSeq ??= this.lastSeq() + 1;
-    const seq = this.nextSeq++;
-    const id = draft.id ?? newId("msg");
+    const seq = this.nextSeqNumber();
+    if (draft.seq !== undefined && draft.seq !== seq) throw new Error(`message ${draft.id} took seq ${draft.seq}, but the next one is ${seq}`);
     const p = draft.payment;
     const r = draft.request;
+    const row: MessageRow = {
+      seq,
+      id: draft.id ?? newId("msg"),
+      sender_wallet: draft.sender.wallet_id,
+      sender: draft.sender.username,
+      kind: draft.kind,
+      text: draft.text,
+      ciphertext: draft.ciphertext,
+      amount_msat: p?.amount_msat ?? r?.amount_msat ?? null,
+      to_wallet: p?.to.wallet_id ?? null,
+      to_username: p?.to.username ?? null,
+      payment_status: p?.status ?? null,
+      transaction_id: p?.transaction_id ?? null,
+      request_from: r ? JSON.stringify(r.from) : null,
+      request_paid_by: r ? "[]" : null,
+      request_status: r ? "open" : null,
+      created_at: now,
+    };
     this.kit.sql`INSERT INTO messages (seq, id, sender_wallet, sender, kind, text, ciphertext, amount_msat, to_wallet, to_username, payment_status, transaction_id,
                                        request_from, request_paid_by, request_status, created_at)
-      VALUES (${seq}, ${id}, ${draft.sender.wallet_id}, ${draft.sender.username}, ${draft.kind}, ${draft.text}, ${draft.ciphertext},
-              ${p?.amount_msat ?? r?.amount_msat ?? null}, ${p?.to.wallet_id ?? null}, ${p?.to.username ?? null}, ${p?.status ?? null}, ${p?.transaction_id ?? null},
-              ${r ? JSON.stringify(r.from) : null}, ${r ? "[]" : null}, ${r ? "open" : null}, ${now})`;
-    return this.bySeq(seq)!;
+      VALUES (${row.seq}, ${row.id}, ${row.sender_wallet}, ${row.sender}, ${row.kind}, ${row.text}, ${row.ciphertext},
+              ${row.amount_msat}, ${row.to_wallet}, ${row.to_username}, ${row.payment_status}, ${row.transaction_id},
+              ${row.request_from}, ${row.request_paid_by}, ${row.request_status}, ${row.created_at})`;
+    this.nextSeq = seq + 1;
+    return this.render(row);
+  }
+
+  /** The seq the next message gets (a payment message takes it with its intent; nothing else appends until it is written or dropped). */
+  nextSeqNumber(): number {
+    this.nextSeq ??= this.lastSeq() + 1;
+    return this.nextSeq;
   }
 
   lastSeq(): number {

@@ -1,5 +1,6 @@
 import { refuse, type Refusal } from "../../src/errors";
 import type { ActorKit, Part } from "../kit/part";
+import type { ChatMessage } from "../../src/chat";
 import type { ChatDelivery } from "../ports";
 import type { EventLog } from "./event-log";
 import type { Identity } from "./identity";
@@ -51,6 +52,21 @@ export class ChatInbox implements Part {
                    ON CONFLICT (conversation_id) DO UPDATE SET delivered_through = excluded.delivered_through, last_activity_at = excluded.last_activity_at`;
       return { ok: true as const, through: last };
     });
+  }
+
+  /**
+   * A payment message carried by its transfer (inside the transfer's unit of work): appended if it is
+   * event `n` of the conversation's mailbox and everything before it is here; a number already here
+   * is not appended again, and one after a gap is left to the mailbox. Returns how far the mailbox is
+   * delivered now.
+   */
+  carry(conversation_id: string, n: number, message: ChatMessage, now: string): number {
+    const next = this.kit.sql<{ through: number }>`
+      UPDATE chat_inbox SET delivered_through = ${n}, last_activity_at = ${now}
+      WHERE conversation_id = ${conversation_id} AND delivered_through = ${n - 1} RETURNING delivered_through AS through`[0];
+    if (!next) return this.kit.sql<{ through: number }>`SELECT delivered_through AS through FROM chat_inbox WHERE conversation_id = ${conversation_id}`[0]?.through ?? 0;
+    this.events.append("chat.message", { conversation_id, message }, now);
+    return n;
   }
 
   /** Conversation ids, most recent activity first; `cursor` is the previous page's `next_cursor`. */

@@ -4,6 +4,7 @@ import { newId } from "../../src/ids";
 import { journals } from "../../src/ledger";
 import { isPaymentAmount } from "../../src/money";
 import { selfPaymentRefusal } from "../../src/payment-rules";
+import { paymentOutcome, type CarriedChatThrough, type ChatMessage } from "../../src/chat";
 import type { Transaction, TransferPayload } from "../../src/wallet-types";
 import type { Idempotency } from "../kit/idempotency";
 import { Outbox, type Delivery, type OutboxItem, type OutboxStore } from "../kit/outbox";
@@ -16,8 +17,11 @@ import type { Identity } from "./identity";
 import type { Ledger } from "./ledger";
 import type { Limits } from "./limits";
 
-/** What a receiving wallet acknowledges a transfer with (a hub invoice's payment: its preimage). */
-export type TransferAck = { ok: true; preimage?: string };
+/**
+ * What a receiving wallet acknowledges a transfer with (a hub invoice's payment: its preimage; a
+ * carried chat message: how far the receiver has the conversation's mailbox).
+ */
+export type TransferAck = { ok: true; preimage?: string; chat_through?: number };
 /** A settled transfer's final answer, as the API returns it. */
 export type SettledAnswer = Record<string, unknown>;
 
@@ -28,6 +32,11 @@ export interface TransferWiring {
    * Lightning payment and return the payment's answer.
    */
   invoicePaymentSettled: (transaction_id: string, delivery: Delivery<TransferAck>, now: string) => SettledAnswer;
+  /**
+   * Appends a conversation's `chat.message` as event `n` of this member's mailbox of it if that is the
+   * next one (inside the caller's unit of work); returns how far the mailbox is delivered.
+   */
+  carryChatMessage: (conversation_id: string, n: number, message: ChatMessage, now: string) => number;
 }
 
 /**
@@ -91,8 +100,10 @@ export class Transfers implements Part {
     if (self) return self;
     const now = new Date().toISOString();
     const transfer_id = newId("tr");
-    const payload: TransferPayload = { transfer_id, from: this.identity.counterparty(), amount_msat, memo: request.memo };
     const transaction = newTransaction({ kind: "intraledger", direction: "out", amount_msat, status: "pending", counterparty: to, memo: request.memo }, now);
+    const payload: TransferPayload = { transfer_id, from: this.identity.counterparty(), amount_msat, memo: request.memo };
+    // A chat payment message names the payer's transaction; each wallet writes it with its own money.
+    if (request.chat) payload.chat = { ...request.chat, message: paymentOutcome(request.chat.message, "pending", transaction.id) };
     return this.kit.unitOfWork.run(() => {
       // The key is claimed first: a replay must get its stored answer even if the balance is gone since.
       this.idempotency.claim(request.idempotency, transaction.id, { ok: true, status: 200, body: null });
@@ -109,7 +120,7 @@ export class Transfers implements Part {
   }
 
   /** Credits a transfer from another wallet; a repeat of the same `transfer_id` only acknowledges. */
-  receive(payload: TransferPayload): { ok: true; transaction_id: string; duplicate: boolean } | Refusal {
+  receive(payload: TransferPayload): { ok: true; transaction_id: string; duplicate: boolean; chat_through?: number } | Refusal {
     if (!this.identity.get()) return refuse("unknown_recipient", "no such wallet");
     if (!isPaymentAmount(payload.amount_msat)) return refuse("invalid_request", "amount out of range");
     const now = new Date().toISOString();
@@ -119,7 +130,11 @@ export class Transfers implements Part {
       if (!this.insertIncoming(transaction, payload.transfer_id)) return { ok: true as const, transaction_id: this.seen(payload.transfer_id)!, duplicate: true };
       this.ledger.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
       this.events.append("transfer.received", { transaction, balance_msat: this.ledger.balanceOf("wallet") }, now);
-      return { ok: true as const, transaction_id: transaction.id, duplicate: false };
+      const chat = payload.chat;
+      if (!chat) return { ok: true as const, transaction_id: transaction.id, duplicate: false };
+      // The money arrived: the payee's chat message says so, in the same commit.
+      const received = paymentOutcome(chat.message, "succeeded", chat.message.payment!.transaction_id);
+      return { ok: true as const, transaction_id: transaction.id, duplicate: false, chat_through: this.wiring.carryChatMessage(chat.conversation_id, chat.payee_n, received, now) };
     });
   }
 
@@ -184,7 +199,7 @@ export class Transfers implements Part {
         WHERE transfer_id = ${transfer_id} AND payload IS NOT NULL AND delivered_at IS NULL
         RETURNING id, kind, direction, amount_msat, fee_msat, status, counterparty, memo, created_at, payload`[0];
       if (!settled) return null;
-      const { amount_msat, payment_hash } = JSON.parse(settled.payload) as TransferPayload;
+      const { amount_msat, payment_hash, chat } = JSON.parse(settled.payload) as TransferPayload;
       this.ledger.post(`${transfer_id}:${delivery.outcome}`, delivered ? journals.transferDelivered(amount_msat) : journals.transferReturned(amount_msat), now);
       // Money that came back was not spent: it no longer counts against the limits (a plain transfer or a hub invoice's payment).
       if (!delivered) this.limits.release(settled);
@@ -200,7 +215,12 @@ export class Transfers implements Part {
         type = delivered ? "transfer.delivered" : "transfer.failed";
       }
       this.events.append(type, { ...answer, balance_msat: this.ledger.balanceOf("wallet") }, now);
-      return answer;
+      if (!chat) return answer;
+      // The payer's chat message, with the outcome, in the commit that makes it final.
+      const final = paymentOutcome(chat.message, delivered ? "succeeded" : "failed", chat.message.payment!.transaction_id);
+      const payer_through = this.wiring.carryChatMessage(chat.conversation_id, chat.payer_n, final, now);
+      const carried: CarriedChatThrough = { payer_through, payee_through: delivery.outcome === "delivered" ? (delivery.ack.chat_through ?? null) : null };
+      return { ...answer, chat: carried };
     });
   }
 }
