@@ -55,6 +55,11 @@ export class AccountActor extends Actor<Env> implements AccountPort {
   protected readonly parts = [this.credentials, this.totp, this.sessions, this.audit];
   protected override readonly legacySchema = { steps: CREDENTIALS_SCHEMA, adopts: { credentials: 1 } };
 
+  /** Whose account this is (its wallet and username), or null if it was never created. */
+  async describe(): Promise<AccountIdentity | null> {
+    return this.identity();
+  }
+
   /** Creates the account (idempotent for the same id) and returns its first refresh token. */
   async create(identity: AccountIdentity, password_hash: string): Promise<{ refresh_token: string }> {
     if (!this.identity()) {

@@ -24,6 +24,11 @@ export interface Env extends LndEnv {
    * locally (decision 0011). Only enrolling and checking codes need it; changing it loses every secret.
    */
   TOTP_ENCRYPTION_KEY?: string;
+  /**
+   * The operator's bearer for /v1/admin/* (workers/routes/admin.ts): a Worker secret, `.dev.vars`
+   * locally. Unset (or shorter than 32 characters): the admin API answers 401 to everything.
+   */
+  ADMIN_API_KEY?: string;
   /** The chain the LND node runs on; invoices for another network are refused. */
   BITCOIN_NETWORK?: string;
   /** How long a payment request waits on LND before answering `pending` (tests shorten it). */

@@ -125,6 +125,8 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
    * epoch) with a close code of `SOCKET_CLOSE` (durable/kit/sockets.ts), and refuses upgrades they authorised just before.
    */
   closeSockets(match: import("./kit/sockets").SocketMatch, code: number, reason: string): Promise<{ closed: number }>;
+  /** Operator: freezes or unfreezes the account (no payment out while frozen: `account_frozen`); audited when it changes. */
+  setFrozen(frozen: boolean, reason: string | null): Promise<{ frozen: boolean; changed: boolean }>;
   /** The wallet chain of the account's audit trail (level, freezes): the newest entries below seq `before` (null: from the newest), newest first. */
   auditEntries(before: number | null, limit: number): Promise<AuditEntry[]>;
 }
@@ -171,6 +173,8 @@ export type TotpPurpose = "login" | "send" | "sensitive";
 
 export interface AccountPort extends Rpc.DurableObjectBranded {
   create(identity: AccountIdentity, password_hash: string): Promise<{ refresh_token: string }>;
+  /** Whose account this is (its wallet and username), or null if it was never created. */
+  describe(): Promise<AccountIdentity | null>;
   /**
    * Checks the password, then (only then) the TOTP code when TOTP is on. `sessions`: sign the access
    * token no earlier than its epoch, and only if no logout-all came meanwhile (docs/decisions/0014).

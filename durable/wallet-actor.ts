@@ -116,6 +116,11 @@ export class WalletActor extends Actor<Env> implements WalletPort {
     return this.spendLimits.setLevel(level, Date.now());
   }
 
+  /** Operator: freezes or unfreezes the account (no payment out while frozen: `account_frozen`); audited when it changes. */
+  async setFrozen(frozen: boolean, reason: string | null): Promise<{ frozen: boolean; changed: boolean }> {
+    return this.spendLimits.setFrozen(frozen, reason, Date.now());
+  }
+
   /** The wallet chain of the account's audit trail: the newest entries below seq `before` (null: from the newest), newest first. */
   async auditEntries(before: number | null, limit: number): Promise<AuditEntry[]> {
     return this.audit.entries(before, limit);

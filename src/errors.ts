@@ -23,6 +23,8 @@ export const errorStatus = {
   totp_required: 403,
   /** The TOTP code is wrong, outside ±1 step, or already used; 401 at login (`LoginRefusal`). */
   invalid_totp: 403,
+  /** The operator froze the account: it can read, not move money. */
+  account_frozen: 403,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

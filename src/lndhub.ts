@@ -90,6 +90,8 @@ const FROM_HUB: Record<ErrorCode, { code: LndhubCode; status?: number }> = {
   invalid_totp: { code: 1, status: 403 },
   // A spending limit is not a lack of money, but LndHub apps only know "not enough balance" for it.
   limit_exceeded: { code: 2, status: 422 },
+  // LndHub has no word for a frozen account: "payment failed", with the hub's reason as the detail.
+  account_frozen: { code: 10, status: 403 },
 };
 
 /** A hub refusal or `ApiError` in LndHub's terms (the hub's message kept as the detail). */

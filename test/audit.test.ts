@@ -15,7 +15,7 @@ import {
   type AuditChain,
   type AuditEntry,
 } from "../src/audit";
-import { api, createAccount, PASSWORD, testEnv, uniqueName, walletStub, type TestAccount } from "./helpers";
+import { api, auditOf, balanceOf, createAccount, expectConsistentBooks, fund, newKey, pay, PASSWORD, storedBooks, testEnv, uniqueName, walletStub, type TestAccount } from "./helpers";
 
 /** The audit trail (issue 12, point 4; docs/decisions/0016). */
 
@@ -328,5 +328,103 @@ describe("the trail of an account (GET /v1/account/audit)", () => {
     expect((await api("GET", "/v1/account/audit?limit=0", { token: a.access_token })).status).toBe(400);
     const other = await api("GET", "/v1/account/audit", { token: b.access_token });
     expect(other.json.entries).toEqual([]);
+  });
+});
+
+describe("freezes (POST /v1/admin/accounts/{account_id}/freeze, /unfreeze) and levels, by the operator", () => {
+  const ADMIN = (testEnv as unknown as { ADMIN_API_KEY: string }).ADMIN_API_KEY;
+  /** `token` null: no Authorization header at all. */
+  const adminCall = (path: string, body?: unknown, token: string | null = ADMIN) => api("POST", path, { body, token: token ?? undefined });
+  const freeze = (a: TestAccount, reason?: string) => adminCall(`/v1/admin/accounts/${a.account_id}/freeze`, reason === undefined ? undefined : { reason });
+  const unfreeze = (a: TestAccount) => adminCall(`/v1/admin/accounts/${a.account_id}/unfreeze`);
+  const sim = (path: string, body: unknown) =>
+    testEnv.LND_SIM!.fetch(`http://sim${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+  const errorOf = (r: { status: number; json: any }) => [r.status, r.json?.error?.code];
+
+  it("take only the admin key; an unknown account is 404; a bad level is 400", async () => {
+    const a = await createAccount("adm");
+    expect(ADMIN).toMatch(/^fha_[0-9a-f]{64}$/);
+    for (const token of [null, "garbage", a.access_token, ADMIN.slice(0, -1) + (ADMIN.endsWith("0") ? "1" : "0")]) {
+      expect(errorOf(await adminCall(`/v1/admin/accounts/${a.account_id}/freeze`, {}, token)), String(token).slice(0, 10)).toEqual([401, "unauthorized"]);
+    }
+    expect(errorOf(await adminCall(`/v1/admin/accounts/acc_${"0".repeat(32)}/freeze`))).toEqual([404, "not_found"]);
+    expect(errorOf(await adminCall("/v1/admin/accounts/not-an-account/freeze"))).toEqual([400, "invalid_request"]);
+    expect(errorOf(await adminCall(`/v1/admin/accounts/${a.account_id}/level`, { level: 3 }))).toEqual([400, "invalid_request"]);
+    expect(errorOf(await adminCall(`/v1/admin/accounts/${a.account_id}/freeze`, { reason: "x".repeat(201) }))).toEqual([400, "invalid_request"]);
+    // Nothing of that was done, so nothing was audited.
+    expect((await api("GET", "/v1/account/audit", { token: a.access_token })).json.entries).toEqual([]);
+    const level = await adminCall(`/v1/admin/accounts/${a.account_id}/level`, { level: 0 });
+    expect(level.status, JSON.stringify(level.json)).toBe(200);
+    expect(level.json).toMatchObject({ account_id: a.account_id, level: 0 });
+    expect((await api("GET", "/v1/account/limits", { token: a.access_token })).json.level).toBe(0);
+  });
+
+  it("a frozen account can read and receive, and cannot send by any route (intraledger, Lightning, hub invoice, LNURL, chat payment and request, LNDHub); unfrozen, it sends again; both audited once", async () => {
+    const [a, b] = await Promise.all([createAccount("frz"), createAccount("frz")]);
+    await fund(a, 50_000);
+    await fund(b, 50_000);
+    const lndhub = await api("POST", "/v1/lndhub/credentials", { body: {}, token: a.access_token });
+    const lndhubToken = (await api("POST", "/lndhub/auth?type=auth", { body: { login: lndhub.json.login, password: lndhub.json.password } })).json.access_token;
+    const chat = (await api("POST", "/v1/conversations", { body: { members: [b.username] }, token: a.access_token })).json.conversation_id;
+    const asked = await api("POST", `/v1/conversations/${chat}/messages`, { body: { request: { amount_sat: 10 } }, token: b.access_token });
+    expect(asked.status, JSON.stringify(asked.json)).toBe(201);
+
+    const frozen = await freeze(a, "chargeback under review");
+    expect([frozen.status, frozen.json]).toEqual([200, { account_id: a.account_id, frozen: true, changed: true }]);
+    expect((await freeze(a, "again")).json).toEqual({ account_id: a.account_id, frozen: true, changed: false });
+    const before = await auditOf(a.wallet_id);
+    const balance = await balanceOf(a);
+
+    const outside = await sim("/sim/invoices", { amount_sat: 10 });
+    const hubInvoice = await api("POST", "/v1/invoices", { body: { amount_sat: 10 }, token: b.access_token });
+    const refused = {
+      intraledger: await pay(a, b.username, 10),
+      lightning: await api("POST", "/v1/payments/lightning", { body: { payment_request: outside.payment_request }, token: a.access_token, key: newKey() }),
+      hub_invoice: await api("POST", "/v1/payments/lightning", { body: { payment_request: hubInvoice.json.payment_request }, token: a.access_token, key: newKey() }),
+      lnurl: await api("POST", "/v1/payments/lnurl", { body: { destination: `${b.username.toLowerCase()}@hub.test`, amount_sat: 10 }, token: a.access_token, key: newKey() }),
+      chat_payment: await api("POST", `/v1/conversations/${chat}/messages`, { body: { payment: { amount_sat: 10 } }, token: a.access_token, key: newKey() }),
+      chat_request: await api("POST", `/v1/conversations/${chat}/messages/${asked.json.message.id}/pay`, { token: a.access_token, key: newKey() }),
+    };
+    for (const [route, r] of Object.entries(refused)) {
+      expect(errorOf(r), `${route}: ${JSON.stringify(r.json)}`).toEqual([403, "account_frozen"]);
+      expect(r.json.error.message).toMatch(/frozen/);
+    }
+    const lndhubPay = await api("POST", "/lndhub/payinvoice", { body: { invoice: (await sim("/sim/invoices", { amount_sat: 10 })).payment_request }, token: lndhubToken });
+    expect([lndhubPay.status, lndhubPay.json.error, lndhubPay.json.code], JSON.stringify(lndhubPay.json)).toEqual([403, true, 10]);
+    expect(lndhubPay.json.message).toMatch(/frozen/);
+
+    // Nothing moved; it reads; it receives (someone else's payment is not bounced).
+    expect(await balanceOf(a)).toBe(balance);
+    const after = await auditOf(a.wallet_id);
+    expect(storedBooks(after)).toEqual(storedBooks(before));
+    expectConsistentBooks(after);
+    expect((await api("GET", "/v1/wallet/transactions", { token: a.access_token })).status).toBe(200);
+    expect((await api("GET", "/v1/account/limits", { token: a.access_token })).status).toBe(200);
+    expect((await pay(b, a.username, 7)).json.status).toBe("succeeded");
+    expect(await balanceOf(a)).toBe(balance + 7_000);
+
+    expect((await unfreeze(a)).json).toEqual({ account_id: a.account_id, frozen: false, changed: true });
+    expect((await pay(a, b.username, 10)).json.status).toBe("succeeded");
+
+    const trail = await wholeTrail(a.access_token);
+    expect(verifyAuditTrail(trail)).toEqual({ ok: true });
+    expect(typesOf(trail, "wallet")).toEqual(["account.frozen", "account.unfrozen"]);
+    expect(trail.find((e) => e.type === "account.frozen")!.data).toEqual({ reason: "chargeback under review" });
+    expect(trail.find((e) => e.type === "account.unfrozen")!.data).toEqual({ reason: null });
+  });
+
+  it("a freeze holds against payments already under way: fifty sends racing it, none after it commits", async () => {
+    const [a, b] = await Promise.all([createAccount("frz_race"), createAccount("frz_race")]);
+    await fund(a, 10_000);
+    const sends = Array.from({ length: 50 }, () => pay(a, b.username, 1));
+    const frozen = freeze(a);
+    const results = await Promise.all(sends);
+    expect((await frozen).status).toBe(200);
+    const succeeded = results.filter((r) => r.json.status === "succeeded").length;
+    expect(results.every((r) => r.json.status === "succeeded" || (r.status === 403 && r.json.error.code === "account_frozen"))).toBe(true);
+    // What went out went before the freeze committed: nothing after it.
+    expect(await balanceOf(a)).toBe((10_000 - succeeded) * 1000);
+    expect(errorOf(await pay(a, b.username, 1))).toEqual([403, "account_frozen"]);
+    expectConsistentBooks(await auditOf(a.wallet_id));
   });
 });

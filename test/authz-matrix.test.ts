@@ -27,7 +27,7 @@ import { api, createAccount, fund, newKey, PASSWORD, testEnv, uniqueName, type R
 
 type Column = "none" | "garbage" | "expired" | "revoked" | "refresh" | "admin" | "other" | "jwt" | "key:read" | "key:receive" | "key:send" | "lndhub";
 const COLUMNS: readonly Column[] = ["none", "garbage", "expired", "revoked", "refresh", "admin", "other", "jwt", "key:read", "key:receive", "key:send", "lndhub"];
-/** Credentials that are no credential at all. The admin key joins them until issue 14 gives it a meaning. */
+/** Credentials that are no account's credential at all. The admin key is among them: it opens only the admin routes. */
 const UNAUTHENTICATED: readonly Column[] = ["none", "garbage", "expired", "revoked", "refresh", "admin"];
 
 type Rule =
@@ -40,7 +40,9 @@ type Rule =
   /** A catch-all that answers 404 whatever the credential. */
   | { kind: "fallback" }
   /** Middleware (Hono lists `app.use` as an ALL route): nothing to call. */
-  | { kind: "middleware" };
+  | { kind: "middleware" }
+  /** The operator's routes: the admin key alone (every other column, an account's credentials too → 401). */
+  | { kind: "admin" };
 
 interface Req {
   path: string;
@@ -96,6 +98,7 @@ async function newWebhook(w: World): Promise<string> {
   const hook = await ok(api("POST", "/v1/webhooks", { body: { url: `${RECEIVER}/${uniqueName("authz")}`, events: ["*"] }, token: w.a.access_token }), 201, "webhook");
   return hook.id;
 }
+const unfreeze = async (w: World) => void (await ok(api("POST", `/v1/admin/accounts/${w.d.account_id}/unfreeze`, { token: w.bearer.admin }), 200, "unfreeze"));
 const deleteWebhook = async (w: World, id: string) => void (await api("DELETE", `/v1/webhooks/${id}`, { token: w.a.access_token }));
 const deleteCreatedWebhook = (w: World) => async (r: Reply) => {
   // Another account's webhook is its own (and this delete a 404): the subject's cap is what matters.
@@ -329,6 +332,15 @@ const ROUTES: Record<string, Entry> = {
   "GET /v1/account/settings": { rule: { kind: "scope", scope: "read" }, ok: [200], req: () => ({ path: "/v1/account/settings" }) },
   "PUT /v1/account/settings": { rule: { kind: "scope", scope: "read", jwtOnly: true }, ok: [200], req: () => ({ path: "/v1/account/settings", body: { totp_threshold_sat: 100_000 } }) },
 
+  // ── Operator (the admin key); the fourth account is the one acted on, and is left as it was ──
+  "POST /v1/admin/accounts/:account_id/freeze": {
+    rule: { kind: "admin" },
+    ok: [200],
+    req: (w) => ({ path: `/v1/admin/accounts/${w.d.account_id}/freeze`, body: { reason: "authz" }, after: () => unfreeze(w) }),
+  },
+  "POST /v1/admin/accounts/:account_id/unfreeze": { rule: { kind: "admin" }, ok: [200], req: (w) => ({ path: `/v1/admin/accounts/${w.d.account_id}/unfreeze` }) },
+  "POST /v1/admin/accounts/:account_id/level": { rule: { kind: "admin" }, ok: [200], req: (w) => ({ path: `/v1/admin/accounts/${w.d.account_id}/level`, body: { level: 1 } }) },
+
   // ── Development only ──
   "POST /dev/faucet": { rule: { kind: "scope", scope: "receive", dev: true }, ok: [200], req: () => ({ path: "/dev/faucet", body: { amount_sat: 1 }, headers: { "idempotency-key": newKey() } }) },
   "POST /dev/sim/pay": {
@@ -364,6 +376,7 @@ type Expected = { kind: "refused"; status: 401 | 403 | 404 } | { kind: "answer";
 function expected(entry: Entry, column: Column): Expected {
   const { rule } = entry;
   if (rule.kind === "public" || rule.kind === "dev" || rule.kind === "fallback") return { kind: "answer", ok: entry.ok };
+  if (rule.kind === "admin") return column === "admin" ? { kind: "answer", ok: entry.ok } : { kind: "refused", status: 401 };
   if (rule.kind !== "scope") throw new Error("middleware has no cells");
   if (UNAUTHENTICATED.includes(column)) return { kind: "refused", status: 401 };
   if (column === "other") return entry.owned ? { kind: "refused", status: 404 } : { kind: "own" };
@@ -425,8 +438,8 @@ async function accessTokenAt(of: TestAccount, iat: number, exp: number): Promise
   return new SignJWT({ ...claims, iat, exp }).setProtectedHeader(protectedHeader).sign(key);
 }
 
-// The admin key: there is no admin API yet (issue 14 adds ADMIN_API_KEY). Until then it is an
-// unknown bearer like any other: 401 wherever a credential is needed. Issue 14 changes this column.
+// The admin key (ADMIN_API_KEY, set by vitest.config.ts): the operator's routes take it and nothing
+// else; everywhere else it is an unknown bearer like any other (401).
 const ADMIN_KEY = (testEnv as unknown as { ADMIN_API_KEY?: string }).ADMIN_API_KEY ?? `fha_${"ab".repeat(32)}`;
 
 let world: World;
@@ -521,7 +534,7 @@ describe("authorization matrix: every route × every kind of credential", () => 
       const op = doc.paths[path.replace(/:(\w+)/g, "{$1}")]?.[method.toLowerCase()];
       if (!op) continue; // not documented (GET /health, /openapi.json itself, catch-alls, middleware)
       const documented = Array.isArray(op.security) && op.security.length > 0;
-      const needed = entry.rule.kind === "scope";
+      const needed = entry.rule.kind === "scope" || entry.rule.kind === "admin";
       if (documented !== needed) problems.push(`  ${key}: ${needed ? "needs a credential, documented as public" : "public, documented as needing a credential"}`);
     }
     expect(problems, `/openapi.json disagrees with the table:\n${problems.join("\n")}`).toEqual([]);

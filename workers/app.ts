@@ -5,6 +5,7 @@ import { wellFormedJson } from "./middleware/well-formed";
 import { hardening } from "./middleware/hardening";
 import { newRouter } from "./openapi";
 import { accounts } from "./routes/accounts";
+import { admin } from "./routes/admin";
 import { audit } from "./routes/audit";
 import { chat } from "./routes/chat";
 import { dev } from "./routes/dev";
@@ -53,12 +54,18 @@ export function createApp() {
   app.route("/", limits);
   app.route("/", security);
   app.route("/", audit);
+  app.route("/", admin);
   app.route("/", dev);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",
     scheme: "bearer",
     description: "a JWT access token, or an API key (fhk_…)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "AdminBearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "the operator's ADMIN_API_KEY (the /v1/admin/ routes only)",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

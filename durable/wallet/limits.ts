@@ -68,6 +68,8 @@ export class Limits implements Part {
      CREATE TABLE limits_usage (
        at_ms INTEGER NOT NULL, transaction_id TEXT NOT NULL, kind TEXT NOT NULL, amount_msat INTEGER NOT NULL,
        PRIMARY KEY (at_ms, transaction_id)) WITHOUT ROWID;`,
+    // An operator's freeze: no money leaves the wallet while it is on (checked with the limits).
+    `CREATE TABLE limits_freeze (id INTEGER PRIMARY KEY CHECK (id = 1), frozen INTEGER NOT NULL CHECK (frozen IN (0, 1)), reason TEXT, changed_at TEXT NOT NULL);`,
   ];
   readonly tasks: readonly Task[] = [
     {
@@ -83,6 +85,8 @@ export class Limits implements Part {
   private window: UsageWindow | null = null;
   /** The level, once read. */
   private level: AccountLevel | null = null;
+  /** Whether the operator froze the account, once read. */
+  private frozen: boolean | null = null;
   /** The oldest usage row's time (null: none; undefined: not read). */
   private oldest: number | null | undefined = undefined;
   /** The open unit of work changed what is held in memory: a rollback forgets it. */
@@ -98,6 +102,7 @@ export class Limits implements Part {
     if (this.changed) {
       this.window = null;
       this.level = null;
+      this.frozen = null;
       this.oldest = undefined;
     }
     this.changed = false;
@@ -107,8 +112,12 @@ export class Limits implements Part {
     this.changed = false;
   }
 
-  /** `limit_exceeded` if a payment of `amount_msat` of `kind` at `now` (epoch ms) would go over its kind's or the `send` limit; null if it fits. */
+  /**
+   * `account_frozen` if the operator froze the account, else `limit_exceeded` if a payment of
+   * `amount_msat` of `kind` at `now` (epoch ms) would go over its kind's or the `send` limit; null if it may go.
+   */
   check(kind: SpendKind, amount_msat: Msat, now: number): Refusal | null {
+    if (this.isFrozen()) return refuse("account_frozen", "this account is frozen: it can read, not move money");
     return limitRefusal(this.currentLevel(), this.advance(now).sums, kind, amount_msat);
   }
 
@@ -163,6 +172,29 @@ export class Limits implements Part {
       this.level = level;
       this.audit.append("level.changed", { from, to: level }, new Date(now));
       return this.report(now);
+    });
+  }
+
+  /** Whether the operator froze the account. */
+  isFrozen(): boolean {
+    this.frozen ??= this.kit.sql<{ frozen: number }>`SELECT frozen FROM limits_freeze WHERE id = 1`[0]?.frozen === 1;
+    return this.frozen;
+  }
+
+  /**
+   * The operator freezes (or unfreezes) the account: from the next unit of work on, every payment
+   * out is refused (`account_frozen`); reading and receiving go on. Audited when it changes
+   * anything (a repeat is a no-op); `changed` says whether it did.
+   */
+  setFrozen(frozen: boolean, reason: string | null, now: number): { frozen: boolean; changed: boolean } {
+    return this.kit.unitOfWork.run(() => {
+      if (this.isFrozen() === frozen) return { frozen, changed: false };
+      this.kit.sql`INSERT INTO limits_freeze (id, frozen, reason, changed_at) VALUES (1, ${frozen ? 1 : 0}, ${reason}, ${new Date(now).toISOString()})
+                   ON CONFLICT (id) DO UPDATE SET frozen = excluded.frozen, reason = excluded.reason, changed_at = excluded.changed_at`;
+      this.changed = true;
+      this.frozen = frozen;
+      this.audit.append(frozen ? "account.frozen" : "account.unfrozen", { reason }, new Date(now));
+      return { frozen, changed: true };
     });
   }
 

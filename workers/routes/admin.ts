@@ -1,0 +1,87 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
+import { ApiError, isRefusal } from "../../src/errors";
+import { constantTimeEqual } from "../../src/hash";
+import * as s from "../../src/schemas";
+import { accountActor, walletActor, type AppEnv, type Env } from "../env";
+import { errorResponses, jsonBody, jsonResponse, newRouter } from "../openapi";
+
+/**
+ * The operator's routes under /v1/admin/ (the contract's "Operations"): they take only the
+ * `ADMIN_API_KEY` bearer, never an account's credential. Freezing and levels act in the account's
+ * wallet, in the unit of work that checks its payments, and are audited there (docs/decisions/0016).
+ */
+export const admin = newRouter();
+
+/** A configured admin key shorter than this is treated as none (the admin API stays shut). */
+const MIN_ADMIN_KEY_LENGTH = 32;
+
+const adminKeyOf = (env: Pick<Env, "ADMIN_API_KEY">): string | null => {
+  const key = env.ADMIN_API_KEY?.trim();
+  return key && key.length >= MIN_ADMIN_KEY_LENGTH ? key : null;
+};
+
+/** Only `Authorization: Bearer <ADMIN_API_KEY>`: anything else (an account's token or key too) is 401. */
+const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header("Authorization");
+  const presented = header?.startsWith("Bearer ") ? header.slice(7).trim() : "";
+  const key = adminKeyOf(c.env);
+  if (!key || !presented || !constantTimeEqual(presented, key)) throw new ApiError("unauthorized", "this needs the operator's ADMIN_API_KEY");
+  await next();
+});
+
+const adminSecurity = [{ AdminBearer: [] }];
+
+const AccountParam = z.object({ account_id: z.string().regex(/^acc_[0-9a-f]{32}$/, "an account id (acc_ and 32 hex digits)") });
+const FreezeBody = z.object({ reason: z.string().max(200).optional().openapi({ example: "chargeback under review" }) }).openapi("FreezeBody");
+const Frozen = z.object({ account_id: z.string(), frozen: z.boolean(), changed: z.boolean().openapi({ description: "false when it already was so (nothing audited)" }) }).openapi("AccountFrozen");
+const LevelBody = z.object({ level: z.number().int().openapi({ description: "0, 1 or 2" }) }).openapi("LevelBody");
+const Level = s.AccountLimits.omit({ totp_threshold_sat: true }).extend({ account_id: z.string() }).openapi("AccountLevel");
+
+/** The account's wallet, by its account id; 404 for an account that does not exist. */
+async function walletOf(env: Env, account_id: string) {
+  const identity = await accountActor(env, account_id).describe();
+  if (!identity) throw new ApiError("not_found", "no such account");
+  return walletActor(env, identity.wallet_id);
+}
+
+for (const [action, frozen] of [
+  ["freeze", true],
+  ["unfreeze", false],
+] as const) {
+  admin.openapi(
+    createRoute({
+      method: "post",
+      path: `/v1/admin/accounts/{account_id}/${action}`,
+      summary: frozen ? "Freeze an account: it can read, not move money (403 account_frozen); receiving goes on" : "Unfreeze an account",
+      security: adminSecurity,
+      middleware: [requireAdmin],
+      request: { params: AccountParam, body: { content: { "application/json": { schema: FreezeBody } }, required: false } },
+      responses: { 200: jsonResponse(Frozen, frozen ? "frozen" : "not frozen"), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { account_id } = c.req.valid("param");
+      const reason = c.req.valid("json")?.reason ?? null;
+      const result = await (await walletOf(c.env, account_id)).setFrozen(frozen, reason);
+      return c.json({ account_id, frozen: result.frozen, changed: result.changed }, 200);
+    },
+  );
+}
+
+admin.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/admin/accounts/{account_id}/level",
+    summary: "Set an account's level (0, 1 or 2): its rolling 24 h limits apply at once",
+    security: adminSecurity,
+    middleware: [requireAdmin],
+    request: { params: AccountParam, ...jsonBody(LevelBody) },
+    responses: { 200: jsonResponse(Level, "the level and its limits"), ...errorResponses(400, 401, 404) },
+  }),
+  async (c) => {
+    const { account_id } = c.req.valid("param");
+    const result = await (await walletOf(c.env, account_id)).setLevel(c.req.valid("json").level);
+    if (isRefusal(result)) throw new ApiError(result.code, result.message);
+    return c.json({ account_id, level: result.level, limits: result.limits }, 200);
+  },
+);
