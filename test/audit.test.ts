@@ -208,6 +208,7 @@ describe("the trail of an account (GET /v1/account/audit)", () => {
     expect((await api("DELETE", "/v1/account/totp", { body: { code: code(enrolled.json.secret) }, token: a.access_token })).status).toBe(200);
 
     expect(await walletStub(a.wallet_id).setLevel(2)).toMatchObject({ level: 2 });
+    expect(await walletStub(a.wallet_id).setLevel(2)).toMatchObject({ level: 2 }); // no change: not audited again
     expect(await walletStub(a.wallet_id).setLevel(7)).toMatchObject({ ok: false, code: "invalid_request" });
     // The reuse revoked the refreshed session already (nothing to audit again): a new session to log out.
     expect((await api("POST", "/v1/auth/logout", { body: { refresh_token: refreshed.json.refresh_token } })).status).toBe(200);

@@ -161,7 +161,7 @@ export class Limits implements Part {
     return limitsReport(this.currentLevel(), this.advance(now).sums);
   }
 
-  /** The operator sets the account's level; its limits apply at once, to what was already spent in the window. */
+  /** The operator sets the account's level; its limits apply at once, to what was already spent in the window. Audited when it changes. */
   setLevel(level: number, now: number): LimitsReport | Refusal {
     if (!isAccountLevel(level)) return refuse("invalid_request", "level must be 0, 1 or 2");
     return this.kit.unitOfWork.run(() => {
@@ -170,7 +170,7 @@ export class Limits implements Part {
                    ON CONFLICT (id) DO UPDATE SET level = excluded.level, set_at = excluded.set_at`;
       this.changed = true;
       this.level = level;
-      this.audit.append("level.changed", { from, to: level }, new Date(now));
+      if (from !== level) this.audit.append("level.changed", { from, to: level }, new Date(now));
       return this.report(now);
     });
   }
