@@ -71,6 +71,8 @@ export class ChatPayments implements Part {
      ALTER TABLE payment_intents ADD COLUMN payer_n INTEGER;
      ALTER TABLE payment_intents ADD COLUMN payee_n INTEGER;
      CREATE INDEX payment_intents_holding ON payment_intents (seq) WHERE seq IS NOT NULL;`,
+    // Read once per wake-up from a table of a few rows: not worth an index written by every payment.
+    `DROP INDEX payment_intents_holding;`,
   ];
   readonly tasks: readonly Task[] = [
     {

@@ -1,4 +1,5 @@
-import type { Refusal } from "../../src/errors";
+import { retryDelayMs } from "../../src/backoff";
+import { isFinalRefusal, type Refusal } from "../../src/errors";
 import { Outbox, type OutboxItem, type OutboxStore } from "../kit/outbox";
 import type { ActorKit, Part, Task } from "../kit/part";
 import type { ChatDelivery, WalletPort } from "../ports";
@@ -12,6 +13,14 @@ const ROUNDS = 10;
 type Ack = { ok: true; through: number };
 /** What an acknowledgement changed: whether mail is left in the mailbox after it. */
 type Settled = { mail_left: boolean };
+/** One delivery to a member, ready to send. */
+interface Parcel {
+  wallet_id: string;
+  delivery: ChatDelivery;
+  attempts: number;
+}
+/** How a delivery ended: acknowledged (and whether mail is left), given up, or to be retried later. */
+type Outcome = { outcome: "delivered" | "returned" | "retry"; mail_left: boolean };
 
 /**
  * One mailbox per member: the conversation's events for that member, numbered 1, 2, 3… in the
@@ -19,7 +28,9 @@ type Settled = { mail_left: boolean };
  * the wallet appends only numbers it has not seen, in order). A delivery carries everything not yet
  * acknowledged, oldest first, so a retry or a race can neither lose nor reorder an event. One drain
  * per member runs at a time and takes in mail posted meanwhile, so overlapping requests do not send
- * the same unacknowledged events twice.
+ * the same unacknowledged events twice. A fan-out sends to every member at once and records their
+ * acknowledgements in one unit of work; an event that is a member's only unacknowledged mail is sent
+ * as posted, without reading it back.
  */
 export class Mailboxes implements Part {
   readonly name = "mailboxes";
@@ -36,17 +47,29 @@ export class Mailboxes implements Part {
   private readonly draining = new Map<string, Promise<void>>();
   /** Members whose drain was asked for again while it ran (mail posted after its last read). */
   private readonly drainAgain = new Set<string>();
+  /** Deliveries as posted, for members whose mailbox held nothing else unacknowledged (forgotten on rollback). */
+  private readonly fresh = new Map<string, Parcel>();
+  /** Each mailbox's next number as this part last wrote it (only this part writes it; forgotten on rollback). */
+  private readonly nextN = new Map<string, number>();
+  private readonly store: MailboxStore;
 
   constructor(
     private readonly kit: ActorKit,
-    conversationId: () => string,
-    wallets: (wallet_id: string) => DurableObjectStub<WalletPort>,
+    private readonly conversationId: () => string,
+    private readonly wallets: (wallet_id: string) => DurableObjectStub<WalletPort>,
   ) {
-    this.outbox = new Outbox("mailboxes", kit, new MailboxStore(kit, conversationId), {
-      send: async (item) => (await wallets(item.destination).receiveChatEvents(JSON.parse(item.payload) as ChatDelivery)) as Ack | Refusal,
-      settle: (item, delivery) => this.settle(item, delivery.outcome === "delivered" ? delivery.ack.through : null),
+    this.store = new MailboxStore(kit, conversationId);
+    // The alarm's redeliveries (after a crash or a failed attempt) go through the kit's outbox.
+    this.outbox = new Outbox("mailboxes", kit, this.store, {
+      send: (item) => this.send(JSON.parse(item.payload) as ChatDelivery, item.destination),
+      settle: (item, delivery) => this.settle(item.destination, delivery.outcome === "delivered" ? delivery.ack.through : null),
     });
     this.tasks = this.outbox.tasks;
+  }
+
+  onRollback(): void {
+    this.fresh.clear();
+    this.nextN.clear();
   }
 
   /**
@@ -59,39 +82,84 @@ export class Mailboxes implements Part {
     let json: string | null = null;
     const now = Date.now();
     const undelivered: string[] = [];
+    const acked = this.acknowledgeCarried(carried);
     for (const wallet_id of recipients) {
+      if (acked.has(wallet_id)) continue;
       const taken = carried?.get(wallet_id);
-      if (taken && taken.through !== null && taken.through >= taken.n) {
-        // Already in the wallet, and everything before it acknowledged: the number is taken and acknowledged at once.
-        const acked = this.kit.sql`
-          UPDATE mailboxes SET next_n = ${taken.n + 1}, acked_n = ${taken.n}
-          WHERE wallet_id = ${wallet_id} AND next_n = ${taken.n} AND acked_n = ${taken.n - 1} RETURNING next_n`;
-        if (acked.length) continue;
-      }
       // The mailbox's next number is taken (the mailbox made on its first event), then the event stored under it.
-      const { n } = this.kit.sql<{ n: number }>`
+      const { n, acked_n } = this.kit.sql<{ n: number; acked_n: number }>`
         INSERT INTO mailboxes (wallet_id, next_n, next_attempt_at) VALUES (${wallet_id}, 2, ${now})
         ON CONFLICT (wallet_id) DO UPDATE SET next_n = next_n + 1, next_attempt_at = COALESCE(next_attempt_at, excluded.next_attempt_at)
-        RETURNING next_n - 1 AS n`[0]!;
+        RETURNING next_n - 1 AS n, acked_n`[0]!;
       if (taken && n !== taken.n) throw new Error(`mailbox of ${wallet_id}: event ${taken.n} was taken, but the next number is ${n}`);
+      this.nextN.set(wallet_id, n + 1);
       json ??= JSON.stringify(data);
       this.kit.sql`INSERT INTO mail (wallet_id, n, type, data) VALUES (${wallet_id}, ${n}, ${type}, ${json})`;
+      // Its only unacknowledged mail: the delivery is this event as posted (else it is read back with the rest).
+      if (acked_n === n - 1) this.fresh.set(wallet_id, { wallet_id, delivery: { conversation_id: this.conversationId(), first_n: n, events: [{ type, data }] }, attempts: 0 });
+      else this.fresh.delete(wallet_id);
       undelivered.push(wallet_id);
     }
     if (undelivered.length) this.outbox.enqueued();
     return undelivered;
   }
 
+  /**
+   * Takes and acknowledges at once the numbers of carried events their wallets have, where
+   * everything before was acknowledged (else the event is stored and delivered like any other, and
+   * the wallet recognises it). Returns the wallets acknowledged.
+   */
+  private acknowledgeCarried(carried: ReadonlyMap<string, { n: number; through: number | null }> | undefined): Set<string> {
+    const acked = new Set<string>();
+    const have = [...(carried ?? [])].filter(([, t]) => t.through !== null && t.through >= t.n);
+    for (let i = 0; i < have.length; i += 2) {
+      const [w1, t1] = have[i]!;
+      const [w2, t2] = have[i + 1] ?? have[i]!;
+      const rows = this.kit.sql<{ wallet_id: string; next_n: number }>`
+        UPDATE mailboxes SET next_n = next_n + 1, acked_n = next_n
+        WHERE (wallet_id = ${w1} AND next_n = ${t1.n} AND acked_n = ${t1.n - 1}) OR (wallet_id = ${w2} AND next_n = ${t2.n} AND acked_n = ${t2.n - 1})
+        RETURNING wallet_id, next_n`;
+      for (const r of rows) {
+        acked.add(r.wallet_id);
+        this.nextN.set(r.wallet_id, r.next_n);
+      }
+    }
+    return acked;
+  }
+
   /** The number the next event of each of two members' mailboxes gets (1 for a mailbox not made yet). */
   nextNumbers(a: string, b: string): [number, number] {
+    const [na, nb] = [this.nextN.get(a), this.nextN.get(b)];
+    if (na !== undefined && nb !== undefined) return [na, nb];
     const rows = this.kit.sql<{ wallet_id: string; next_n: number }>`SELECT wallet_id, next_n FROM mailboxes WHERE wallet_id IN (${a}, ${b})`;
     const next = (w: string) => rows.find((r) => r.wallet_id === w)?.next_n ?? 1;
     return [next(a), next(b)];
   }
 
-  /** Delivers what these members' mailboxes hold now (after the unit of work that posted it committed). */
+  /**
+   * Delivers what these members' mailboxes hold now (after the unit of work that posted it
+   * committed): one round to all of them at once, whose acknowledgements are recorded in one unit of
+   * work, then each member with mail left on its own. A member whose drain is under way joins it.
+   */
   async deliver(recipients: readonly string[]): Promise<void> {
-    await Promise.all(recipients.map((wallet_id) => this.drain(wallet_id)));
+    const drains: Promise<void>[] = [];
+    const starting: string[] = [];
+    for (const wallet_id of recipients) {
+      const running = this.draining.get(wallet_id);
+      if (running) {
+        this.drainAgain.add(wallet_id);
+        drains.push(running);
+      } else starting.push(wallet_id);
+    }
+    if (starting.length) {
+      const first = this.round(starting);
+      for (const wallet_id of starting) {
+        const drained = this.drainNow(wallet_id, first);
+        this.draining.set(wallet_id, drained);
+        drains.push(drained);
+      }
+    }
+    await Promise.all(drains);
   }
 
   /** Events not yet acknowledged, over all mailboxes (for tests and reports). */
@@ -100,27 +168,17 @@ export class Mailboxes implements Part {
   }
 
   /**
-   * Delivers a member's mail until none is left or an attempt fails (then the outbox retries later).
-   * A drain already under way for the member is joined, and told to look again before it stops.
+   * Delivers a member's mail until none is left or an attempt fails (then the alarm retries later),
+   * starting with its part of a fan-out's first round; told to look again (`drainAgain`) by a
+   * request that joined it, it does before it stops.
    */
-  private drain(wallet_id: string): Promise<void> {
-    const running = this.draining.get(wallet_id);
-    if (running) {
-      this.drainAgain.add(wallet_id);
-      return running;
-    }
-    const drained = this.drainNow(wallet_id);
-    this.draining.set(wallet_id, drained);
-    return drained;
-  }
-
-  private async drainNow(wallet_id: string): Promise<void> {
+  private async drainNow(wallet_id: string, first: Promise<Map<string, Outcome>>): Promise<void> {
     try {
       for (let round = 0; round < ROUNDS; round++) {
         this.drainAgain.delete(wallet_id);
-        const attempt = await this.outbox.deliverById(wallet_id);
+        const attempt = (await (round === 0 ? first : this.round([wallet_id]))).get(wallet_id);
         if (!attempt || attempt.outcome === "retry") return;
-        if (!attempt.settled?.mail_left && !this.drainAgain.has(wallet_id)) return;
+        if (!attempt.mail_left && !this.drainAgain.has(wallet_id)) return;
       }
     } finally {
       // In the same turn as the decision to stop: a request that joins after it starts a new drain.
@@ -130,11 +188,42 @@ export class Mailboxes implements Part {
   }
 
   /**
+   * One delivery to each of these members (what they have not acknowledged, oldest first), sent at
+   * once; the answers are recorded in one unit of work. Members with nothing to deliver have no outcome.
+   */
+  private async round(wallet_ids: readonly string[]): Promise<Map<string, Outcome>> {
+    const parcels: Parcel[] = [];
+    for (const wallet_id of wallet_ids) {
+      const parcel = this.fresh.get(wallet_id) ?? this.store.parcel(wallet_id);
+      this.fresh.delete(wallet_id);
+      if (parcel?.delivery.events.length) parcels.push(parcel);
+    }
+    const answers = await Promise.all(parcels.map((p) => this.send(p.delivery, p.wallet_id).catch(() => null)));
+    return this.kit.unitOfWork.run(() => new Map(parcels.map((p, i) => [p.wallet_id, this.conclude(p, answers[i]!)])));
+  }
+
+  private async send(delivery: ChatDelivery, wallet_id: string): Promise<Ack | Refusal> {
+    return (await this.wallets(wallet_id).receiveChatEvents(delivery)) as Ack | Refusal;
+  }
+
+  /** Records one answer (inside the round's unit of work): acknowledged, given up on a final refusal, or retried later. */
+  private conclude(parcel: Parcel, answer: Ack | Refusal | null): Outcome {
+    if (answer?.ok) return { outcome: "delivered", mail_left: this.settle(parcel.wallet_id, answer.through)?.mail_left ?? false };
+    if (answer && isFinalRefusal(answer.code)) {
+      this.settle(parcel.wallet_id, null);
+      return { outcome: "returned", mail_left: false };
+    }
+    const at = Date.now() + retryDelayMs(parcel.attempts);
+    this.store.recordFailedAttempt(parcel.wallet_id, at);
+    this.kit.scheduler.arm(at);
+    return { outcome: "retry", mail_left: true };
+  }
+
+  /**
    * Records an acknowledgement (or, on a final refusal, gives the mailbox up: a wallet that was never
    * opened will not take mail). Returns whether mail is left, or null if nothing changed.
    */
-  private settle(item: OutboxItem, through: number | null): Settled | null {
-    const wallet_id = item.destination;
+  private settle(wallet_id: string, through: number | null): Settled | null {
     return this.kit.unitOfWork.run(() => {
       const upTo = through ?? this.kit.sql<{ last: number }>`SELECT next_n - 1 AS last FROM mailboxes WHERE wallet_id = ${wallet_id}`[0]?.last;
       if (upTo === undefined) return null;
@@ -156,6 +245,13 @@ class MailboxStore implements OutboxStore {
   ) {}
 
   find(wallet_id: string): OutboxItem | null {
+    const parcel = this.parcel(wallet_id);
+    if (!parcel) return null;
+    return { id: wallet_id, destination: wallet_id, payload: JSON.stringify(parcel.delivery), attempts: parcel.attempts, delivered: parcel.delivery.events.length === 0 };
+  }
+
+  /** What a member has not acknowledged, oldest first (null: no mailbox). */
+  parcel(wallet_id: string): Parcel | null {
     const box = this.kit.sql<{ wallet_id: string; next_n: number; acked_n: number; attempts: number }>`
       SELECT wallet_id, next_n, acked_n, attempts FROM mailboxes WHERE wallet_id = ${wallet_id}`[0];
     if (!box) return null;
@@ -166,7 +262,7 @@ class MailboxStore implements OutboxStore {
       first_n: box.acked_n + 1,
       events: mail.map((m) => ({ type: m.type, data: JSON.parse(m.data) as Record<string, unknown> })),
     };
-    return { id: wallet_id, destination: wallet_id, payload: JSON.stringify(delivery), attempts: box.attempts, delivered: mail.length === 0 };
+    return { wallet_id, delivery, attempts: box.attempts };
   }
 
   undelivered(limit: number): OutboxItem[] {
