@@ -5,6 +5,7 @@ import { walletActor, type Env } from "./env";
 import { SOCKET_CLOSE } from "./kit/sockets";
 import { Sessions, apiKeyCredential, type SessionsState } from "./account/sessions";
 import { Totp } from "./account/totp";
+import { LoginLockout, type LockedOut } from "./account/login-lockout";
 import type { AccountIdentity, AccountPort, AccountSettings, ApiKeyInfo, IdempotencyTag, TotpEnrolment, TotpPurpose } from "./ports";
 import type { ApiKeyCreated } from "../src/schemas";
 import type { AuditEntry } from "../src/audit";
@@ -15,6 +16,7 @@ import { sha256Hex } from "../src/hash";
 import { newId } from "../src/ids";
 import { hashPassword, needsRehash, verifyPassword } from "../src/auth/password";
 import { REFRESH_TOKEN_TTL_S, newAccountSecret, type Scope } from "../src/auth/tokens";
+import { lockoutRule } from "../src/rate-limits";
 
 /** The schema before the actor kit; its one step is the credentials part's first. */
 const CREDENTIALS_SCHEMA = [
@@ -52,7 +54,9 @@ export class AccountActor extends Actor<Env> implements AccountPort {
   );
   /** Logging out: one refresh-token family, or every one and the access tokens issued so far (the epoch). */
   readonly sessions = new Sessions(this.kit, this.audit);
-  protected readonly parts = [this.credentials, this.totp, this.sessions, this.audit];
+  /** Failed logins in a row lock password login for a while (docs/decisions/0015). */
+  readonly loginLockout = new LoginLockout(this.kit, () => lockoutRule(this.env.LOGIN_LOCKOUT_AFTER, this.env.LOGIN_LOCKOUT_S));
+  protected readonly parts = [this.credentials, this.totp, this.sessions, this.audit, this.loginLockout];
   protected override readonly legacySchema = { steps: CREDENTIALS_SCHEMA, adopts: { credentials: 1 } };
 
   /** Whose account this is (its wallet and username), or null if it was never created. */
@@ -70,12 +74,20 @@ export class AccountActor extends Actor<Env> implements AccountPort {
   }
 
   /**
+   * A password login, through the lockout: while the account is locked (too many failed logins in a
+   * row) it is refused (`rate_limited`, with `retry_after_s`) before any password check.
+   */
+  async login(password: string, totp_code: string | null = null, ip: string | null = null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: SessionsState } | Refusal | LockedOut> {
+    return this.loginLockout.guard(() => this.checkLogin(password, totp_code, ip));
+  }
+
+  /**
    * Checks the password, then (only after it: TOTP's state is not told to whoever lacks the
    * password) the TOTP code when TOTP is on; on success starts a new refresh-token family. Every
    * outcome is audited with the client's IP (`CF-Connecting-IP`), a success in the unit of work
    * that stores the new refresh token.
    */
-  async login(password: string, totp_code: string | null = null, ip: string | null = null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: SessionsState } | Refusal> {
+  private async checkLogin(password: string, totp_code: string | null, ip: string | null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: SessionsState } | Refusal> {
     const row = this.sql<AccountIdentity & { password_hash: string }>`SELECT account_id, wallet_id, username, password_hash FROM account`[0];
     if (!row) return refuse("unauthorized", "wrong username or password");
     if (!(await verifyPassword(password, row.password_hash))) {

@@ -42,12 +42,47 @@ export interface Env extends LndEnv {
   SESSION_EPOCH_TTL_MS?: string;
   /** "closed" refuses `POST /lndhub/create` (LndHub's code 11); open otherwise, like `POST /v1/accounts` (decision 0009). */
   LNDHUB_CREATE?: string;
+  /**
+   * Rate limits (wrangler.toml `[[ratelimits]]`, Cloudflare's rate-limiting binding: a fixed limit per
+   * 10 or 60 s window and key; docs/decisions/0015): failed logins per client address, account
+   * creations per client address, LNURL-pay callbacks per client address, requests per credential,
+   * chat messages per account.
+   */
+  FAILED_LOGINS_PER_IP: RateLimit;
+  ACCOUNT_CREATIONS_PER_IP: RateLimit;
+  LNURL_CALLBACKS_PER_IP: RateLimit;
+  REQUESTS_PER_TOKEN: RateLimit;
+  CHAT_MESSAGES_PER_ACCOUNT: RateLimit;
+  /** Failed logins in a row that lock an account's password login (10 unless set, at most 30). */
+  LOGIN_LOCKOUT_AFTER?: string;
+  /** How long that lock lasts, in seconds (900 unless set). */
+  LOGIN_LOCKOUT_S?: string;
+  /**
+   * "off" switches the rolling 24 h account limits and the rate-limiting bindings off, for the
+   * benchmark's limits on/off comparison only: honoured in development, refused anywhere else (`limitsOff`).
+   */
+  LIMITS?: string;
 }
 
 /** The hub runs one LND node today; its actor has this name. */
 export const LIGHTNING_NODE_NAME = "default";
 
 export const isDevelopment = (env: Pick<Env, "ENVIRONMENT">) => env.ENVIRONMENT === "development";
+
+let refusedLimitsOff = false;
+
+/**
+ * Whether the account limits and rate limits are switched off (`LIMITS=off`): only in development,
+ * for the benchmark's comparison. Anywhere else the switch is refused: the limits stay on (and the
+ * refusal is logged once per isolate; scripts/check-config.mjs fails a production config that sets it).
+ */
+export function limitsOff(env: Pick<Env, "ENVIRONMENT" | "LIMITS">): boolean {
+  if (env.LIMITS !== "off") return false;
+  if (isDevelopment(env)) return true;
+  if (!refusedLimitsOff) console.error(`LIMITS=off refused: ENVIRONMENT is "${env.ENVIRONMENT}", not development; every limit stays on`);
+  refusedLimitsOff = true;
+  return false;
+}
 
 /** The stub of each actor, by the name that identifies it. */
 export const walletActor = (env: Pick<Env, "WALLET">, walletId: string) => env.WALLET.get(env.WALLET.idFromName(walletId));

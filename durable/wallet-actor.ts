@@ -2,7 +2,7 @@ import { Actor } from "./kit/actor";
 import { AuditTrail } from "./kit/audit-trail";
 import { Idempotency, type IdempotencyTag } from "./kit/idempotency";
 import { Sockets, type SocketMatch } from "./kit/sockets";
-import { lightningNode, walletActor, webhookActor, type Env } from "./env";
+import { lightningNode, limitsOff, walletActor, webhookActor, type Env } from "./env";
 import { lndClient } from "./lnd";
 import type { ChatDelivery, CreateInvoiceRequest, InvoicesQuery, PayLightningRequest, SendTransferRequest, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
 import { Books } from "./wallet/books";
@@ -65,6 +65,11 @@ export class WalletActor extends Actor<Env> implements WalletPort {
 
   /** Migration order: transfers extends the history's table. */
   protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit];
+
+  /** The benchmark's limits on/off comparison: `LIMITS=off` switches the rolling limits off (development only, `limitsOff`). */
+  protected override onStart(): void {
+    this.spendLimits.switchedOff = limitsOff(this.env);
+  }
 
   // ── Identity ───────────────────────────────────────────────────────────────
 

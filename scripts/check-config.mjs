@@ -1,7 +1,9 @@
 // The deployment's configuration agrees with the code (run by `npm test` after the layering check):
 //   [env.production] has every Durable Object binding and var of the default environment (an
 //   environment inherits neither from the top level: one left out is undefined in production only),
-//   LND_REST_URL instead of the simulator's binding, and ENVIRONMENT not "development";
+//   LND_REST_URL instead of the simulator's binding, ENVIRONMENT not "development", LIMITS not "off";
+//   both environments have every rate-limiting binding the gateway uses, with the period it answers
+//   in Retry-After, and the same failed-login limit;
 //   every actor class bound is exported by workers/index.ts and created by a migration, and every
 //   actor class exported is bound;
 //   every name of the hub's Env (durable/env.ts, durable/lnd.ts) is set in wrangler.toml or
@@ -29,6 +31,7 @@ for (const name of Object.keys(base.vars)) {
   if (!(name in production.vars)) problems.push(`[env.production.vars] lacks ${name}`);
 }
 if (production.vars.ENVIRONMENT === "development") problems.push(`[env.production.vars] ENVIRONMENT is "development": /dev/* would be open`);
+if (production.vars.LIMITS === "off") problems.push(`[env.production.vars] LIMITS is "off": production never runs without its limits (the hub refuses it)`);
 if (!production.vars.LND_REST_URL) problems.push(`[env.production.vars] lacks LND_REST_URL (production has no simulator binding)`);
 
 const exported = new Set([...text("workers/index.ts").matchAll(/^export \{ (\w+) \} from/gm)].map((m) => m[1]));
@@ -40,8 +43,25 @@ for (const cls of bound) {
 }
 for (const cls of exported) if (!bound.has(cls)) problems.push(`workers/index.ts exports ${cls}, which wrangler.toml does not bind`);
 
+// Rate limits: the bindings the gateway uses (with the window it answers in Retry-After) exist in
+// both environments with that period; failed logins are limited in development as in production.
+const windows = new Map(
+  [...text("workers/middleware/rate-limits.ts").matchAll(/^ {2}([A-Z][A-Z0-9_]*): (\d+),$/gm)].map((m) => [m[1], Number(m[2])]),
+);
+if (!windows.size) problems.push("workers/middleware/rate-limits.ts: no RATE_LIMIT_WINDOW_S entries found");
+const limitsOf = (config) => new Map(config.ratelimits.map((r) => [r.name, r.simple]));
+const [baseLimits, productionLimits] = [limitsOf(base), limitsOf(production)];
+for (const [where, limits] of [["[[ratelimits]]", baseLimits], ["[[env.production.ratelimits]]", productionLimits]]) {
+  for (const [name, period] of windows) {
+    if (!limits.has(name)) problems.push(`${where} lacks ${name} (workers/middleware/rate-limits.ts uses it)`);
+    else if (limits.get(name).period !== period) problems.push(`${where} ${name}: period ${limits.get(name).period} s, but the gateway answers Retry-After: ${period}`);
+  }
+}
+const failedLogins = (limits) => JSON.stringify(limits.get("FAILED_LOGINS_PER_IP"));
+if (failedLogins(baseLimits) !== failedLogins(productionLimits)) problems.push("FAILED_LOGINS_PER_IP differs between development and production (the contract: as in production)");
+
 const envNames = ["durable/env.ts", "durable/lnd.ts"].flatMap((file) => [...text(file).matchAll(/^ {2}([A-Z][A-Z0-9_]*)\??:/gm)].map((m) => m[1]));
-const inWrangler = new Set([...baseActors.keys(), ...base.services.map((s) => s.binding), ...Object.keys(base.vars), ...Object.keys(production.vars)]);
+const inWrangler = new Set([...baseActors.keys(), ...base.services.map((s) => s.binding), ...baseLimits.keys(), ...Object.keys(base.vars), ...Object.keys(production.vars)]);
 const readme = text("README.md");
 const at = readme.indexOf("\n## Configuration");
 if (at < 0) problems.push(`README.md has no "## Configuration" section`);

@@ -3,6 +3,7 @@ import { ApiError } from "../src/errors";
 import { errorJson, onError } from "./errors";
 import { wellFormedJson } from "./middleware/well-formed";
 import { hardening } from "./middleware/hardening";
+import { rateLimits } from "./middleware/rate-limits";
 import { newRouter } from "./openapi";
 import { accounts } from "./routes/accounts";
 import { admin } from "./routes/admin";
@@ -37,6 +38,7 @@ export function createApp() {
   );
 
   app.use("*", ...hardening(app));
+  app.use("*", ...rateLimits);
   app.use("*", wellFormedJson);
 
   app.get("/health", (c) => c.json({ ok: true, service: "flash-hub", environment: c.env.ENVIRONMENT }));

@@ -62,9 +62,26 @@ export function bundle({ quiet = true } = {}) {
  * bench serves the same actors under the same names as `wrangler dev`, the tests and production.
  */
 export function hubActorBindings(config = join(ROOT, "wrangler.toml")) {
-  const { unstable_readConfig } = createRequire(import.meta.url)("wrangler");
-  return unstable_readConfig({ config }, { hideWarnings: true }).durable_objects.bindings.map(({ name, class_name }) => ({ name, className: class_name }));
+  return readWranglerConfig(config).durable_objects.bindings.map(({ name, class_name }) => ({ name, className: class_name }));
 }
+
+/** A wrangler.toml's default environment, as wrangler reads it. */
+function readWranglerConfig(config) {
+  const { unstable_readConfig } = createRequire(import.meta.url)("wrangler");
+  return unstable_readConfig({ config }, { hideWarnings: true });
+}
+
+/**
+ * The hub's rate-limiting bindings (`[[ratelimits]]`) and its vars as wrangler.toml's default
+ * environment declares them (development's figures, as `npm start` and the tests have them).
+ */
+export function hubWranglerConfig(config = join(ROOT, "wrangler.toml")) {
+  const read = readWranglerConfig(config);
+  return { rateLimits: read.ratelimits.map(({ name, simple }) => ({ name, limit: simple.limit, period: simple.period })), vars: read.vars };
+}
+
+/** workerd serves each rate-limiting binding from this module (the binding's rule, counted in the isolate's memory). */
+const RATELIMIT_MODULE = "bench-internal:ratelimit";
 
 /** A fresh Ed25519 private JWK, as `npm start` writes into .dev.vars. */
 export async function generateJwk() {
@@ -84,8 +101,11 @@ const q = (s) => JSON.stringify(s); // capnp text strings use the same escapes a
  * extra: more workers served on their own sockets (the calibration worker).
  * actors: the hub's Durable Object bindings (default: wrangler.toml's; bench/ab.mjs may give the
  * base commit's, `hubActorBindings(<its wrangler.toml>)`).
+ * limits: "off" serves the hub with `LIMITS=off` (no rolling account limits, no rate limits: the
+ * limits on/off comparison, bench/lib/limits-ab.mjs); rate limits are wrangler.toml's development
+ * figures otherwise, and the lockout vars are wrangler.toml's.
  */
-export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [], hubBundle = join(BUILD, "hub/index.js"), v8Flags = [], actors = hubActorBindings() }) {
+export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [], hubBundle = join(BUILD, "hub/index.js"), v8Flags = [], actors = hubActorBindings(), limits = "on" }) {
   mkdirSync(dir, { recursive: true });
   const rel = (p) => relative(dir, p);
   const storageOf = storage === "disk" ? `(localDisk = "do-storage")` : `(inMemory = void)`;
@@ -96,6 +116,13 @@ export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim =
     `(name = "TOTP_ENCRYPTION_KEY", text = ${q(Buffer.from(webcrypto.getRandomValues(new Uint8Array(32))).toString("base64"))})`,
     ...actors.map((a) => `(name = ${q(a.name)}, durableObjectNamespace = ${q(a.className)})`),
   ];
+  const { rateLimits, vars } = hubWranglerConfig();
+  for (const name of ["LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S"]) if (vars[name] !== undefined) hubBindings.push(`(name = ${q(name)}, text = ${q(vars[name])})`);
+  if (limits === "off") hubBindings.push(`(name = "LIMITS", text = "off")`);
+  for (const r of rateLimits) {
+    const inner = [`(name = "name", json = ${q(JSON.stringify(r.name))})`, `(name = "limit", json = ${q(String(r.limit))})`, `(name = "period", json = ${q(String(r.period))})`];
+    hubBindings.push(`(name = ${q(r.name)}, wrapped = (moduleName = ${q(RATELIMIT_MODULE)}, innerBindings = [${inner.join(", ")}]))`);
+  }
   if (sim) hubBindings.push(`(name = "LND_SIM", service = "flash-lnd-sim")`);
   const ns = (cls, prefix) => `(className = "${cls}", uniqueKey = "${prefix}-${cls}", enableSql = true)`;
   const services = [
@@ -117,6 +144,7 @@ const config :Workerd.Config = (${v8Flags.length ? `\n  v8Flags = [${v8Flags.map
   sockets = [
     ${sockets.join(",\n    ")}
   ],
+  extensions = [(modules = [(name = ${q(RATELIMIT_MODULE)}, esModule = embed ${q(rel(join(ROOT, "bench/lib/ratelimit.js")))}, internal = true)])],
 );
 
 const hub :Workerd.Worker = (

@@ -91,6 +91,8 @@ export class Limits implements Part {
   private oldest: number | null | undefined = undefined;
   /** The open unit of work changed what is held in memory: a rollback forgets it. */
   private changed = false;
+  /** Nothing is checked or counted: the benchmark's limits on/off comparison (`LIMITS=off`, development only; the actor sets it). */
+  switchedOff = false;
 
   constructor(
     private readonly kit: ActorKit,
@@ -118,11 +120,13 @@ export class Limits implements Part {
    */
   check(kind: SpendKind, amount_msat: Msat, now: number): Refusal | null {
     if (this.isFrozen()) return refuse("account_frozen", "this account is frozen: it can read, not move money");
+    if (this.switchedOff) return null;
     return limitRefusal(this.currentLevel(), this.advance(now).sums, kind, amount_msat);
   }
 
   /** Counts a payment against the limits (inside its unit of work, after `check`). */
   record(kind: SpendKind, amount_msat: Msat, spend: Spend): void {
+    if (this.switchedOff) return;
     const row: UsageRow = { at_ms: Date.parse(spend.created_at), transaction_id: spend.id, kind, amount_msat };
     this.kit.sql`INSERT INTO limits_usage (at_ms, transaction_id, kind, amount_msat) VALUES (${row.at_ms}, ${row.transaction_id}, ${kind}, ${amount_msat})`;
     this.changed = true;

@@ -7,6 +7,7 @@ import type { SocketCredential } from "../../durable/kit/sockets";
 import { accountActor, type AppEnv, type Env } from "../env";
 import { signingKeys, verifiedTokens } from "../keys";
 import { AccountCache } from "../account-cache";
+import { limitAuthenticated } from "./rate-limits";
 
 /**
  * The credential behind each principal: its name, when it was issued and when it expires (what an
@@ -116,6 +117,7 @@ export const requireAuth = (scope: Scope, options: AuthOptions = {}) =>
     }
     if (options.jwtOnly && principal.via !== "jwt") throw new ApiError("forbidden", "this needs a login session, not an API key");
     if (!principal.scopes.includes(scope)) throw new ApiError("forbidden", `this credential lacks the "${scope}" scope`);
+    await limitAuthenticated(c, credentialOf(principal).credential, principal.accountId);
     c.set("principal", principal);
     await next();
   });

@@ -12,6 +12,8 @@ import { throwRefusal } from "../errors";
 import { requireTotpForSensitive } from "../services/totp";
 import { learnSessionsEpoch } from "../middleware/auth";
 import type { SessionsState } from "../../durable/account/sessions";
+import { isLockedOut } from "../../durable/account/login-lockout";
+import { RateLimited } from "../middleware/rate-limits";
 import { auditIp } from "../../src/audit";
 
 export const accounts = newRouter();
@@ -80,6 +82,7 @@ accounts.openapi(
     }
     const result = await accountActor(c.env, claim.account_id).login(password, totp_code ?? null, auditIp(c.req.header("CF-Connecting-IP")));
     // TOTP's refusals are 401 here: there is no session yet.
+    if (isLockedOut(result)) throw new RateLimited(result.message, result.retry_after_s);
     if (isRefusal(result)) throw new LoginRefusal(result.code, result.message);
     return c.json(await tokens(c.env, result.identity, result.refresh_token, result.sessions), 200);
   },
