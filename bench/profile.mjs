@@ -3,7 +3,8 @@
 //
 // 1. Anatomy (workerd --async-trace): sequential intraledger payments between a few accounts
 //    (`--op chat-pay`: payment messages in direct conversations; `chat-text`: text messages in
-//    direct conversations; `chat-group`: text messages in one group of all the accounts);
+//    direct conversations; `chat-group`: text messages in one group of all the accounts; `webhooks`:
+//    intraledger payments between accounts that each have a webhook endpoint on a local receiver);
 //    from the trace, per payment (or message): Durable Object calls by method, SQL statements by method, the
 //    isolate's time in JavaScript turns (SQLite runs inside them), alarms.
 // 2. CPU profile (V8 inspector): the hub's isolate sampled while `--concurrency` clients pay
@@ -20,6 +21,7 @@ import { startWorkerd, cpuSeconds } from "./lib/runtime.mjs";
 import { createClient } from "./lib/http.mjs";
 import { closedLoop, pool, round } from "./lib/load.mjs";
 import { Hub } from "./lib/hub.mjs";
+import { allowLoopbackOutbound, startReceiver } from "./lib/receiver.mjs";
 
 const { values: opt } = parseArgs({
   options: {
@@ -37,13 +39,14 @@ const { values: opt } = parseArgs({
   },
 });
 const by = opt.to === "wallet" ? "wallet" : "username";
-if (!["intraledger", "chat-pay", "chat-text", "chat-group"].includes(opt.op)) throw new Error(`--op intraledger|chat-pay|chat-text|chat-group, not ${opt.op}`);
+if (!["intraledger", "chat-pay", "chat-text", "chat-group", "webhooks"].includes(opt.op)) throw new Error(`--op intraledger|chat-pay|chat-text|chat-group|webhooks, not ${opt.op}`);
 /** What the anatomy traces, and the Durable Object call that marks one of its requests in the trace. */
 const ANATOMY = {
   intraledger: { label: "an intraledger payment", rootMethod: "sendTransfer" },
   "chat-pay": { label: "a payment message (direct conversation)", rootMethod: "postMessage" },
   "chat-text": { label: "a text message (direct conversation)", rootMethod: "postMessage" },
   "chat-group": { label: "a text message (group of every traced account)", rootMethod: "postMessage" },
+  webhooks: { label: "an intraledger payment between accounts with a webhook endpoint each (3 deliveries)", rootMethod: "sendTransfer" },
 }[opt.op];
 const log = (...a) => console.error(...a);
 const dataDir = (name) => (existsSync("/dev/shm") ? `/dev/shm/flash-hub-profile-${name}-${process.pid}` : join(BUILD, `data-profile-${name}`));
@@ -51,6 +54,8 @@ const dataDir = (name) => (existsSync("/dev/shm") ? `/dev/shm/flash-hub-profile-
 const sim = !!bundle().sim;
 const jwk = await generateJwk();
 const report = { to: by, op: opt.op };
+/** `--op webhooks`: the local receiver of the workerd under way. */
+let receiver = null;
 
 if (!opt["skip-trace"]) report.anatomy = await anatomy();
 if (!opt["skip-cpu"]) report.cpu = await cpuProfile();
@@ -63,7 +68,7 @@ console.log(`\nfull report: ${out}`);
 async function anatomy() {
   const dir = dataDir("trace");
   const tracePath = join(BUILD, "trace.jsonl");
-  const rt = await startWorkerd({ configPath: writeConfig({ jwk, dataDir: dir, sim }), extraArgs: [`--async-trace=${tracePath}`] });
+  const rt = await startWorkerd({ configPath: hubConfig({ jwk, dataDir: dir, sim }), extraArgs: [`--async-trace=${tracePath}`] });
   const nAccounts = Number(opt["trace-accounts"]);
   const concurrency = Number(opt["trace-concurrency"]);
   let payments = 0;
@@ -92,6 +97,7 @@ async function anatomy() {
     await client.close();
   } finally {
     await rt.stop();
+    await closeReceiver();
     rmSync(dir, { recursive: true, force: true });
   }
   const a = await analyzeTrace(tracePath, ANATOMY.rootMethod);
@@ -105,11 +111,36 @@ async function anatomy() {
   return a;
 }
 
+/** The hub's workerd config; with `--op webhooks` its outbound fetch may reach the local receiver. */
+function hubConfig(options) {
+  const path = writeConfig(options);
+  if (opt.op === "webhooks") allowLoopbackOutbound(path);
+  return path;
+}
+
+async function closeReceiver() {
+  await receiver?.close();
+  receiver = null;
+}
+
+/** `--op webhooks`: a receiver, and an endpoint (`events: ["*"]`) for every account; each account pays the next (all awake). */
+async function webhookEndpoints(hub) {
+  receiver = await startReceiver();
+  const accounts = hub.accounts;
+  const created = await pool(accounts.length, 16, (i) => hub.createWebhook(accounts[i], `${receiver.url}/hooks/${i}`, ["*"]));
+  if (created.some((r) => !r.ok)) throw new Error(`POST /v1/webhooks failed: ${created.find((r) => !r.ok).status}`);
+  await pool(accounts.length, 16, (i) => hub.pay(accounts[i], accounts[(i + 1) % accounts.length], { by }));
+  const t0 = performance.now();
+  while (receiver.deliveries.length < 3 * accounts.length && performance.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+  log(`[profile] webhooks: ${accounts.length} endpoints, ${receiver.deliveries.length} warm-up deliveries`);
+}
+
 /** The request the anatomy repeats (`--op`), its conversations created first. */
 async function anatomyRequest(hub, n) {
   const accounts = hub.accounts;
   const pick = (list) => list[(Math.random() * list.length) | 0];
-  if (opt.op === "intraledger") {
+  if (opt.op === "webhooks") await webhookEndpoints(hub);
+  if (opt.op === "intraledger" || opt.op === "webhooks") {
     return () => {
       const i = (Math.random() * n) | 0;
       const j = (i + 1 + ((Math.random() * (n - 1)) | 0)) % n;
@@ -313,7 +344,7 @@ function printAnatomy(a) {
 
 async function cpuProfile() {
   const dir = dataDir("cpu");
-  const rt = await startWorkerd({ configPath: writeConfig({ jwk, dataDir: dir, sim }), inspector: true });
+  const rt = await startWorkerd({ configPath: hubConfig({ jwk, dataDir: dir, sim }), inspector: true });
   const concurrency = Number(opt.concurrency);
   try {
     const client = createClient(rt.url, { connections: concurrency });
@@ -330,6 +361,7 @@ async function cpuProfile() {
       const to = pick();
       return hub.pay(pick(to.index), to, { by });
     };
+    if (opt.op === "webhooks") await webhookEndpoints(hub);
     const targets = await (await fetch(`${rt.urls.inspector}/json/list`)).json();
     const target = targets.find((t) => /hub/.test(`${t.title} ${t.url} ${t.id}`)) ?? targets[0];
     const inspector = await connectInspector(target.webSocketDebuggerUrl);
@@ -355,6 +387,7 @@ async function cpuProfile() {
     return analysis;
   } finally {
     await rt.stop();
+    await closeReceiver();
     rmSync(dir, { recursive: true, force: true });
   }
 }

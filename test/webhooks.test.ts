@@ -65,8 +65,9 @@ describe("webhooks", () => {
     for (let i = 0; i < 3; i++) await api("POST", "/v1/payments/intraledger", { body: { to: b.username, amount_sat: 1 }, token: a.access_token, key: newKey() });
     const events = (await api("GET", "/v1/events?after=0", { token: a.access_token })).json.events as any[];
     await waitFor(async () => (await receivedBy(all)).length === events.length, "every event");
-    const types = (await receivedBy(all)).map((d) => verified(hookAll.secret, d).type);
-    expect(types).toEqual(events.map((e) => e.type));
+    // Each event's type at its seq (the webhook-id ends with it). Order of arrival is not promised (the contract).
+    const bySeq = (await receivedBy(all)).map((d) => [Number(d.headers["webhook-id"]!.split("_").pop()), verified(hookAll.secret, d).type] as const);
+    expect(bySeq.sort((x, y) => x[0] - y[0])).toEqual(events.map((e) => [e.seq, e.type]));
     await waitFor(async () => (await receivedBy(some)).length === 3, "the subscribed ones");
     // Ids are stable and distinct per event.
     expect(new Set((await receivedBy(all)).map((d) => d.headers["webhook-id"])).size).toBe(events.length);
@@ -228,5 +229,133 @@ describe("webhooks", () => {
     expect(carried.map((seqs) => seqs.length)).toEqual([1, 4]);
     expect(new Set(carried.flat()).size).toBe(5);
     await waitFor(async () => (await receivedBy(token)).length === 5, "the five events");
+  });
+
+  it("one endpoint failing among others sent together: the others are delivered, it alone is retried", async () => {
+    const a = await createAccount("w");
+    const [ok1, ok2, bad] = [`b-ok1-${newKey()}`, `b-ok2-${newKey()}`, `b-bad-${newKey()}`];
+    const hooks = [await endpoint(a, ok1, ["test.batch"]), await endpoint(a, ok2, ["test.batch"]), await endpoint(a, bad, ["test.batch"], "status=500")];
+    await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) => {
+      actor.kit.unitOfWork.run(() => actor.events.append("test.batch", { n: 1 }, new Date().toISOString()));
+    });
+    await waitFor(async () => (await receivedBy(ok1)).length === 1 && (await receivedBy(ok2)).length === 1 && (await receivedBy(bad)).length >= 1, "the three sends");
+    await waitFor(async () => (await deliveriesOf(a, hooks[2]!.id))[0]?.attempts >= 1, "the failure recorded");
+    expect((await deliveriesOf(a, hooks[0]!.id))[0]).toMatchObject({ status: "delivered", attempts: 1, last_status_code: 200 });
+    expect((await deliveriesOf(a, hooks[1]!.id))[0]).toMatchObject({ status: "delivered", attempts: 1, last_status_code: 200 });
+    expect((await deliveriesOf(a, hooks[2]!.id))[0]).toMatchObject({ status: "pending", last_status_code: 500 });
+    // Its retry goes to it alone.
+    await runDurableObjectAlarm(webhookStub(a));
+    expect(await receivedBy(ok1)).toHaveLength(1);
+    expect(await receivedBy(ok2)).toHaveLength(1);
+    const retried = await receivedBy(bad);
+    expect(retried.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(retried.map((d) => d.headers["webhook-id"])).size).toBe(1);
+  });
+
+  it("a crash between a delivery and its recorded outcome: the alarm sends it again, with the same webhook-id", async () => {
+    const a = await createAccount("w");
+    const token = `lost-outcome-${newKey()}`;
+    const hook = await endpoint(a, token, ["test.lost_outcome"]);
+    // The unit of work after the one taking the event (the outcome's) fails as if the instance died before its commit.
+    const units = await runInDurableObject(webhookStub(a), (actor: WebhookActor) => {
+      const run = actor.kit.unitOfWork.run.bind(actor.kit.unitOfWork);
+      let calls = 0;
+      return vi.spyOn(actor.kit.unitOfWork, "run").mockImplementation(<T>(body: () => T): T => {
+        if (++calls === 2) throw new Error("the instance died before the outcome's commit");
+        return run(body);
+      });
+    });
+    try {
+      await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) => {
+        actor.kit.unitOfWork.run(() => actor.events.append("test.lost_outcome", { n: 1 }, new Date().toISOString()));
+      });
+      await waitFor(async () => (await receivedBy(token)).length === 1, "the first delivery");
+      await waitFor(() => units.mock.calls.length >= 2, "the outcome's unit of work");
+    } finally {
+      units.mockRestore();
+    }
+    expect((await deliveriesOf(a, hook.id))[0]).toMatchObject({ status: "pending", attempts: 0 });
+    // The safety net queued with the delivery brings it back.
+    expect(await runDurableObjectAlarm(webhookStub(a))).toBe(true);
+    const got = await receivedBy(token);
+    expect(got).toHaveLength(2);
+    expect(got[1]!.headers["webhook-id"]).toBe(got[0]!.headers["webhook-id"]);
+    got.forEach((d) => verified(hook.secret, d));
+    expect((await deliveriesOf(a, hook.id))[0]).toMatchObject({ status: "delivered", attempts: 1, last_status_code: 200 });
+  });
+
+  it("an endpoint that hangs takes at most half the sending places: another endpoint's deliveries all go out meanwhile", async () => {
+    const a = await createAccount("w");
+    const [hung, fast] = [`hung-all-${newKey()}`, `fast-all-${newKey()}`];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const realFetch = globalThis.fetch;
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input instanceof Request ? input.url : input).includes(`/hooks/${hung}`)) {
+        await released;
+        return new Response("ok");
+      }
+      return realFetch(input, init);
+    });
+    const hungHook = await endpoint(a, hung);
+    await endpoint(a, fast);
+    try {
+      // Twelve events, each a delivery to both: more for the hung receiver than there are places in all.
+      await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) => {
+        actor.kit.unitOfWork.run(() => {
+          for (let i = 0; i < 12; i++) actor.events.append("test.more", { i }, new Date().toISOString());
+        });
+      });
+      await waitFor(async () => (await receivedBy(fast)).length === 12, "every delivery to the receiver that answers");
+      expect(await deliveriesOf(a, hungHook.id, "delivered")).toHaveLength(0);
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+    await waitFor(async () => (await deliveriesOf(a, hungHook.id, "delivered")).length === 12, "the hung ones, once released");
+  });
+
+  it("the feed loses and skips nothing: bursts of commits beyond a round's 100 events all arrive once, in order", async () => {
+    const a = await createAccount("w");
+    const token = `many-${newKey()}`;
+    const hook = await endpoint(a, token, ["test.many"]);
+    await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor) => {
+      // Three commits of 120 events, the later ones while the first push is in flight.
+      for (let c = 0; c < 3; c++) {
+        actor.kit.unitOfWork.run(() => {
+          for (let i = 0; i < 120; i++) actor.events.append("test.many", { n: c * 120 + i }, new Date().toISOString());
+        });
+      }
+    });
+    await waitFor(async () => (await receivedBy(token)).length >= 360, "360 deliveries", 20_000);
+    const got = await receivedBy(token);
+    expect(got).toHaveLength(360);
+    const ns = got.map((d) => verified(hook.secret, d).data.n as number).sort((x, y) => x - y);
+    expect(ns).toEqual(Array.from({ length: 360 }, (_, i) => i));
+    // Every webhook-id once, and the feed acknowledged to the log's end (so the alarm has nothing to push).
+    expect(new Set(got.map((d) => d.headers["webhook-id"])).size).toBe(360);
+    const feed = await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor, state) => ({
+      acked: state.storage.sql.exec("SELECT acked_seq FROM webhook_feed").one().acked_seq as number,
+      last: actor.events.lastSeq(),
+    }));
+    expect(feed.acked).toBe(feed.last);
+  });
+
+  it("a 2xx answer's body is read only up to a bound: an endless one does not hold the delivery", async () => {
+    const a = await createAccount("w");
+    const token = `endless-${newKey()}`;
+    const realFetch = globalThis.fetch;
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (!String(input instanceof Request ? input.url : input).includes(`/hooks/${token}`)) return realFetch(input, init);
+      const chunk = new Uint8Array(16 * 1024);
+      return new Response(new ReadableStream({ pull: (c) => c.enqueue(chunk) }), { status: 200 });
+    });
+    const hook = await endpoint(a, token);
+    try {
+      const test = await api("POST", `/v1/webhooks/${hook.id}/test`, { token: a.access_token });
+      expect(test.json.delivery).toMatchObject({ status: "delivered", attempts: 1, last_status_code: 200 });
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

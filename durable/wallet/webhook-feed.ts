@@ -33,6 +33,8 @@ export class WebhookFeed implements Part {
   private pushing: Promise<void> | null = null;
   /** Events were committed (or the alarm came) while a push was in flight: it makes one more round. */
   private pushAgain = false;
+  /** The webhook actor's stub, made once per instance (not per push); dropped after a failed call (a stub may be broken by it). */
+  private stub: DurableObjectStub<WebhookPort> | null = null;
 
   constructor(
     private readonly kit: ActorKit,
@@ -42,7 +44,15 @@ export class WebhookFeed implements Part {
   ) {
     this.store = new FeedStore(kit, identity, events);
     this.outbox = new Outbox("webhook-feed", kit, this.store, {
-      send: async (item) => (await webhooks(this.identity.get()!.account_id).receiveEvents(JSON.parse(item.payload) as WebhookFeedDelivery)) as { ok: true; through: number },
+      send: async (item) => {
+        this.stub ??= webhooks(this.identity.get()!.account_id);
+        try {
+          return (await this.stub.receiveEvents(JSON.parse(item.payload) as WebhookFeedDelivery)) as { ok: true; through: number };
+        } catch (error) {
+          this.stub = null;
+          throw error;
+        }
+      },
       settle: (_item, delivery) => this.settle(delivery.outcome === "delivered" ? delivery.ack.through : null),
     });
     // The alarm's retry goes through push() too, so it never runs beside a push in flight.
