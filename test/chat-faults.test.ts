@@ -362,6 +362,31 @@ describe("delivery to members' event logs", () => {
     expect(await chatEvents(b)).toEqual(["chat.message#1", "chat.message#2", "chat.message#3"]);
   });
 
+  it("a fan-out whose delivery to one member fails: the others' are recorded, that member gets it (and what follows) later, in order", async () => {
+    const [a, b, c] = [await createAccount("f"), await createAccount("f"), await createAccount("f")];
+    const id = (await api("POST", "/v1/conversations", { body: { members: [b.username, c.username] }, token: a.access_token })).json.conversation_id as string;
+    const undelivered = await inConversation(id, async (actor) => {
+      const mailboxes = actor.mailboxes as unknown as { wallets: (w: string) => DurableObjectStub<WalletPort> };
+      const wallets = mailboxes.wallets;
+      mailboxes.wallets = (w) => (w === c.wallet_id ? ({ receiveChatEvents: async () => Promise.reject(new Error("c's wallet is unreachable")) } as unknown as DurableObjectStub<WalletPort>) : wallets(w));
+      try {
+        const sent = await actor.postMessage(a.wallet_id, { kind: "text", text: "1" }, null);
+        expect(sent).toMatchObject({ ok: true, body: { message: { seq: 1 } } });
+      } finally {
+        mailboxes.wallets = wallets;
+      }
+      return actor.mailboxes.undelivered();
+    });
+    expect(undelivered).toBe(1); // only c's copy is left
+    expect(await chatEvents(a)).toEqual(["chat.message#1"]);
+    expect(await chatEvents(b)).toEqual(["chat.message#1"]);
+    expect(await chatEvents(c)).toEqual([]);
+    // The next message reaches c with the one it missed, in order (its mailbox is read back, not sent as posted).
+    await api("POST", `/v1/conversations/${id}/messages`, { body: { text: "2" }, token: b.access_token });
+    for (const m of [a, b, c]) expect(await chatEvents(m)).toEqual(["chat.message#1", "chat.message#2"]);
+    expect(await inConversation(id, (actor) => actor.mailboxes.undelivered())).toBe(0);
+  });
+
   it("a redelivery is recognised and not written twice; a gap is refused for a retry", async () => {
     const a = await createAccount("f");
     const wallet = walletStub(a.wallet_id);

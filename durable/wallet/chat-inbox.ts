@@ -32,6 +32,18 @@ export class ChatInbox implements Part {
     if (!this.identity.get()) return refuse("unknown_recipient", "no such wallet");
     const now = new Date().toISOString();
     return this.kit.unitOfWork.run(() => {
+      // The usual delivery starts right after what is here: one statement moves the mark, then the events are appended.
+      const upTo = delivery.first_n + delivery.events.length - 1;
+      if (delivery.events.length && delivery.first_n > 1) {
+        const activity = delivery.events.some((e) => ACTIVITY.has(e.type)) ? now : null;
+        const moved = this.kit.sql`
+          UPDATE chat_inbox SET delivered_through = ${upTo}, last_activity_at = COALESCE(${activity}, last_activity_at)
+          WHERE conversation_id = ${delivery.conversation_id} AND delivered_through = ${delivery.first_n - 1} RETURNING delivered_through`;
+        if (moved.length) {
+          for (const event of delivery.events) this.events.append(event.type, event.data, now);
+          return { ok: true as const, through: upTo };
+        }
+      }
       const row = this.kit.sql<{ delivered_through: number; last_activity_at: string }>`
         SELECT delivered_through, last_activity_at FROM chat_inbox WHERE conversation_id = ${delivery.conversation_id}`[0];
       const through = row?.delivered_through ?? 0;
