@@ -18,6 +18,7 @@ import { closedLoop, openLoop, summarize, round, pool } from "./lib/load.mjs";
 import { Hub } from "./lib/hub.mjs";
 import { socketMemoryProbe } from "./lib/socket-probe.mjs";
 import { startReceiver, verifyDeliveries, standardWebhooks } from "./lib/receiver.mjs";
+import { limitsAB } from "./lib/limits-ab.mjs";
 
 const { values: opt } = parseArgs({
   options: {
@@ -43,6 +44,8 @@ const { values: opt } = parseArgs({
     "webhook-levels": { type: "string" },
     "skip-webhooks": { type: "boolean", default: false },
     "skip-lnurl": { type: "boolean", default: false },
+    limits: { type: "string", default: "on" },
+    "skip-limits-ab": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -52,7 +55,8 @@ if (opt.help) {
   [--levels 1,16,64,256] [--hot-levels 16,64] [--storage tmpfs|disk] [--runtime workerd|miniflare]
   [--to username|wallet] [--retries N] [--skip-calibration] [--keep]
   [--chat-pairs N] [--chat-group-messages N] [--chat-direct-levels 16,1] [--chat-group-levels 1,4] [--skip-chat]
-  [--webhook-endpoints N] [--webhook-levels 16,1] [--skip-webhooks] [--skip-lnurl]`);
+  [--webhook-endpoints N] [--webhook-levels 16,1] [--skip-webhooks] [--skip-lnurl]
+  [--limits on|off] [--skip-limits-ab]`);
   process.exit(0);
 }
 
@@ -112,6 +116,12 @@ cfg.webhooks = {
 };
 // LNURL-pay callbacks: as the invoice phase (16 clients), among every account.
 cfg.lnurl = { concurrency: 16, amountMsat: 1000 };
+// The hub's limits (rolling 24 h account limits, rate limits): `--limits off` serves the whole run with
+// LIMITS=off (development only). Either way a phase of its own compares intraledger payments with them
+// on and off, two fresh hubs side by side, rounds alternating (lib/limits-ab.mjs; docs/performance.md).
+if (!["on", "off"].includes(opt.limits)) throw new Error(`--limits must be on or off, not ${opt.limits}`);
+cfg.limits = opt.limits;
+cfg.limitsAb = { accounts: quick ? 50 : 300, rounds: quick ? 4 : 6, seconds: quick ? 2 : 4, concurrency: 64 };
 const ms = (s) => Math.round(s * 1000);
 
 const log = (...args) => console.error(...args); // progress on stderr; the table and summary on stdout
@@ -176,7 +186,7 @@ async function main() {
   if (cfg.runtime === "miniflare") {
     runtime = await startMiniflare({ jwk, persistDir: dataDir, sim: !!bundles.sim });
   } else {
-    const configPath = writeConfig({ jwk, storage: "disk", dataDir, sim: !!bundles.sim, extra: [{ name: "calib", path: calibrationWorkerPath() }] });
+    const configPath = writeConfig({ jwk, storage: "disk", dataDir, sim: !!bundles.sim, extra: [{ name: "calib", path: calibrationWorkerPath() }], limits: cfg.limits });
     allowLoopbackOutbound(configPath);
     runtime = await startWorkerd({ configPath, sockets: ["http", "calib"] });
   }
@@ -495,6 +505,15 @@ async function main() {
   // ── Memory per idle socket, on a fresh workerd ────────────────────────────
   await runtime.stop();
   runtime = null;
+
+  // ── Limits on/off: two fresh hubs, intraledger rounds alternating between them ──
+  const limitsAb = (results.phases.limits_ab = {});
+  if (opt["skip-limits-ab"]) limitsAb.skipped = "--skip-limits-ab";
+  else if (cfg.runtime !== "workerd") limitsAb.skipped = "needs workerd (the runtime the bench configures)";
+  else {
+    Object.assign(limitsAb, await limitsAB({ hubBundle: join(BUILD, "hub/index.js"), jwk, dir: BUILD, ...cfg.limitsAb, log }));
+    log(`[bench] limits on ${limitsAb.limits_on_tps}/s, off ${limitsAb.limits_off_tps}/s: on/off ${limitsAb.limits_ratio} (rounds ${limitsAb.ratios.join(" ")})`);
+  }
   memory.socket_probe = await socketMemoryProbe({ jwk, dataDir: `${dataDir}-probe`, ...cfg.probe, log });
   memory.mb_per_1k_sockets = memory.socket_probe.mb_per_1k_sockets;
   log(`[bench] socket probe: ${memory.mb_per_1k_sockets} MB per 1,000 idle sockets (${memory.socket_probe.points.map((p) => `${p[0]}: ${p[1]} MB`).join(", ")})`);
@@ -525,7 +544,7 @@ async function main() {
         ...chatRuns(chat).map((x) => x.messages), ...Object.values(chat.pay ?? {}), chat.intraledger_adjacent, lnurl.callback,
         ...webhookRuns(webhooks).map((x) => x.payments)]
         .filter(Boolean)
-        .reduce((s, r) => s + r.error_count, 0) + (webhooks.signatures?.failed ?? 0) + (webhooks.misrouted ?? 0),
+        .reduce((s, r) => s + r.error_count, 0) + (webhooks.signatures?.failed ?? 0) + (webhooks.misrouted ?? 0) + (limitsAb.on?.errors ?? 0) + (limitsAb.off?.errors ?? 0),
     chat_msg_p99_ms: chat.direct?.open?.fan_out.p99_ms ?? null,
     chat_msg_p50_ms: chat.direct?.open?.fan_out.p50_ms ?? null,
     chat_msg_rate: chat.direct?.open?.messages.rate ?? null,
@@ -543,6 +562,9 @@ async function main() {
     webhook_rate: webhooks.open?.payments.rate ?? null,
     webhook_c16_p99_ms: webhooks[`c${cfg.webhooks.levels[0]}`]?.commit_to_receiver.p99_ms ?? null,
     webhook_signature_failures: webhooks.signatures?.failed ?? null,
+    limits_on_tps: limitsAb.limits_on_tps ?? null,
+    limits_off_tps: limitsAb.limits_off_tps ?? null,
+    limits_ratio: limitsAb.limits_ratio ?? null,
     events_missing: results.phases.websocket.events_missing + chatRuns(chat).reduce((n, x) => n + x.events_missing, 0) + (webhooks.events_missing ?? 0),
   };
   results.summary = summary;
@@ -1042,6 +1064,8 @@ function targets(s) {
         ? { ...check(s.webhook_p99_ms, "<=", 250), met: null, target: `<= 250 with ${cfg.webhooks.targetEndpoints} endpoints (this run: ${s.webhook_endpoints}, not judged)` }
         : { ...check(s.webhook_p99_ms, "<=", 250), target: `<= 250 with ${cfg.webhooks.targetEndpoints} endpoints${s.webhook_endpoints === null ? "" : ` (this run: ${s.webhook_endpoints})`}` },
     // Relative to this run's intraledger figure (0.7 × intraledger_tps).
+    // Issue 12: the payment figures with every limit on within 10 % of the same hubs with them off.
+    limits_ratio: check(s.limits_ratio, ">=", 0.9),
     chat_pay_tps: {
       ...check(s.chat_pay_tps, ">=", s.intraledger_tps === null ? null : round(0.7 * s.intraledger_tps, 1)),
       target: `>= 0.7 × intraledger_tps${s.intraledger_tps === null ? "" : ` = ${round(0.7 * s.intraledger_tps, 1)}`}`,
@@ -1122,6 +1146,13 @@ function printTable(r) {
     if (chat.pay) console.log(`chat payments: ${chat.pay_conversations} direct conversations; best ${Math.max(...Object.values(chat.pay).map((v) => v.tps))}/s; intraledger right before: ${chat.intraledger_adjacent?.tps ?? "n/a"}/s`);
   }
   if (chat.skipped) console.log(`chat: skipped (${chat.skipped})`);
+  const lim = r.phases.limits_ab ?? {};
+  if (lim.on) {
+    console.log(
+      `limits on/off (${lim.accounts} accounts each, ${lim.concurrency} clients, ${lim.rounds} × ${lim.seconds} s alternating): on ${lim.on.tps}/s (${lim.on.cpu_ms} ms CPU/payment, p99 ${lim.on.p99_ms} ms), ` +
+        `off ${lim.off.tps}/s (${lim.off.cpu_ms} ms CPU/payment, p99 ${lim.off.p99_ms} ms); on/off per round ${lim.ratios.join(" ")}, median ${lim.limits_ratio}`,
+    );
+  } else if (lim.skipped) console.log(`limits on/off: skipped (${lim.skipped})`);
   for (const x of webhookRuns(wh)) {
     const t = x.by_type;
     console.log(
