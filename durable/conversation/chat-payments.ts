@@ -71,8 +71,10 @@ export class ChatPayments implements Part {
      ALTER TABLE payment_intents ADD COLUMN payer_n INTEGER;
      ALTER TABLE payment_intents ADD COLUMN payee_n INTEGER;
      CREATE INDEX payment_intents_holding ON payment_intents (seq) WHERE seq IS NOT NULL;`,
-    // Read once per wake-up from a table of a few rows: not worth an index written by every payment.
-    `DROP INDEX payment_intents_holding;`,
+    // The table holds the few intents in flight: a lookup scans it faster than every payment writes (and deletes) three index entries.
+    `DROP INDEX payment_intents_holding;
+     DROP INDEX payment_intents_due;
+     DROP INDEX payment_intents_by_key;`,
   ];
   readonly tasks: readonly Task[] = [
     {
@@ -118,18 +120,18 @@ export class ChatPayments implements Part {
 
   /** A payment message: the money and the message, exactly once, or neither (the sender cannot afford it: 422). */
   async sendPayment(sender: ChatMember, to: ChatMember, amount_msat: Msat, body: MessageBody, tag: IdempotencyTag | null): Promise<MessageAnswer | Refusal> {
-    const seen = this.seenBefore(tag);
-    if (seen) return seen;
-    return this.idempotency.once(
-      tag,
-      async () => {
-        const message_id = newId("msg");
-        const intent = await this.whenFree(() => this.record({ id: message_id, kind: "message", message_id, payer: sender, payee: to, amount_msat, body, tag }));
-        return this.complete(intent);
-      },
-      // Checked first above (seenBefore); a key claimed meanwhile is caught by the claim.
-      { checkFirst: false },
-    ) as Promise<MessageAnswer | Refusal>;
+    // A key seen before is found by the intent's claim (not read first): the stored answer is replayed.
+    const answer = (await this.idempotency.once(tag, async () => {
+      // The key's own payment still holds the numbers (after a crash): finish it, or refuse another body; nothing else first.
+      const held = this.held();
+      if (tag && held?.client_key === tag.key) return held.client_fingerprint === tag.fingerprint ? this.complete(held) : idempotencyConflict();
+      const message_id = newId("msg");
+      const intent = await this.whenFree(() => this.record({ id: message_id, kind: "message", message_id, payer: sender, payee: to, amount_msat, body, tag }));
+      return this.complete(intent);
+    })) as MessageAnswer | Refusal;
+    // The key's intent is still open (its message not written yet): finish that one.
+    if (tag && answer.ok && answer.body.message === null) return (await this.resume(tag)) ?? answer;
+    return answer;
   }
 
   /** Pays the caller's share of a request, once per payer whatever the client's keys. */

@@ -117,7 +117,7 @@ export class Mailboxes implements Part {
       const [w2, t2] = have[i + 1] ?? have[i]!;
       const rows = this.kit.sql<{ wallet_id: string; next_n: number }>`
         UPDATE mailboxes SET next_n = next_n + 1, acked_n = next_n
-        WHERE (wallet_id = ${w1} AND next_n = ${t1.n} AND acked_n = ${t1.n - 1}) OR (wallet_id = ${w2} AND next_n = ${t2.n} AND acked_n = ${t2.n - 1})
+        WHERE wallet_id IN (${w1}, ${w2}) AND next_n = (CASE wallet_id WHEN ${w1} THEN ${t1.n} ELSE ${t2.n} END) AND acked_n = next_n - 1
         RETURNING wallet_id, next_n`;
       for (const r of rows) {
         acked.add(r.wallet_id);
