@@ -332,13 +332,41 @@ describe("webhooks", () => {
     expect(got).toHaveLength(360);
     const ns = got.map((d) => verified(hook.secret, d).data.n as number).sort((x, y) => x - y);
     expect(ns).toEqual(Array.from({ length: 360 }, (_, i) => i));
-    // Every webhook-id once, and the feed acknowledged to the log's end (so the alarm has nothing to push).
+    // Every webhook-id once; the wallet's alarm writes the acknowledgement down (to the log's end) and pushes nothing again.
     expect(new Set(got.map((d) => d.headers["webhook-id"])).size).toBe(360);
+    expect(await runDurableObjectAlarm(walletStub(a.wallet_id))).toBe(true);
+    expect(await receivedBy(token)).toHaveLength(360);
     const feed = await runInDurableObject(walletStub(a.wallet_id), (actor: WalletActor, state) => ({
       acked: state.storage.sql.exec("SELECT acked_seq FROM webhook_feed").one().acked_seq as number,
       last: actor.events.lastSeq(),
     }));
     expect(feed.acked).toBe(feed.last);
+  });
+
+  it("an acknowledgement not yet written down (lost with the instance) pushes its events again: none is delivered twice", async () => {
+    const [a, b] = [await createAccount("w"), await createAccount("w")];
+    const token = `lag-${newKey()}`;
+    await endpoint(a, token);
+    await fund(a, 10);
+    await api("POST", "/v1/payments/intraledger", { body: { to: b.username, amount_sat: 1 }, token: a.access_token, key: newKey() });
+    await waitFor(async () => (await receivedBy(token)).length === 3, "the three events");
+    const pushed = await runInDurableObject(walletStub(a.wallet_id), async (actor: WalletActor, state) => {
+      const stored = state.storage.sql.exec("SELECT acked_seq FROM webhook_feed").one().acked_seq as number;
+      const last = actor.events.lastSeq();
+      // The table lags behind what the webhook actor acknowledged; a new instance would start from it.
+      (actor.webhookFeed as unknown as { acked: number }).acked = stored;
+      const deliver = vi.spyOn(actor.webhookFeed.outbox, "deliver");
+      try {
+        await actor.webhookFeed.push();
+        return { stored, last, carried: deliver.mock.calls.map(([item]) => (JSON.parse(item.payload) as { events: unknown[] }).events.length) };
+      } finally {
+        deliver.mockRestore();
+      }
+    });
+    expect(pushed.stored).toBeLessThan(pushed.last);
+    expect(pushed.carried[0]).toBe(pushed.last - pushed.stored);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await receivedBy(token)).toHaveLength(3);
   });
 
   it("a 2xx answer's body is read only up to a bound: an endless one does not hold the delivery", async () => {

@@ -35,6 +35,17 @@ export class WebhookFeed implements Part {
   private pushAgain = false;
   /** The webhook actor's stub, made once per instance (not per push); dropped after a failed call (a stub may be broken by it). */
   private stub: DurableObjectStub<WebhookPort> | null = null;
+  /**
+   * The last seq the webhook actor acknowledged. The table's `acked_seq` may lag behind it: an
+   * acknowledgement is written by the next unit of work that appends events (no commit of its own per
+   * push), or by the alarm's round. Lagging is safe: events after the table's value are pushed again
+   * after a restart, and the webhook actor takes each seq once.
+   */
+  private acked = 0;
+  /** What the table holds (as far as this instance wrote or read it). */
+  private ackedStored = 0;
+  /** The acknowledgement the unit of work under way writes (stored once it commits). */
+  private ackWriting: number | null = null;
 
   constructor(
     private readonly kit: ActorKit,
@@ -42,7 +53,7 @@ export class WebhookFeed implements Part {
     private readonly events: EventLog,
     webhooks: (account_id: string) => DurableObjectStub<WebhookPort>,
   ) {
-    this.store = new FeedStore(kit, identity, events);
+    this.store = new FeedStore(kit, identity, events, () => this.acked);
     this.outbox = new Outbox("webhook-feed", kit, this.store, {
       send: async (item) => {
         this.stub ??= webhooks(this.identity.get()!.account_id);
@@ -55,24 +66,40 @@ export class WebhookFeed implements Part {
       },
       settle: (_item, delivery) => this.settle(delivery.outcome === "delivered" ? delivery.ack.through : null),
     });
-    // The alarm's retry goes through push() too, so it never runs beside a push in flight.
-    this.tasks = this.outbox.tasks.map((task) => ({ ...task, run: () => this.push() }));
+    // The alarm's retry goes through push() too, so it never runs beside a push in flight; then it writes
+    // the acknowledgement down (the table says the feed is due while it lags).
+    this.tasks = this.outbox.tasks.map((task) => ({
+      ...task,
+      run: async () => {
+        await this.push();
+        this.storeAck();
+      },
+    }));
     events.onAppend(() => {
       if (!this.enabled) return;
       this.appended = true;
       this.outbox.enqueued(); // the safety net, armed in the same unit of work as the events
+      if (this.acked > this.ackedStored && this.ackWriting === null) {
+        this.kit.sql`UPDATE webhook_feed SET acked_seq = ${this.acked} WHERE acked_seq < ${this.acked}`;
+        this.ackWriting = this.acked;
+      }
     });
   }
 
   onStart(): void {
-    this.enabled = this.kit.sql`SELECT 1 FROM webhook_feed`.length > 0;
+    const row = this.kit.sql<{ acked_seq: number }>`SELECT acked_seq FROM webhook_feed`[0];
+    this.enabled = row !== undefined;
+    this.acked = this.ackedStored = row?.acked_seq ?? 0;
   }
 
   onRollback(): void {
     this.appended = false;
+    this.ackWriting = null;
   }
 
   onCommit(): void {
+    if (this.ackWriting !== null) this.ackedStored = Math.max(this.ackedStored, this.ackWriting);
+    this.ackWriting = null;
     if (!this.appended) return;
     this.appended = false;
     this.kit.ctx.waitUntil(this.push());
@@ -81,8 +108,10 @@ export class WebhookFeed implements Part {
   /** Turns the feed on (idempotent): events from now on reach the webhook actor. */
   enable(): void {
     if (this.enabled) return;
-    this.kit.sql`INSERT OR IGNORE INTO webhook_feed (id, enabled_at, acked_seq) VALUES (1, ${new Date().toISOString()}, ${this.events.lastSeq()})`;
+    const from = this.events.lastSeq();
+    this.kit.sql`INSERT OR IGNORE INTO webhook_feed (id, enabled_at, acked_seq) VALUES (1, ${new Date().toISOString()}, ${from})`;
     this.enabled = true;
+    this.acked = this.ackedStored = from;
   }
 
   /**
@@ -118,13 +147,26 @@ export class WebhookFeed implements Part {
     if (due !== null) this.kit.scheduler.arm(Math.max(due, Date.now()));
   }
 
-  /** Moves the acknowledgement forward (never back: a late answer to an older round changes nothing). */
+  /**
+   * Moves the acknowledgement forward (never back: a late answer to an older round changes nothing), in
+   * memory; the table follows with the next append or the alarm, or at once after failed attempts
+   * (their count and retry time are reset).
+   */
   private settle(through: number | null): number | null {
     // A final refusal cannot happen (the webhook actor always takes events); if it did, skip what was refused.
     const upTo = through ?? this.events.lastSeq();
+    if (upTo <= this.acked) return null;
+    this.acked = upTo;
+    if (this.store.failedAttempts > 0) this.storeAck();
+    return upTo;
+  }
+
+  /** Writes the acknowledgement down now, if the table lags behind it. */
+  private storeAck(): void {
+    if (this.acked <= this.ackedStored) return;
     // (next_attempt_at NULL: due at once whenever the log is ahead; see FeedStore.nextAttemptAt.)
-    const moved = this.kit.sqlWrite`UPDATE webhook_feed SET acked_seq = ${upTo}, attempts = 0, next_attempt_at = NULL WHERE acked_seq < ${upTo}`;
-    return moved ? upTo : null;
+    this.kit.sql`UPDATE webhook_feed SET acked_seq = ${this.acked}, attempts = 0, next_attempt_at = NULL WHERE acked_seq <= ${this.acked}`;
+    this.ackedStored = this.acked;
   }
 }
 
@@ -132,21 +174,27 @@ export class WebhookFeed implements Part {
 class FeedStore implements OutboxStore {
   /** Events the item last found carried (BATCH: the log may go on after them). */
   carried = 0;
+  /** Failed attempts the item last found counted. */
+  failedAttempts = 0;
 
   constructor(
     private readonly kit: ActorKit,
     private readonly identity: Identity,
     private readonly events: EventLog,
+    /** The acknowledgement as the feed knows it (the table's may lag behind). */
+    private readonly acked: () => number,
   ) {}
 
   find(id: string): OutboxItem | null {
     const feed = this.kit.sql<{ acked_seq: number; attempts: number }>`SELECT acked_seq, attempts FROM webhook_feed`[0];
     const identity = this.identity.get();
     if (id !== FEED || !feed || !identity) return null;
+    const after = Math.max(feed.acked_seq, this.acked());
     // The log's stored JSON as it is (a WebhookFeedDelivery), not parsed and serialised again.
-    const events = this.events.frames(feed.acked_seq, BATCH);
+    const events = this.events.frames(after, BATCH);
     this.carried = events.length;
-    const payload = `{"account_id":${JSON.stringify(identity.account_id)},"first_seq":${feed.acked_seq + 1},"events":[${events.map((e) => e.frame).join(",")}]}`;
+    this.failedAttempts = feed.attempts;
+    const payload = `{"account_id":${JSON.stringify(identity.account_id)},"first_seq":${after + 1},"events":[${events.map((e) => e.frame).join(",")}]}`;
     return { id: FEED, destination: identity.account_id, payload, attempts: feed.attempts, delivered: events.length === 0 };
   }
 
