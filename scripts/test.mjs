@@ -1,4 +1,4 @@
-// `npm test`: the layering and configuration checks, the suites in workerd (vitest, given every
+// `npm test`: the layering and configuration checks, the OpenAPI lint, the suites in workerd (vitest, given every
 // argument of `npm test -- …`, e.g. .ci/run's reporters), then the Node.js suites (test/node/, `node --test`:
 // real third-party clients against the hub served by workerd). Fails if any of them fails.
 import { spawnSync } from "node:child_process";
@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: "inherit" }).status ?? 1;
 
-for (const check of ["scripts/check-layers.mjs", "scripts/check-config.mjs"]) {
+// The OpenAPI document the app serves, linted with Redocly's recommended rules.
+for (const check of ["scripts/check-layers.mjs", "scripts/check-config.mjs", "scripts/openapi-lint.mjs"]) {
   if (run(process.execPath, [join(root, check)]) !== 0) process.exit(1);
 }
 

@@ -7,7 +7,7 @@ import { amountSat } from "./schemas";
 
 /** Chat's request and response schemas (the contract's "Chat" section); they also make /openapi.json. */
 
-const Username = z.string().regex(USERNAME_PATTERN, "a username");
+const Username = z.string().regex(USERNAME_PATTERN, "a username").max(32);
 
 export const MessageText = z
   .string()
@@ -59,11 +59,11 @@ export const MessageBodySchema = z
   .strict()
   .refine((b) => [b.text, b.ciphertext, b.payment, b.request].filter((x) => x !== undefined).length === 1, "exactly one of text, ciphertext, payment, request");
 
-export const ReadBody = z.object({ seq: z.number().int().min(0) }).strict();
+export const ReadBody = z.object({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict();
 
 export const MessagesQuery = z.object({
-  before: z.coerce.number().int().min(1).optional(),
-  after: z.coerce.number().int().min(0).optional(),
+  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 export const ConversationsQuery = z.object({

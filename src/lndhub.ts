@@ -104,8 +104,11 @@ export function lndhubFailureOf(code: ErrorCode, message: string): LndhubFailure
 // ── Requests ───────────────────────────────────────────────────────────────
 
 /** LndHub clients send whole sat as a number or a string ("1000"); BlueWallet sends strings. */
-const Sats = z.union([z.number(), z.string().regex(/^\s*\d+\s*$/, "whole sat")]).transform((v) => Number(v));
-const Hex32 = z.string().regex(/^[0-9a-fA-F]{64}$/, "64 hex characters");
+// The bounds are the document's (each field's refine below refuses what is over the payment bound, with its own message).
+const Sats = z
+  .union([z.number().openapi({ maximum: MAX_PAYMENT_SAT }), z.string().regex(/^\s*\d+\s*$/, "whole sat").openapi({ maxLength: 32 })])
+  .transform((v) => Number(v));
+const Hex32 = z.string().regex(/^[0-9a-fA-F]{64}$/, "64 hex characters").max(64);
 
 /** `POST /create`: BlueWallet sends its partner id and an account type; both are only checked. */
 export const CreateBody = z

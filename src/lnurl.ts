@@ -229,13 +229,18 @@ export function callbackInvoiceProblem(invoice: { amount_msat: number | null; de
 
 /** The callback's query: `amount` in msat, as digits; an optional comment. */
 export const CallbackQuery = z.object({
-  amount: z.string().regex(/^\d{1,16}$/, "amount must be a whole number of millisatoshis").openapi({ description: "millisatoshis", example: "100000" }),
-  comment: z.string().optional().openapi({ description: `LUD-12, at most ${COMMENT_ALLOWED} characters` }),
+  amount: z.string().regex(/^\d{1,16}$/, "amount must be a whole number of millisatoshis").max(16).openapi({ description: "millisatoshis", example: "100000" }),
+  // Characters are code points (the handler counts them): at most two UTF-16 units each.
+  comment: z
+    .string()
+    .max(2 * COMMENT_ALLOWED)
+    .optional()
+    .openapi({ description: `LUD-12, at most ${COMMENT_ALLOWED} characters` }),
 });
 
 export const PaymentHashPath = z.object({
-  username: z.string(),
-  payment_hash: z.string().regex(/^[0-9a-f]{64}$/, "payment_hash: 64 lowercase hex characters"),
+  username: z.string().openapi({ maxLength: 32 }), // the document's bound: a longer name is no user's (404)
+  payment_hash: z.string().regex(/^[0-9a-f]{64}$/, "payment_hash: 64 lowercase hex characters").max(64),
 });
 
 /** `POST /v1/payments/lnurl`. */

@@ -18,6 +18,7 @@ const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
 export const Username = z
   .string()
   .regex(USERNAME_PATTERN, USERNAME_RULE)
+  .max(32)
   .transform((s) => s.toLowerCase())
   .refine((s) => !isReservedUsername(s), "that username is reserved")
   .openapi({ example: "alice" });
@@ -31,6 +32,8 @@ export const amountSat = (max: number) => z.number().int().positive().max(max).o
 export const Memo = z
   .string()
   .refine((s) => utf8Bytes(s) <= 639, "memo is limited to 639 bytes")
+  // Never more characters than bytes: a bound the byte check already implies, for the document.
+  .max(639)
   .openapi({ example: "coffee" });
 
 export const Scope = z.enum(ALL_SCOPES);
@@ -89,7 +92,7 @@ export type Transaction = z.infer<typeof Transaction>;
 /** A page of a list, newest first: its size, and where it starts (the previous page's `next_cursor`). */
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(/^\d{1,15}$/, "use next_cursor from the previous page").optional(),
+  cursor: z.string().regex(/^\d{1,15}$/, "use next_cursor from the previous page").max(15).optional(),
 });
 
 export const Wallet = z.object({ wallet_id: z.string(), balance_msat: z.number().int(), pending_out_msat: z.number().int() }).openapi("Wallet");
@@ -123,13 +126,14 @@ const EventsAfter = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).
 export const EventsQuery = z.object({
   after: EventsAfter,
   // The contract caps rather than refuses large limits.
-  limit: z.coerce.number().int().min(1).default(100).transform((n) => Math.min(n, 1000)),
+  limit: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(100).transform((n) => Math.min(n, 1000)),
 });
-export const EventStreamQuery = z.object({ after: EventsAfter, access_token: z.string().optional() });
+// The credential is checked before the query (requireAuth): one longer than any of ours is refused there (401).
+export const EventStreamQuery = z.object({ after: EventsAfter, access_token: z.string().max(4096).optional() });
 export const EventPage = z.object({ events: z.array(Event) }).openapi("EventPage");
 export type EventPage = z.infer<typeof EventPage>;
 
-const Hex32 = z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex characters");
+const Hex32 = z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex characters").max(64);
 const PaymentRequest = z.string().min(1).max(MAX_INVOICE_LENGTH).openapi({ description: "a BOLT 11 invoice" });
 
 /** A partner's own data on an invoice: string values, at most 20 keys and 1 KB as JSON. */
@@ -238,6 +242,7 @@ export const SimInvoiceBody = z.object({ amount_sat: amountSat(MAX_PAYMENT_SAT),
 export const EncryptionPublicKey = z
   .string()
   .regex(ENCRYPTION_PUBLIC_KEY_PATTERN, ENCRYPTION_PUBLIC_KEY_RULE)
+  .max(64)
   .openapi({
     description: "32-byte x-only secp256k1 public key, 64 lowercase hex; x must lie on the curve",
     example: "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
@@ -249,7 +254,8 @@ export const EncryptionKeySet = z
 export type EncryptionKeySet = z.infer<typeof EncryptionKeySet>;
 
 /** Any name may be asked for; one that is not a username is simply not found. */
-export const UsernameParam = z.object({ username: z.string().openapi({ description: "case-insensitive", example: "alice" }) });
+// A longer name is no user's (404 as for any unknown name): the bound is the document's, the answer unchanged.
+export const UsernameParam = z.object({ username: z.string().openapi({ description: "case-insensitive", example: "alice", maxLength: 32 }) });
 export const UserProfile = z
   .object({
     username: z.string().openapi({ description: "as its owner spells it" }),

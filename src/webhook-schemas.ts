@@ -3,7 +3,7 @@ import { WEBHOOK_URL_MAX_LENGTH } from "./webhooks/url-policy";
 
 /** Webhook endpoints and deliveries (the contract's "Partners" section). */
 
-const EventType = z.string().regex(/^(\*|[a-z_]+(\.[a-z_]+)*)$/, "an event type such as invoice.paid, or *");
+const EventType = z.string().regex(/^(\*|[a-z_]+(\.[a-z_]+)*)$/, "an event type such as invoice.paid, or *").max(64);
 
 export const CreateWebhookBody = z
   .object({
@@ -39,7 +39,7 @@ export const DeliveryPage = z.object({ deliveries: z.array(WebhookDelivery), nex
 export const DeliveriesQuery = z.object({
   status: z.enum(["pending", "delivered", "failed"]).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(/^\d{1,15}$/).optional(),
+  cursor: z.string().regex(/^\d{1,15}$/).max(15).optional(),
 });
 export const WebhookParam = z.object({ id: z.string().max(64) });
 export const DeliveryParam = z.object({ id: z.string().max(64), delivery_id: z.string().max(64) });

@@ -4,7 +4,7 @@ import { errorJson, onError } from "./errors";
 import { wellFormedJson } from "./middleware/well-formed";
 import { hardening } from "./middleware/hardening";
 import { rateLimits } from "./middleware/rate-limits";
-import { newRouter } from "./openapi";
+import { healthRoute, newRouter, serveOpenApiDocument } from "./openapi";
 import { accounts } from "./routes/accounts";
 import { admin } from "./routes/admin";
 import { audit } from "./routes/audit";
@@ -41,7 +41,7 @@ export function createApp() {
   app.use("*", ...rateLimits);
   app.use("*", wellFormedJson);
 
-  app.get("/health", (c) => c.json({ ok: true, service: "flash-hub", environment: c.env.ENVIRONMENT }));
+  app.openapi(healthRoute, (c) => c.json({ ok: true as const, service: "flash-hub" as const, environment: c.env.ENVIRONMENT }, 200));
   app.route("/", accounts);
   app.route("/", wallet);
   app.route("/", payments);
@@ -59,19 +59,6 @@ export function createApp() {
   app.route("/", admin);
   app.route("/", dev);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
-    type: "http",
-    scheme: "bearer",
-    description: "a JWT access token, or an API key (fhk_…)",
-  });
-  app.openAPIRegistry.registerComponent("securitySchemes", "AdminBearer", {
-    type: "http",
-    scheme: "bearer",
-    description: "the operator's ADMIN_API_KEY (the /v1/admin/ routes only)",
-  });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "Flash Hub API", version: "1.0.0", description: "Custodial Lightning wallet and payment hub. Amounts are integers: requests take *_sat, responses carry *_msat." },
-  });
+  serveOpenApiDocument(app);
   return app;
 }

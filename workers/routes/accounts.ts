@@ -46,6 +46,7 @@ accounts.openapi(
   createRoute({
     method: "post",
     path: "/v1/accounts",
+    operationId: "createAccount",
     summary: "Create an account and its wallet",
     request: jsonBody(s.CreateAccountBody),
     responses: { 201: jsonResponse(s.AccountCreated, "created, logged in"), 400: errors[400], 409: errors[409] },
@@ -69,6 +70,7 @@ accounts.openapi(
   createRoute({
     method: "post",
     path: "/v1/auth/login",
+    operationId: "login",
     summary: "Log in with username and password (and `totp_code` when TOTP is on: 401 totp_required / invalid_totp)",
     request: jsonBody(s.LoginBody),
     responses: { 200: jsonResponse(s.Tokens, "logged in"), 400: errors[400], 401: errors[401] },
@@ -92,6 +94,7 @@ accounts.openapi(
   createRoute({
     method: "post",
     path: "/v1/auth/refresh",
+    operationId: "refreshTokens",
     summary: "Trade a refresh token for new tokens (the old one is spent)",
     request: jsonBody(s.RefreshBody),
     responses: { 200: jsonResponse(s.Tokens, "rotated"), 400: errors[400], 401: errors[401] },
@@ -110,6 +113,7 @@ accounts.openapi(
   createRoute({
     method: "post",
     path: "/v1/auth/logout",
+    operationId: "logout",
     summary: "Log out one session: its refresh token's family is revoked (the access tokens it issued run to their exp, at most 15 minutes)",
     description: "Answers 200 for any refresh token, as RFC 7009 does: a token that is unknown, spent or revoked has nothing left to revoke.",
     request: jsonBody(s.LogoutBody),
@@ -127,6 +131,7 @@ accounts.openapi(
   authedRoute({
     method: "post",
     path: "/v1/auth/logout-all",
+    operationId: "logoutAll",
     summary: "Log out everywhere: every refresh token is revoked, access tokens issued so far are refused (within seconds on every edge) and their event streams closed (4003)",
     description: "API keys are not sessions: they stay (DELETE /v1/api-keys/{id} revokes one). Log in again for new tokens. See docs/decisions/0014.",
     scope: "read",
@@ -145,6 +150,7 @@ accounts.openapi(
   authedRoute({
     method: "post",
     path: "/v1/api-keys",
+    operationId: "createApiKey",
     summary: "Create an API key (shown once; with TOTP on, a code in X-TOTP-Code)",
     scope: "read",
     auth: { jwtOnly: true },
@@ -162,6 +168,7 @@ accounts.openapi(
   authedRoute({
     method: "get",
     path: "/v1/api-keys",
+    operationId: "listApiKeys",
     summary: "List API keys",
     scope: "read",
     auth: { jwtOnly: true },
@@ -174,6 +181,7 @@ accounts.openapi(
   authedRoute({
     method: "delete",
     path: "/v1/api-keys/{id}",
+    operationId: "revokeApiKey",
     summary: "Revoke an API key (event streams it opened close with 4003)",
     scope: "read",
     auth: { jwtOnly: true },

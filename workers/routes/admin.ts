@@ -32,10 +32,10 @@ const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
 
 const adminSecurity = [{ AdminBearer: [] }];
 
-const AccountParam = z.object({ account_id: z.string().regex(/^acc_[0-9a-f]{32}$/, "an account id (acc_ and 32 hex digits)") });
+const AccountParam = z.object({ account_id: z.string().regex(/^acc_[0-9a-f]{32}$/, "an account id (acc_ and 32 hex digits)").max(36) });
 const FreezeBody = z.object({ reason: z.string().max(200).optional().openapi({ example: "chargeback under review" }) }).openapi("FreezeBody");
 const Frozen = z.object({ account_id: z.string(), frozen: z.boolean(), changed: z.boolean().openapi({ description: "false when it already was so (nothing audited)" }) }).openapi("AccountFrozen");
-const LevelBody = z.object({ level: z.number().int().openapi({ description: "0, 1 or 2" }) }).openapi("LevelBody");
+const LevelBody = z.object({ level: z.number().int().max(Number.MAX_SAFE_INTEGER).openapi({ description: "0, 1 or 2" }) }).openapi("LevelBody");
 const Level = s.AccountLimits.omit({ totp_threshold_sat: true }).extend({ account_id: z.string() }).openapi("AccountLevel");
 
 /** The account's wallet, by its account id; 404 for an account that does not exist. */
@@ -53,6 +53,7 @@ for (const [action, frozen] of [
     createRoute({
       method: "post",
       path: `/v1/admin/accounts/{account_id}/${action}`,
+      operationId: `${action}Account`,
       summary: frozen ? "Freeze an account: it can read, not move money (403 account_frozen); receiving goes on" : "Unfreeze an account",
       security: adminSecurity,
       middleware: [requireAdmin],
@@ -72,6 +73,7 @@ admin.openapi(
   createRoute({
     method: "post",
     path: "/v1/admin/accounts/{account_id}/level",
+    operationId: "setAccountLevel",
     summary: "Set an account's level (0, 1 or 2): its rolling 24 h limits apply at once",
     security: adminSecurity,
     middleware: [requireAdmin],

@@ -11,6 +11,7 @@ audit.openapi(
   authedRoute({
     method: "get",
     path: "/v1/account/audit",
+    operationId: "listAuditEntries",
     summary: "The account's audit trail, newest first: logins, sessions, API keys, TOTP, level, freezes, webhook endpoints",
     description:
       "Append-only and hash-chained. Each of the account's actors keeps its own chain (`chain`): `seq` counts within it and `prev_hash` " +

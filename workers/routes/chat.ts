@@ -35,6 +35,7 @@ chat.openapi(
   authedRoute({
     method: "post",
     path: "/v1/conversations",
+    operationId: "createConversation",
     summary: "Start a conversation: one other member makes it direct (found again if it exists), more a group",
     scope: "send",
     request: jsonBody(cs.CreateConversationBody),
@@ -63,6 +64,7 @@ chat.openapi(
   authedRoute({
     method: "get",
     path: "/v1/conversations",
+    operationId: "listConversations",
     summary: "The caller's conversations, most recent activity first, with the last message and unread count",
     scope: "read",
     request: { query: cs.ConversationsQuery },
@@ -103,6 +105,7 @@ chat.openapi(
   authedRoute({
     method: "post",
     path: "/v1/conversations/{id}/messages",
+    operationId: "postMessage",
     summary: "Post a message: text, ciphertext (NIP-44 v2), a payment (moved exactly once with its message) or a payment request",
     scope: "send",
     request: { params: ConversationParam, headers: optionalIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(cs.MessageBodySchema) },
@@ -126,6 +129,7 @@ chat.openapi(
   authedRoute({
     method: "post",
     path: "/v1/conversations/{id}/messages/{message_id}/pay",
+    operationId: "payRequestMessage",
     summary: "Pay the caller's share of a payment request (once per payer)",
     scope: "send",
     request: { params: MessageParam, headers: optionalIdempotencyKey.extend(s.TotpCodeHeader.shape) },
@@ -144,6 +148,7 @@ chat.openapi(
   authedRoute({
     method: "post",
     path: "/v1/conversations/{id}/messages/{message_id}/cancel",
+    operationId: "cancelRequestMessage",
     summary: "Cancel an open payment request (its sender only)",
     scope: "send",
     request: { params: MessageParam },
@@ -159,6 +164,7 @@ chat.openapi(
   authedRoute({
     method: "get",
     path: "/v1/conversations/{id}/messages",
+    operationId: "listMessages",
     summary: "Messages: with `after`, those after it oldest first; otherwise the newest (below `before`), newest first",
     scope: "read",
     request: { params: ConversationParam, query: cs.MessagesQuery },
@@ -176,6 +182,7 @@ chat.openapi(
   authedRoute({
     method: "post",
     path: "/v1/conversations/{id}/read",
+    operationId: "markConversationRead",
     summary: "Mark messages read up to `seq`; the other members receive `chat.read`",
     scope: "read",
     request: { params: ConversationParam, ...jsonBody(cs.ReadBody) },
@@ -191,6 +198,7 @@ chat.openapi(
   authedRoute({
     method: "post",
     path: "/v1/conversations/{id}/leave",
+    operationId: "leaveConversation",
     summary: "Leave a group; the others receive `chat.left`, the caller receives nothing more from it",
     scope: "send",
     request: { params: ConversationParam },

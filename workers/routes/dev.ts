@@ -19,6 +19,7 @@ dev.openapi(
   authedRoute({
     method: "post",
     path: "/dev/faucet",
+    operationId: "devFaucet",
     summary: "Development only: credit the caller from the faucet's ledger account",
     scope: "receive",
     before: [developmentOnly],
@@ -43,6 +44,7 @@ dev.openapi(
   createRoute({
     method: "post",
     path: "/dev/sim/pay",
+    operationId: "devSimPay",
     summary: "Development only: an outside node pays a hub invoice",
     middleware: [developmentOnly] as const,
     request: jsonBody(s.SimPayBody),
@@ -55,6 +57,7 @@ dev.openapi(
   createRoute({
     method: "post",
     path: "/dev/sim/invoices",
+    operationId: "devSimInvoice",
     summary: "Development only: an invoice of an outside node that the hub can pay",
     middleware: [developmentOnly] as const,
     request: jsonBody(s.SimInvoiceBody),

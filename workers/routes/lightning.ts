@@ -16,6 +16,7 @@ lightning.openapi(
   authedRoute({
     method: "post",
     path: "/v1/invoices",
+    operationId: "createInvoice",
     summary: "Create a Lightning invoice (a hold invoice: credited before it is settled)",
     scope: "receive",
     request: jsonBody(s.CreateInvoiceBody),
@@ -38,6 +39,7 @@ lightning.openapi(
   authedRoute({
     method: "get",
     path: "/v1/invoices",
+    operationId: "listInvoices",
     summary: "The caller's invoices, newest first; `external_id` finds the one with that id",
     scope: "read",
     request: { query: s.InvoicesQuery },
@@ -53,6 +55,7 @@ lightning.openapi(
   authedRoute({
     method: "get",
     path: "/v1/invoices/{payment_hash}",
+    operationId: "getInvoice",
     summary: "One of the caller's invoices",
     scope: "read",
     request: { params: s.PaymentHashParam },
@@ -65,6 +68,7 @@ lightning.openapi(
   authedRoute({
     method: "post",
     path: "/v1/lightning/decode",
+    operationId: "decodePaymentRequest",
     summary: "Decode and verify a BOLT 11 invoice",
     scope: "read",
     request: jsonBody(s.DecodeBody),
@@ -96,6 +100,7 @@ lightning.openapi(
   authedRoute({
     method: "post",
     path: "/v1/payments/lightning/estimate",
+    operationId: "estimateLightningFee",
     summary: "Estimate the routing fee of paying an invoice (zero for hub invoices)",
     scope: "read",
     request: jsonBody(s.EstimateBody),
@@ -122,6 +127,7 @@ lightning.openapi(
   authedRoute({
     method: "post",
     path: "/v1/payments/lightning",
+    operationId: "payLightning",
     summary: "Pay a BOLT 11 invoice (hub invoices are paid internally, with no fee)",
     scope: "send",
     request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(s.LightningPayBody) },

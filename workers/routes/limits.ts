@@ -8,6 +8,7 @@ limits.openapi(
   authedRoute({
     method: "get",
     path: "/v1/account/limits",
+    operationId: "getLimits",
     summary: "The account's level, its rolling 24 h limits per kind of payment with what was used, and the TOTP threshold",
     scope: "read",
     responses: { 200: jsonResponse(s.AccountLimits, "the limits"), 401: errors[401], 403: errors[403] },

@@ -86,7 +86,7 @@ const walletOf = (c: Context<AppEnv>) => walletActor(c.env, c.get("principal").w
 
 const lndhubErrors = { 400: jsonResponse(l.LndhubError, "LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503)") };
 
-function doc(route: Pick<RouteConfig, "method" | "path" | "summary" | "request"> & { scope?: Scope; response: z.ZodType; description?: string }) {
+function doc(route: Pick<RouteConfig, "method" | "path" | "operationId" | "summary" | "request"> & { scope?: Scope; response: z.ZodType; description?: string }) {
   const { scope, response, description, ...rest } = route;
   lndhub.openAPIRegistry.registerPath({
     ...rest,
@@ -104,6 +104,7 @@ lndhubCredentials.openapi(
   authedRoute({
     method: "post",
     path: "/v1/lndhub/credentials",
+    operationId: "createLndhubCredentials",
     summary: "Export the wallet to an LNDHub app (BlueWallet, Zeus, Alby): an API key as `lndhub://login:password@…`",
     description: "The credential is an API key (login = its id, password = the key): its scopes hold on /lndhub/*, and DELETE /v1/api-keys/{id} revokes it.",
     scope: "read",
@@ -129,6 +130,7 @@ async function verifyKey(env: Env, key: string) {
 doc({
   method: "post",
   path: "/lndhub/create",
+  operationId: "lndhubCreate",
   summary: "Create an account and its wallet; its one credential, with every scope, is returned",
   description: "No credential needed, like POST /v1/accounts (refused with code 11 where the operator closed it).",
   request: docBody(l.CreateBody),
@@ -152,6 +154,7 @@ lndhub.post("/lndhub/create", async (c) => {
 doc({
   method: "post",
   path: "/lndhub/auth",
+  operationId: "lndhubAuth",
   summary: "Log in: login and password (`?type=auth`), or a refresh token (`?type=refresh_token`)",
   description: "Both tokens are the credential itself: it lasts until its API key is revoked.",
   request: { query: z.object({ type: z.enum(["auth", "refresh_token"]).optional() }), ...docBody(l.AuthBody) },
@@ -169,7 +172,7 @@ lndhub.post("/lndhub/auth", async (c) => {
 
 // ── Wallet ─────────────────────────────────────────────────────────────────
 
-doc({ method: "get", path: "/lndhub/balance", summary: "The balance, in sat", scope: "read", response: l.Balance });
+doc({ method: "get", path: "/lndhub/balance", operationId: "lndhubBalance", summary: "The balance, in sat", scope: "read", response: l.Balance });
 lndhub.get("/lndhub/balance", requireAuth("read"), async (c) => {
   const wallet = await walletOf(c).getWallet();
   return c.json({ BTC: { AvailableBalance: l.satDown(wallet.balance_msat) } }, 200);
@@ -178,6 +181,7 @@ lndhub.get("/lndhub/balance", requireAuth("read"), async (c) => {
 doc({
   method: "post",
   path: "/lndhub/addinvoice",
+  operationId: "lndhubAddInvoice",
   summary: "Create an invoice (`amt` in sat; 0 lets the payer choose); it expires in a day",
   scope: "receive",
   request: docBody(l.AddInvoiceBody),
@@ -199,6 +203,7 @@ lndhub.post("/lndhub/addinvoice", requireAuth("receive"), async (c) => {
 doc({
   method: "post",
   path: "/lndhub/payinvoice",
+  operationId: "lndhubPayInvoice",
   summary: "Pay an invoice (`amount` in sat only for one without an amount); hub invoices are paid inside the hub",
   description:
     "The same invoice asked again replays the answer: it is paid at most once (idempotency key `lndhub:<payment_hash>`). A payment still under way answers 503, code 9: ask again to see how it ended. With TOTP on, a payment above the account's totp_threshold_sat is refused (403, code 1): LNDHub apps cannot send a code.",
@@ -244,7 +249,7 @@ async function payOnce(env: Env, walletId: string, payment_request: string, deco
   }
 }
 
-doc({ method: "get", path: "/lndhub/gettxs", summary: "Payments sent (newest 1000 rows of history at most), oldest first", scope: "read", response: z.array(l.PaidInvoice) });
+doc({ method: "get", path: "/lndhub/gettxs", operationId: "lndhubGetTxs", summary: "Payments sent (newest 1000 rows of history at most), oldest first", scope: "read", response: z.array(l.PaidInvoice) });
 lndhub.get("/lndhub/gettxs", requireAuth("read"), async (c) => {
   const wallet = walletOf(c);
   const rows: Transaction[] = [];
@@ -260,9 +265,10 @@ lndhub.get("/lndhub/gettxs", requireAuth("read"), async (c) => {
 doc({
   method: "get",
   path: "/lndhub/getuserinvoices",
+  operationId: "lndhubGetUserInvoices",
   summary: "The wallet's invoices (the newest `limit`, or up to 1000), oldest first",
   scope: "read",
-  request: { query: z.object({ limit: z.string().optional() }) },
+  request: { query: z.object({ limit: z.string().max(16).optional() }) },
   response: z.array(l.UserInvoice),
 });
 lndhub.get("/lndhub/getuserinvoices", requireAuth("read"), async (c) => {
@@ -286,9 +292,10 @@ lndhub.get("/lndhub/getuserinvoices", requireAuth("read"), async (c) => {
 doc({
   method: "get",
   path: "/lndhub/checkpayment/{payment_hash}",
+  operationId: "lndhubCheckPayment",
   summary: "Whether one of the wallet's invoices is paid",
   scope: "read",
-  request: { params: z.object({ payment_hash: z.string() }) },
+  request: { params: z.object({ payment_hash: z.string().max(64) }) },
   response: l.CheckPayment,
 });
 lndhub.get("/lndhub/checkpayment/:payment_hash", requireAuth("read"), async (c) => {
@@ -299,7 +306,7 @@ lndhub.get("/lndhub/checkpayment/:payment_hash", requireAuth("read"), async (c) 
   return c.json({ paid: result.body.status === "paid" }, 200);
 });
 
-doc({ method: "get", path: "/lndhub/getinfo", summary: "The hub's Lightning node (LND's getinfo)", scope: "read", response: l.NodeInfo });
+doc({ method: "get", path: "/lndhub/getinfo", operationId: "lndhubGetInfo", summary: "The hub's Lightning node (LND's getinfo)", scope: "read", response: l.NodeInfo });
 lndhub.get("/lndhub/getinfo", requireAuth("read"), async (c) => {
   let info;
   try {
@@ -328,9 +335,10 @@ lndhub.get("/lndhub/getinfo", requireAuth("read"), async (c) => {
 doc({
   method: "get",
   path: "/lndhub/decodeinvoice",
+  operationId: "lndhubDecodeInvoice",
   summary: "Decode a BOLT 11 invoice (LND's decodepayreq fields)",
   scope: "read",
-  request: { query: z.object({ invoice: z.string() }) },
+  request: { query: z.object({ invoice: z.string().max(7089) }) },
   response: l.DecodedPayReq,
 });
 lndhub.get("/lndhub/decodeinvoice", requireAuth("read"), async (c) => {
@@ -340,9 +348,9 @@ lndhub.get("/lndhub/decodeinvoice", requireAuth("read"), async (c) => {
 });
 
 // On-chain is not offered: LndHub clients ask anyway, and an empty list is the answer they understand.
-doc({ method: "get", path: "/lndhub/getbtc", summary: "On-chain deposit addresses: none (not offered)", scope: "read", response: z.array(z.object({ address: z.string() })) });
+doc({ method: "get", path: "/lndhub/getbtc", operationId: "lndhubGetBtc", summary: "On-chain deposit addresses: none (not offered)", scope: "read", response: z.array(z.object({ address: z.string() })) });
 lndhub.get("/lndhub/getbtc", requireAuth("read"), (c) => c.json([], 200));
-doc({ method: "get", path: "/lndhub/getpending", summary: "Unconfirmed on-chain deposits: none (not offered)", scope: "read", response: z.array(z.unknown()) });
+doc({ method: "get", path: "/lndhub/getpending", operationId: "lndhubGetPending", summary: "Unconfirmed on-chain deposits: none (not offered)", scope: "read", response: z.array(z.unknown()) });
 lndhub.get("/lndhub/getpending", requireAuth("read"), (c) => c.json([], 200));
 
 lndhub.all("/lndhub/*", (c) => {

@@ -53,6 +53,7 @@ lnurlPublic.openapi(
   createRoute({
     method: "get",
     path: "/.well-known/lnurlp/{username}",
+    operationId: "lnurlPayRequest",
     summary: "A user's Lightning Address: the LNURL-pay request (LUD-06, LUD-16)",
     request: { params: s.UsernameParam },
     responses: { 200: jsonResponse(PayRequest, "the payRequest"), 404: ludError("no such user") },
@@ -67,6 +68,7 @@ lnurlPublic.openapi(
   createRoute({
     method: "get",
     path: "/lnurlp/{username}/callback",
+    operationId: "lnurlPayCallback",
     summary: "LNURL-pay callback: an invoice of exactly `amount` msat, committed to the payRequest's metadata (LUD-06, LUD-12, LUD-21)",
     request: { params: s.UsernameParam, query: CallbackQuery },
     responses: { 200: jsonResponse(PayRequestInvoice, "the invoice"), 400: ludError("amount out of range, comment too long"), 404: ludError("no such user") },
@@ -83,6 +85,7 @@ lnurlPublic.openapi(
   createRoute({
     method: "get",
     path: "/lnurlp/{username}/verify/{payment_hash}",
+    operationId: "lnurlVerify",
     summary: "LUD-21: whether an LNURL-pay invoice was paid, with its preimage once it was",
     request: { params: PaymentHashPath },
     responses: { 200: jsonResponse(LnurlVerification, "the invoice's state"), 400: ludError("not a payment hash"), 404: ludError("no such user or invoice") },
@@ -103,6 +106,7 @@ lnurlPayments.openapi(
   authedRoute({
     method: "post",
     path: "/v1/payments/lnurl",
+    operationId: "payLnurl",
     summary: "Pay a Lightning Address or LNURL-pay (an address of this hub is paid inside the hub, with no fee)",
     scope: "send",
     request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(LnurlPayBody) },

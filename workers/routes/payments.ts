@@ -40,6 +40,7 @@ payments.openapi(
   authedRoute({
     method: "post",
     path: "/v1/payments/intraledger",
+    operationId: "payIntraledger",
     summary: "Pay another user of the hub (username or wallet_id)",
     scope: "send",
     request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(s.IntraledgerBody) },

@@ -23,6 +23,7 @@ security.openapi(
   authedRoute({
     method: "post",
     path: "/v1/account/totp",
+    operationId: "enrolTotp",
     summary: "Enrol in TOTP: a new secret (shown only here) and its otpauth:// URI; pending until confirmed",
     scope: "read",
     auth: { jwtOnly: true },
@@ -35,6 +36,7 @@ security.openapi(
   authedRoute({
     method: "post",
     path: "/v1/account/totp/confirm",
+    operationId: "confirmTotp",
     summary: "Confirm the pending TOTP enrolment with a code: TOTP is on",
     scope: "read",
     auth: { jwtOnly: true },
@@ -48,6 +50,7 @@ security.openapi(
   authedRoute({
     method: "delete",
     path: "/v1/account/totp",
+    operationId: "disableTotp",
     summary: "Turn TOTP off (or drop a pending enrolment) with a code (`{code}`, or X-TOTP-Code)",
     scope: "read",
     auth: { jwtOnly: true },
@@ -64,6 +67,7 @@ security.openapi(
   authedRoute({
     method: "get",
     path: "/v1/account/settings",
+    operationId: "getSettings",
     summary: "The account's settings: TOTP's state and the send threshold (never the TOTP secret)",
     scope: "read",
     responses: { 200: jsonResponse(s.AccountSettings, "the settings"), 401: errors[401], 403: errors[403] },
@@ -75,6 +79,7 @@ security.openapi(
   authedRoute({
     method: "put",
     path: "/v1/account/settings",
+    operationId: "updateSettings",
     summary: "Change the send threshold (with TOTP on, a code in X-TOTP-Code)",
     scope: "read",
     auth: { jwtOnly: true },

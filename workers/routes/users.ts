@@ -12,6 +12,7 @@ users.openapi(
   authedRoute({
     method: "get",
     path: "/v1/users/{username}",
+    operationId: "getUser",
     summary: "A user's public profile: wallet id, Lightning address, encryption public key (the name is case-insensitive)",
     scope: "read",
     request: { params: s.UsernameParam },
@@ -31,6 +32,7 @@ users.openapi(
   authedRoute({
     method: "put",
     path: "/v1/account/encryption-key",
+    operationId: "setEncryptionKey",
     summary: "Set the account's encryption public key for end-to-end encrypted messages (scope \"send\"; the private key never reaches the hub)",
     scope: "send",
     request: jsonBody(s.EncryptionKeyBody),

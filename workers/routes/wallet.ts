@@ -13,6 +13,7 @@ wallet.openapi(
   authedRoute({
     method: "get",
     path: "/v1/wallet",
+    operationId: "getWallet",
     summary: "Balance and funds reserved for pending payments",
     scope: "read",
     responses: { 200: jsonResponse(s.Wallet, "the wallet"), 401: errors[401], 403: errors[403] },
@@ -24,6 +25,7 @@ wallet.openapi(
   authedRoute({
     method: "get",
     path: "/v1/wallet/transactions",
+    operationId: "listTransactions",
     summary: "Payment history, newest first",
     scope: "read",
     request: { query: s.TransactionsQuery },
@@ -42,6 +44,7 @@ wallet.openapi(
   authedRoute({
     method: "get",
     path: "/v1/wallet/transactions.csv",
+    operationId: "exportTransactionsCsv",
     summary: "The whole payment history as CSV (RFC 4180, header row, newest first), streamed",
     description:
       "Columns: id,kind,direction,amount_msat,fee_msat,status,counterparty,memo,created_at. Amounts are integers of msat; " +
@@ -68,6 +71,7 @@ wallet.openapi(
   authedRoute({
     method: "get",
     path: "/v1/events",
+    operationId: "listEvents",
     summary: "The wallet's event log after a sequence number",
     scope: "read",
     request: { query: s.EventsQuery },
@@ -83,6 +87,7 @@ wallet.openapi(
   authedRoute({
     method: "get",
     path: "/v1/events/stream",
+    operationId: "streamEvents",
     summary: "WebSocket: replays events after `after`, then pushes each new one; send \"ping\" to get \"pong\"",
     description:
       `The socket lives no longer than its credential: it closes with ${SOCKET_CLOSE.expired} when the access token expires (refresh, reconnect with after=<last seq>), ` +

@@ -13,6 +13,7 @@ webhooks.openapi(
   authedRoute({
     method: "post",
     path: "/v1/webhooks",
+    operationId: "createWebhook",
     summary: "Add a webhook endpoint: the account's events, signed (Standard Webhooks); the secret is shown only here",
     scope: "receive",
     request: { headers: TotpCodeHeader, ...jsonBody(ws.CreateWebhookBody) },
@@ -41,6 +42,7 @@ webhooks.openapi(
   authedRoute({
     method: "get",
     path: "/v1/webhooks",
+    operationId: "listWebhooks",
     summary: "The account's webhook endpoints",
     scope: "read",
     responses: { 200: jsonResponse(ws.WebhookList, "the endpoints"), 401: errors[401], 403: errors[403] },
@@ -52,6 +54,7 @@ webhooks.openapi(
   authedRoute({
     method: "delete",
     path: "/v1/webhooks/{id}",
+    operationId: "deleteWebhook",
     summary: "Delete an endpoint (its pending deliveries end as failed)",
     scope: "receive",
     request: { params: ws.WebhookParam },
@@ -64,6 +67,7 @@ webhooks.openapi(
   authedRoute({
     method: "post",
     path: "/v1/webhooks/{id}/rotate-secret",
+    operationId: "rotateWebhookSecret",
     summary: "A new signing secret; the old one keeps signing beside it for 24 h",
     scope: "receive",
     request: { params: ws.WebhookParam },
@@ -76,6 +80,7 @@ webhooks.openapi(
   authedRoute({
     method: "post",
     path: "/v1/webhooks/{id}/test",
+    operationId: "testWebhook",
     summary: "Send a webhook.test event to the endpoint now",
     scope: "receive",
     request: { params: ws.WebhookParam },
@@ -88,6 +93,7 @@ webhooks.openapi(
   authedRoute({
     method: "get",
     path: "/v1/webhooks/{id}/deliveries",
+    operationId: "listWebhookDeliveries",
     summary: "The endpoint's delivery log, newest first",
     scope: "read",
     request: { params: ws.WebhookParam, query: ws.DeliveriesQuery },
@@ -104,6 +110,7 @@ webhooks.openapi(
   authedRoute({
     method: "post",
     path: "/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+    operationId: "retryWebhookDelivery",
     summary: "Send a delivery again now",
     scope: "receive",
     request: { params: ws.DeliveryParam },
