@@ -16,6 +16,7 @@ export interface Call {
 export interface Reply<T = any> {
   status: number;
   json: T;
+  headers: Headers;
 }
 
 /** Calls the hub's own fetch handler, as a client over HTTP would. */
@@ -36,7 +37,7 @@ export async function api<T = any>(method: string, path: string, call: Call = {}
   } catch {
     json = { _text: text };
   }
-  return { status: res.status, json };
+  return { status: res.status, json, headers: res.headers };
 }
 
 let counter = 0;
