@@ -43,6 +43,6 @@ console.log(`\nlimits on/off (${r.accounts} accounts each, c=${r.concurrency}, $
 for (const [name, s] of [["on", r.on], ["off", r.off]]) {
   console.log(`  limits ${name.padEnd(3)}  median ${s.tps}/s  CPU ${s.cpu_ms} ms/payment  p99 ${s.p99_ms} ms  errors ${s.errors}`);
 }
-console.log(`  on/off throughput per round: ${r.ratios.join(" ")}  (median ${r.limits_ratio})`);
+console.log(`  on/off throughput per round: ${r.ratios.join(" ")}  (median ${r.limits_ratio}; over the ${r.quiet_pairs} pairs no other process disturbed: ${r.quiet_ratio ?? "none"})`);
 console.log(JSON.stringify({ limits_on_tps: r.limits_on_tps, limits_off_tps: r.limits_off_tps, limits_ratio: r.limits_ratio, limits_on_cpu_ms: r.on.cpu_ms, limits_off_cpu_ms: r.off.cpu_ms }));
 if (r.on.errors || r.off.errors) process.exitCode = 1;

@@ -1150,7 +1150,8 @@ function printTable(r) {
   if (lim.on) {
     console.log(
       `limits on/off (${lim.accounts} accounts each, ${lim.concurrency} clients, ${lim.rounds} × ${lim.seconds} s alternating): on ${lim.on.tps}/s (${lim.on.cpu_ms} ms CPU/payment, p99 ${lim.on.p99_ms} ms), ` +
-        `off ${lim.off.tps}/s (${lim.off.cpu_ms} ms CPU/payment, p99 ${lim.off.p99_ms} ms); on/off per round ${lim.ratios.join(" ")}, median ${lim.limits_ratio}`,
+        `off ${lim.off.tps}/s (${lim.off.cpu_ms} ms CPU/payment, p99 ${lim.off.p99_ms} ms); on/off per round ${lim.ratios.join(" ")}, median ${lim.limits_ratio} ` +
+        `(over the ${lim.quiet_pairs} pairs no other process disturbed: ${lim.quiet_ratio ?? "none"})`,
     );
   } else if (lim.skipped) console.log(`limits on/off: skipped (${lim.skipped})`);
   for (const x of webhookRuns(wh)) {
