@@ -79,27 +79,26 @@ export class Mailboxes implements Part {
    * a wallet that has the event already (its transfer carried it) is acknowledged here, not sent it.
    */
   post(recipients: readonly string[], type: string, data: Record<string, unknown>, carried?: ReadonlyMap<string, { n: number; through: number | null }>): string[] {
-    let json: string | null = null;
-    const now = Date.now();
-    const undelivered: string[] = [];
     const acked = this.acknowledgeCarried(carried);
-    for (const wallet_id of recipients) {
-      if (acked.has(wallet_id)) continue;
-      const taken = carried?.get(wallet_id);
-      // The mailbox's next number is taken (the mailbox made on its first event), then the event stored under it.
-      const { n, acked_n } = this.kit.sql<{ n: number; acked_n: number }>`
-        INSERT INTO mailboxes (wallet_id, next_n, next_attempt_at) VALUES (${wallet_id}, 2, ${now})
-        ON CONFLICT (wallet_id) DO UPDATE SET next_n = next_n + 1, next_attempt_at = COALESCE(next_attempt_at, excluded.next_attempt_at)
-        RETURNING next_n - 1 AS n, acked_n`[0]!;
-      if (taken && n !== taken.n) throw new Error(`mailbox of ${wallet_id}: event ${taken.n} was taken, but the next number is ${n}`);
+    const to = acked.size ? recipients.filter((w) => !acked.has(w)) : recipients;
+    if (!to.length) return [];
+    // Every recipient's next number is taken at once (a mailbox is made on its first event), then the event stored under each.
+    const taken = this.kit.sql<{ wallet_id: string; n: number; acked_n: number }>`
+      INSERT INTO mailboxes (wallet_id, next_n, next_attempt_at) SELECT value, 2, ${Date.now()} FROM json_each(${JSON.stringify(to)}) WHERE true
+      ON CONFLICT (wallet_id) DO UPDATE SET next_n = next_n + 1, next_attempt_at = COALESCE(next_attempt_at, excluded.next_attempt_at)
+      RETURNING wallet_id, next_n - 1 AS n, acked_n`;
+    const numbers: [string, number][] = [];
+    for (const { wallet_id, n, acked_n } of taken) {
+      const expected = carried?.get(wallet_id)?.n;
+      if (expected !== undefined && n !== expected) throw new Error(`mailbox of ${wallet_id}: event ${expected} was taken, but the next number is ${n}`);
       this.nextN.set(wallet_id, n + 1);
-      json ??= JSON.stringify(data);
-      this.kit.sql`INSERT INTO mail (wallet_id, n, type, data) VALUES (${wallet_id}, ${n}, ${type}, ${json})`;
+      numbers.push([wallet_id, n]);
       // Its only unacknowledged mail: the delivery is this event as posted (else it is read back with the rest).
       if (acked_n === n - 1) this.fresh.set(wallet_id, { wallet_id, delivery: { conversation_id: this.conversationId(), first_n: n, events: [{ type, data }] }, attempts: 0 });
       else this.fresh.delete(wallet_id);
-      undelivered.push(wallet_id);
     }
+    this.kit.sql`INSERT INTO mail (wallet_id, n, type, data) SELECT value ->> 0, value ->> 1, ${type}, ${JSON.stringify(data)} FROM json_each(${JSON.stringify(numbers)})`;
+    const undelivered = numbers.map(([w]) => w);
     if (undelivered.length) this.outbox.enqueued();
     return undelivered;
   }
@@ -199,7 +198,33 @@ export class Mailboxes implements Part {
       if (parcel?.delivery.events.length) parcels.push(parcel);
     }
     const answers = await Promise.all(parcels.map((p) => this.send(p.delivery, p.wallet_id).catch(() => null)));
-    return this.kit.unitOfWork.run(() => new Map(parcels.map((p, i) => [p.wallet_id, this.conclude(p, answers[i]!)])));
+    return this.kit.unitOfWork.run(() => {
+      const outcomes = new Map(parcels.map((p, i) => [p.wallet_id, this.conclude(p, answers[i]!)]));
+      const acks = parcels.flatMap((p, i) => (answers[i]?.ok ? [[p.wallet_id, (answers[i] as Ack).through] as [string, number]] : []));
+      for (const [wallet_id, mail_left] of this.acknowledge(acks)) outcomes.set(wallet_id, { outcome: "delivered", mail_left });
+      return outcomes;
+    });
+  }
+
+  /**
+   * Records acknowledgements (inside the caller's unit of work), all in two statements: each mailbox
+   * acknowledged up to its wallet's `through` (never back), its delivered mail deleted. Returns
+   * whether mail is left, by member, for those whose mark moved.
+   */
+  private acknowledge(acks: readonly [string, number][]): Map<string, boolean> {
+    const left = new Map<string, boolean>();
+    if (!acks.length) return left;
+    const json = JSON.stringify(acks);
+    const moved = this.kit.sql<{ wallet_id: string; mail_left: number }>`
+      UPDATE mailboxes SET acked_n = a.through, attempts = 0, next_attempt_at = CASE WHEN mailboxes.next_n - 1 > a.through THEN ${Date.now()} END
+      FROM (SELECT value ->> 0 AS wallet_id, value ->> 1 AS through FROM json_each(${json})) AS a
+      WHERE mailboxes.wallet_id = a.wallet_id AND mailboxes.acked_n < a.through
+      RETURNING mailboxes.wallet_id AS wallet_id, mailboxes.next_n - 1 > mailboxes.acked_n AS mail_left`;
+    if (!moved.length) return left;
+    this.kit.sql`DELETE FROM mail WHERE wallet_id IN (SELECT value ->> 0 FROM json_each(${json}))
+                 AND n <= (SELECT acked_n FROM mailboxes WHERE mailboxes.wallet_id = mail.wallet_id)`;
+    for (const m of moved) left.set(m.wallet_id, m.mail_left === 1);
+    return left;
   }
 
   private async send(delivery: ChatDelivery, wallet_id: string): Promise<Ack | Refusal> {
@@ -208,7 +233,8 @@ export class Mailboxes implements Part {
 
   /** Records one answer (inside the round's unit of work): acknowledged, given up on a final refusal, or retried later. */
   private conclude(parcel: Parcel, answer: Ack | Refusal | null): Outcome {
-    if (answer?.ok) return { outcome: "delivered", mail_left: this.settle(parcel.wallet_id, answer.through)?.mail_left ?? false };
+    // Acknowledged: recorded with the others by `acknowledge` (mail left only if its mark moved and mail is left).
+    if (answer?.ok) return { outcome: "delivered", mail_left: false };
     if (answer && isFinalRefusal(answer.code)) {
       this.settle(parcel.wallet_id, null);
       return { outcome: "returned", mail_left: false };
