@@ -178,7 +178,8 @@ export interface AccountPort extends Rpc.DurableObjectBranded {
   /**
    * Checks the password, then (only then) the TOTP code when TOTP is on. `sessions`: sign the access
    * token no earlier than its epoch, and only if no logout-all came meanwhile (docs/decisions/0014).
-   * `ip`: the client's (CF-Connecting-IP), for the audit trail.
+   * `ip`: the client's (CF-Connecting-IP), for the audit trail. While too many failed logins in a row
+   * lock the account, refused before any check: `rate_limited` with `retry_after_s` (`LockedOut`, docs/decisions/0015).
    */
   login(password: string, totp_code?: string | null, ip?: string | null): Promise<{ ok: true; identity: AccountIdentity; refresh_token: string; sessions: import("./account/sessions").SessionsState } | Refusal>;
   /** `ip`: the client's, audited if the token was already spent (a reuse revokes its family). */
