@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Where does a payment's time go? `node bench/profile.mjs [--to username|wallet]`
+// Where does a payment's time go? `node bench/profile.mjs [--to username|wallet] [--limits off]`
 //
 // 1. Anatomy (workerd --async-trace): sequential intraledger payments between a few accounts
 //    (`--op chat-pay`: payment messages in direct conversations; `chat-text`: text messages in
@@ -9,7 +9,8 @@
 //    isolate's time in JavaScript turns (SQLite runs inside them), alarms.
 // 2. CPU profile (V8 inspector): the hub's isolate sampled while `--concurrency` clients pay
 //    random users; self time by function and by source module, GC and idle shares.
-// Both run on their own fresh workerd; results go to stdout and bench/.build/profile-*.json.
+// Both run on their own fresh workerd (`--limits off`: LIMITS=off, no rolling limits and no rate
+// limits); results go to stdout and bench/.build/profile-*.json.
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { createReadStream, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
@@ -36,6 +37,7 @@ const { values: opt } = parseArgs({
     "skip-trace": { type: "boolean", default: false },
     "skip-cpu": { type: "boolean", default: false },
     "skip-perf": { type: "boolean", default: false },
+    limits: { type: "string", default: "on" },
   },
 });
 const by = opt.to === "wallet" ? "wallet" : "username";
@@ -111,9 +113,9 @@ async function anatomy() {
   return a;
 }
 
-/** The hub's workerd config; with `--op webhooks` its outbound fetch may reach the local receiver. */
+/** The hub's workerd config (`--limits off`: LIMITS=off); with `--op webhooks` its outbound fetch may reach the local receiver. */
 function hubConfig(options) {
-  const path = writeConfig(options);
+  const path = writeConfig({ ...options, limits: opt.limits });
   if (opt.op === "webhooks") allowLoopbackOutbound(path);
   return path;
 }
