@@ -8,7 +8,7 @@
 //    from the trace, per payment (or message): Durable Object calls by method, SQL statements by method, the
 //    isolate's time in JavaScript turns (SQLite runs inside them), alarms.
 // 2. CPU profile (V8 inspector): the hub's isolate sampled while `--concurrency` clients pay
-//    random users; self time by function and by source module, GC and idle shares.
+//    random users (a chat `--op`: make its requests); self time by function and by source module, GC and idle shares.
 // Both run on their own fresh workerd (`--limits off`: LIMITS=off, no rolling limits and no rate
 // limits); results go to stdout and bench/.build/profile-*.json.
 import { parseArgs } from "node:util";
@@ -359,10 +359,13 @@ async function cpuProfile() {
         if (i !== except) return accounts[i];
       }
     };
-    const op = () => {
-      const to = pick();
-      return hub.pay(pick(to.index), to, { by });
-    };
+    // A chat op samples its own requests (conversations among all the accounts, made as for the anatomy).
+    const op = opt.op.startsWith("chat-")
+      ? await anatomyRequest(hub, accounts.length)
+      : () => {
+          const to = pick();
+          return hub.pay(pick(to.index), to, { by });
+        };
     if (opt.op === "webhooks") await webhookEndpoints(hub);
     const targets = await (await fetch(`${rt.urls.inspector}/json/list`)).json();
     const target = targets.find((t) => /hub/.test(`${t.title} ${t.url} ${t.id}`)) ?? targets[0];
