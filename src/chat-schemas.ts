@@ -97,7 +97,9 @@ export const ConversationSummary = z
     kind: z.enum(["direct", "group"]),
     members: z.array(ChatMember),
     title: z.string().nullable(),
-    last_message: ChatMessage.nullable(),
+    // A union, not ChatMessage.nullable(): that would carry the component's name and be registered as
+    // ChatMessage itself, making every message nullable in the document.
+    last_message: z.union([ChatMessage, z.null()]),
     unread_count: z.number().int(),
   })
   .openapi("ConversationSummary");

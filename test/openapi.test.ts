@@ -67,6 +67,11 @@ describe("the OpenAPI document", () => {
     expect(undeclared).toEqual([]);
   });
 
+  it("declares no component nullable as a whole (a `.nullable()` that took the component's name)", () => {
+    const nullable = Object.entries(doc.components.schemas).filter(([, s]) => ([] as unknown[]).concat((s as { type?: unknown }).type ?? []).includes("null"));
+    expect(nullable.map(([name]) => name)).toEqual([]);
+  });
+
   it("bounds every string (maxLength) and number (maximum) a request can carry", () => {
     const problems: string[] = [];
     const resolve = (s: any): any => (s?.$ref ? doc.components.schemas[s.$ref.split("/").pop()] : s);
