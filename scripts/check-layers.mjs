@@ -3,7 +3,9 @@
 //   durable/ imports nothing from workers/;
 //   no actor file (durable/*-actor.ts) imports another: actors meet through durable/ports.ts;
 //   the hub's code (src/, durable/, workers/) imports nothing from what surrounds it: tests, the
-//   benchmark, the simulator (its own Worker, reached through the LND_SIM binding), the scripts.
+//   benchmark, the simulator (its own Worker, reached through the LND_SIM binding), the scripts, the SDK;
+//   the SDK (sdk/, a client for browsers, Node and Workers) imports packages, itself, and of the hub
+//   only what clients share with it (src/nip44.ts): nothing of the runtime or the server.
 // Every module reference counts, as TypeScript itself finds them: `import` and `import type`,
 // re-exports (`export … from`), side-effect imports, `import("…")` in code and in types.
 import { createRequire } from "node:module";
@@ -20,7 +22,9 @@ const files = (dir) =>
 const importsOf = (file) => ts.preProcessFile(readFileSync(join(root, file), "utf8"), true, true).importedFiles.map((f) => f.fileName);
 const target = (file, spec) => (spec.startsWith(".") ? relative(root, resolve(root, dirname(file), spec)) : spec);
 const under = (t, dir) => t === dir || t.startsWith(`${dir}/`);
-const AROUND = ["test", "bench", "sim", "scripts"];
+const AROUND = ["test", "bench", "sim", "scripts", "sdk"];
+/** What of the hub the SDK may import (its one NIP-44 v2 implementation). */
+const SDK_SHARED = ["src/nip44.ts"];
 
 const problems = [];
 const checked = { src: files("src"), durable: files("durable"), workers: files("workers") };
@@ -40,9 +44,18 @@ for (const [layer, list] of Object.entries(checked)) {
     }
   }
 }
+const sdkFiles = files("sdk/src");
+for (const file of sdkFiles) {
+  for (const spec of importsOf(file)) {
+    if (spec.startsWith("cloudflare:") || spec.startsWith("node:")) problems.push(`${file} imports ${spec}: the SDK runs in browsers, Node and Workers alike`);
+    if (!spec.startsWith(".")) continue;
+    const t = target(file, spec);
+    if (!under(t, "sdk") && !SDK_SHARED.includes(t)) problems.push(`${file} imports ${spec}: the SDK may share ${SDK_SHARED.join(", ")} with the hub, nothing else`);
+  }
+}
 if (problems.length) {
   console.error(`layering: ${problems.length} problem(s)\n  ${problems.join("\n  ")}`);
   process.exit(1);
 }
-const counts = Object.entries(checked).map(([layer, list]) => `${list.length} of ${layer}/`);
+const counts = [...Object.entries(checked), ["sdk", sdkFiles]].map(([layer, list]) => `${list.length} of ${layer}/`);
 console.log(`layering: ok (${counts.join(", ")} checked)`);

@@ -9,9 +9,10 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: "inherit" }).status ?? 1;
 
-// The OpenAPI document the app serves, linted with Redocly's recommended rules.
-for (const check of ["scripts/check-layers.mjs", "scripts/check-config.mjs", "scripts/openapi-lint.mjs"]) {
-  if (run(process.execPath, [join(root, check)]) !== 0) process.exit(1);
+// The OpenAPI document the app serves, linted with Redocly's recommended rules; the SDK's types generated from it, current.
+for (const check of ["scripts/check-layers.mjs", "scripts/check-config.mjs", "scripts/openapi-lint.mjs", ["scripts/openapi-sdk-types.mjs", "--check"]]) {
+  const [script, ...args] = [check].flat();
+  if (run(process.execPath, [join(root, script), ...args]) !== 0) process.exit(1);
 }
 
 const vitest = run(join(root, "node_modules/.bin/vitest"), ["run", ...process.argv.slice(2)]);
