@@ -8,6 +8,8 @@
  * end-to-end encrypted chat (NIP-44 v2) and Lightning Address payments.
  */
 import createClient, { type Client } from "openapi-fetch";
+import { utils } from "@noble/secp256k1";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import type { components, paths } from "./schema";
 import { encrypt, decrypt, getConversationKey, getPublicKeyXOnly } from "../../src/nip44.ts";
 import { authorizedFetch, Credentials, DEFAULT_RETRY, type RetryPolicy, type Session } from "./transport.ts";
@@ -304,3 +306,9 @@ export class FlashHub {
 }
 
 export { getPublicKeyXOnly };
+
+/**
+ * A new secp256k1 private key (hex) for end-to-end encryption. Keep it on the device (IndexedDB, a
+ * keychain): whoever holds it reads the account's encrypted messages, and the hub never sees it.
+ */
+export const newEncryptionKey = (): string => bytesToHex(utils.randomSecretKey());
