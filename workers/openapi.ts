@@ -39,14 +39,16 @@ export const errors = {
   413: error("body over 64 KiB"),
   422: error("refused by the ledger"),
 } as const;
+/** Only where the route itself asks the Lightning node (`errorResponses(503)`): not in `errors`, which some routes spread whole. */
+const lightningErrors = { ...errors, 503: error("the Lightning node could not be reached (lightning_unavailable)") } as const;
 
 /**
  * The error responses a route documents, from the table above: `...errorResponses(400, 401, 403)`.
  * Name the ones the route can answer: 401 and 403 for a credential and its scope (`authedRoute`),
  * 400 for what is validated, 413 with a body, 409 with an Idempotency-Key, then the route's own.
  */
-export const errorResponses = <S extends keyof typeof errors>(...statuses: S[]) =>
-  Object.fromEntries(statuses.map((status) => [status, errors[status]])) as Pick<typeof errors, S>;
+export const errorResponses = <S extends keyof typeof lightningErrors>(...statuses: S[]) =>
+  Object.fromEntries(statuses.map((status) => [status, lightningErrors[status]])) as Pick<typeof lightningErrors, S>;
 
 const bearer = [{ Bearer: [] }];
 

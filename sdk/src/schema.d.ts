@@ -2843,6 +2843,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description the Lightning node could not be reached (lightning_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getInvoice: {
@@ -3089,6 +3098,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description the Lightning node could not be reached (lightning_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     payLightning: {
@@ -3314,8 +3332,17 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubLogin"];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LndhubError"];
+                };
+            };
+            /** @description refused: a TOTP code LndHub apps cannot give, a frozen account (code 1 or 10), or account creation closed (code 11): LndHub's `{error: true, code, message}` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3369,8 +3396,17 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubTokens"];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LndhubError"];
+                };
+            };
+            /** @description bad auth (code 1): LndHub's `{error: true, code, message}` */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3407,7 +3443,7 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubBalance"];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3469,7 +3505,7 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubAddedInvoice"];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3510,6 +3546,15 @@ export interface operations {
                 headers: {
                     /** @description seconds until the limit's window has started again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LndhubError"];
+                };
+            };
+            /** @description the Lightning node could not be reached, or a payment is still in flight (codes 7, 9): LndHub's `{error: true, code, message}` */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3540,7 +3585,7 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubPayment"];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3558,8 +3603,26 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubError"];
                 };
             };
-            /** @description the credential lacks the route's scope, or is an API key where a login session is needed */
+            /** @description refused: a TOTP code LndHub apps cannot give, a frozen account (code 1 or 10), or account creation closed (code 11): LndHub's `{error: true, code, message}` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LndhubError"];
+                };
+            };
+            /** @description not found (code 8): LndHub's `{error: true, code, message}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LndhubError"];
+                };
+            };
+            /** @description already paid, or an Idempotency-Key reused (codes 7, 8): LndHub's `{error: true, code, message}` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3576,11 +3639,29 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubError"];
                 };
             };
+            /** @description over a spending limit (code 2): LndHub's `{error: true, code, message}` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LndhubError"];
+                };
+            };
             /** @description rate limited (rate_limited): retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description seconds until the limit's window has started again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LndhubError"];
+                };
+            };
+            /** @description the Lightning node could not be reached, or a payment is still in flight (codes 7, 9): LndHub's `{error: true, code, message}` */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3607,7 +3688,7 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubPaidInvoice"][];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3667,7 +3748,7 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubUserInvoice"][];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3727,7 +3808,7 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubCheckPayment"];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3747,6 +3828,15 @@ export interface operations {
             };
             /** @description the credential lacks the route's scope, or is an API key where a login session is needed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LndhubError"];
+                };
+            };
+            /** @description not found (code 8): LndHub's `{error: true, code, message}` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3785,7 +3875,7 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubInfo"];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3823,6 +3913,15 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubError"];
                 };
             };
+            /** @description the Lightning node could not be reached, or a payment is still in flight (codes 7, 9): LndHub's `{error: true, code, message}` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LndhubError"];
+                };
+            };
         };
     };
     lndhubDecodeInvoice: {
@@ -3845,7 +3944,7 @@ export interface operations {
                     "application/json": components["schemas"]["LndhubDecodedInvoice"];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3905,7 +4004,7 @@ export interface operations {
                     }[];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3963,7 +4062,7 @@ export interface operations {
                     "application/json": unknown[];
                 };
             };
-            /** @description LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503) */
+            /** @description bad arguments, or a payment refused (codes 2, 4, 8, 10): LndHub's `{error: true, code, message}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4093,6 +4192,15 @@ export interface operations {
                 headers: {
                     /** @description seconds until the limit's window has started again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LnurlError"];
+                };
+            };
+            /** @description the Lightning node could not be reached */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4256,6 +4364,15 @@ export interface operations {
                 headers: {
                     /** @description seconds until the limit's window has started again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the Lightning node could not be reached (lightning_unavailable) */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -20,7 +20,7 @@ lightning.openapi(
     summary: "Create a Lightning invoice (a hold invoice: credited before it is settled)",
     scope: "receive",
     request: jsonBody(s.CreateInvoiceBody),
-    responses: { 201: jsonResponse(s.Invoice, "created"), ...errorResponses(400, 401, 403, 409, 413) },
+    responses: { 201: jsonResponse(s.Invoice, "created"), ...errorResponses(400, 401, 403, 409, 413, 503) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -104,7 +104,7 @@ lightning.openapi(
     summary: "Estimate the routing fee of paying an invoice (zero for hub invoices)",
     scope: "read",
     request: jsonBody(s.EstimateBody),
-    responses: { 200: jsonResponse(s.FeeEstimate, "estimate"), ...errorResponses(400, 401, 403, 413, 422) },
+    responses: { 200: jsonResponse(s.FeeEstimate, "estimate"), ...errorResponses(400, 401, 403, 413, 422, 503) },
   }),
   async (c) => {
     const body = c.req.valid("json");

@@ -84,10 +84,22 @@ const walletOf = (c: Context<AppEnv>) => walletActor(c.env, c.get("principal").w
 
 // ── Documentation (the routes below validate by hand: LndHub's lenient inputs, its error shape) ──
 
-const lndhubErrors = { 400: jsonResponse(l.LndhubError, "LndHub's error: `{error: true, code, message}` (also 401, 403, 404, 409, 500, 503)") };
+const lndhubError = (description: string) => jsonResponse(l.LndhubError, `${description}: LndHub's \`{error: true, code, message}\``);
+/** The statuses a route's own refusals take (lndhubFailure, lndhubFailureOf); the gateway's are added to the document by completeDocument. */
+const LNDHUB_STATUS = {
+  401: "bad auth (code 1)",
+  403: "refused: a TOTP code LndHub apps cannot give, a frozen account (code 1 or 10), or account creation closed (code 11)",
+  404: "not found (code 8)",
+  409: "already paid, or an Idempotency-Key reused (codes 7, 8)",
+  422: "over a spending limit (code 2)",
+  503: "the Lightning node could not be reached, or a payment is still in flight (codes 7, 9)",
+} as const;
 
-function doc(route: Pick<RouteConfig, "method" | "path" | "operationId" | "summary" | "request"> & { scope?: Scope; response: z.ZodType; description?: string }) {
-  const { scope, response, description, ...rest } = route;
+function doc(
+  route: Pick<RouteConfig, "method" | "path" | "operationId" | "summary" | "request"> & { scope?: Scope; response: z.ZodType; description?: string; errors?: (keyof typeof LNDHUB_STATUS)[] },
+) {
+  const { scope, response, description, errors = [], ...rest } = route;
+  const lndhubErrors = { 400: lndhubError("bad arguments, or a payment refused (codes 2, 4, 8, 10)"), ...Object.fromEntries(errors.map((status) => [status, lndhubError(LNDHUB_STATUS[status])])) };
   lndhub.openAPIRegistry.registerPath({
     ...rest,
     tags: ["LNDHub"],
@@ -135,6 +147,7 @@ doc({
   description: "No credential needed, like POST /v1/accounts (refused with code 11 where the operator closed it).",
   request: docBody(l.CreateBody),
   response: l.LoginAnswer,
+  errors: [403],
 });
 lndhub.post("/lndhub/create", async (c) => {
   await bodyOf(c, l.CreateBody);
@@ -159,6 +172,7 @@ doc({
   description: "Both tokens are the credential itself: it lasts until its API key is revoked.",
   request: { query: z.object({ type: z.enum(["auth", "refresh_token"]).optional() }), ...docBody(l.AuthBody) },
   response: l.AuthTokens,
+  errors: [401],
 });
 lndhub.post("/lndhub/auth", async (c) => {
   const body = await bodyOf(c, l.AuthBody);
@@ -186,6 +200,7 @@ doc({
   scope: "receive",
   request: docBody(l.AddInvoiceBody),
   response: l.AddedInvoice,
+  errors: [503],
 });
 lndhub.post("/lndhub/addinvoice", requireAuth("receive"), async (c) => {
   const body = await bodyOf(c, l.AddInvoiceBody);
@@ -210,6 +225,7 @@ doc({
   scope: "send",
   request: docBody(l.PayInvoiceBody),
   response: l.PaymentResult,
+  errors: [403, 404, 409, 422, 503],
 });
 lndhub.post("/lndhub/payinvoice", requireAuth("send"), async (c) => {
   const body = await bodyOf(c, l.PayInvoiceBody);
@@ -297,6 +313,7 @@ doc({
   scope: "read",
   request: { params: z.object({ payment_hash: z.string().max(64) }) },
   response: l.CheckPayment,
+  errors: [404],
 });
 lndhub.get("/lndhub/checkpayment/:payment_hash", requireAuth("read"), async (c) => {
   const hash = c.req.param("payment_hash").toLowerCase();
@@ -306,7 +323,7 @@ lndhub.get("/lndhub/checkpayment/:payment_hash", requireAuth("read"), async (c) 
   return c.json({ paid: result.body.status === "paid" }, 200);
 });
 
-doc({ method: "get", path: "/lndhub/getinfo", operationId: "lndhubGetInfo", summary: "The hub's Lightning node (LND's getinfo)", scope: "read", response: l.NodeInfo });
+doc({ method: "get", path: "/lndhub/getinfo", operationId: "lndhubGetInfo", summary: "The hub's Lightning node (LND's getinfo)", scope: "read", response: l.NodeInfo, errors: [503] });
 lndhub.get("/lndhub/getinfo", requireAuth("read"), async (c) => {
   let info;
   try {

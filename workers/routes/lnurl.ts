@@ -7,7 +7,7 @@ import { CallbackQuery, LnurlError, lnurlError, LnurlPayBody, LnurlVerification,
 import * as s from "../../src/schemas";
 import { isDevelopment, type AppEnv } from "../env";
 import { answer } from "../errors";
-import { authedRoute, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
+import { authedRoute, errorResponses, errors, idempotencyTag, jsonBody, jsonResponse, newRouter, requiredIdempotencyKey } from "../openapi";
 import { hubPayee, issueInvoice, payLnurl, payRequestOf, verification, verifyUrl } from "../services/lnurl";
 import { requireTotpForSend } from "../services/totp";
 import { satToMsat } from "../../src/money";
@@ -71,7 +71,12 @@ lnurlPublic.openapi(
     operationId: "lnurlPayCallback",
     summary: "LNURL-pay callback: an invoice of exactly `amount` msat, committed to the payRequest's metadata (LUD-06, LUD-12, LUD-21)",
     request: { params: s.UsernameParam, query: CallbackQuery },
-    responses: { 200: jsonResponse(PayRequestInvoice, "the invoice"), 400: ludError("amount out of range, comment too long"), 404: ludError("no such user") },
+    responses: {
+      200: jsonResponse(PayRequestInvoice, "the invoice"),
+      400: ludError("amount out of range, comment too long"),
+      404: ludError("no such user"),
+      503: ludError("the Lightning node could not be reached"),
+    },
   }),
   async (c) => {
     const query = c.req.valid("query");
@@ -110,7 +115,7 @@ lnurlPayments.openapi(
     summary: "Pay a Lightning Address or LNURL-pay (an address of this hub is paid inside the hub, with no fee)",
     scope: "send",
     request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(LnurlPayBody) },
-    responses: { 200: jsonResponse(s.LightningPayment, "as POST /v1/payments/lightning: succeeded, failed, or pending"), ...errors },
+    responses: { 200: jsonResponse(s.LightningPayment, "as POST /v1/payments/lightning: succeeded, failed, or pending"), ...errors, ...errorResponses(503) },
   }),
   async (c) => {
     const body = c.req.valid("json");
