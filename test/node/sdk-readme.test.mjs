@@ -3,13 +3,14 @@
 // the accounts the README assumes are made (alice, funded, and bob). Each example is bundled with
 // esbuild as an app would bundle the package (`@flash-hub/sdk` → sdk/src/index.ts) and imported; its
 // `http://127.0.0.1:8787` is this hub's address. An example that throws fails; so does one whose
-// money did not move as it says.
+// money did not move as it says. The examples are typechecked as well, against the SDK's generated types.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
 import { build } from "esbuild";
 import { START_TIMEOUT_MS, startHub } from "./hub.mjs";
 
@@ -73,6 +74,32 @@ describe("sdk/README.md's examples run against the hub", () => {
   test("the README has its examples", () => {
     assert.ok(examples.length >= 6, `found ${examples.length}`);
     assert.equal(examples[0].trim().split("\n").length, 5, "paying someone takes five lines");
+  });
+
+  test("each example typechecks against the SDK (browsers' standard library, strict)", () => {
+    const ts = createRequire(import.meta.url)("typescript");
+    const files = examples.map((code, i) => {
+      const file = join(scratch, `example-${i}.ts`);
+      writeFileSync(file, code);
+      return file;
+    });
+    const program = ts.createProgram(files, {
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ES2022,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      lib: ["lib.es2023.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
+      types: [],
+      skipLibCheck: true,
+      allowImportingTsExtensions: true,
+      paths: { "@flash-hub/sdk": [join(root, "sdk/src/index.ts")] },
+    });
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => {
+      const where = d.file ? `${d.file.fileName.replace(scratch, "README")}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}` : "";
+      return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+    });
+    assert.deepEqual(problems, []);
   });
 
   test("each example runs, in order", { timeout: 120_000 }, async () => {
