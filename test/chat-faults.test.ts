@@ -198,6 +198,34 @@ describe("payment messages carried by their transfer", () => {
     await booksHold(a, b);
   });
 
+  it("a post finding a held payment whose payer's wallet cannot be reached fails and changes nothing; once it can, the payment comes first", async () => {
+    const [a, b] = [await createAccount("f"), await createAccount("f")];
+    await fund(a, 1000);
+    const id = await directConversation(a, b);
+    const { message_id } = await recordIntent(id, a, b, 20_000);
+    const failed = await inConversation(id, async (actor) => {
+      const payments = actor.payments as unknown as { wallets: (w: string) => DurableObjectStub<WalletPort> };
+      const wallets = payments.wallets;
+      payments.wallets = () => ({ sendTransfer: async () => Promise.reject(new Error("the payer's wallet is unreachable")) }) as unknown as DurableObjectStub<WalletPort>;
+      try {
+        return await actor.postMessage(b.wallet_id, { kind: "text", text: "blocked" }, null).then(
+          () => "posted",
+          (error: Error) => error.message,
+        );
+      } finally {
+        payments.wallets = wallets;
+      }
+    });
+    expect(failed).toBe("the payer's wallet is unreachable");
+    expect(await messagesOf(a, id)).toEqual([]);
+    expect(await inConversation(id, (actor) => actor.payments.pendingIntents())).toBe(1);
+    const text = await api("POST", `/v1/conversations/${id}/messages`, { body: { text: "now" }, token: b.access_token });
+    expect(text.json.message.seq).toBe(2);
+    expect((await messagesOf(a, id)).map((m) => [m.seq, m.kind, m.id === message_id])).toEqual([[1, "payment", true], [2, "text", false]]);
+    expect(await chatEvents(b)).toEqual(["transfer.received", "chat.message#1", "chat.message#2"]);
+    await booksHold(a, b);
+  });
+
   it("payments and texts at once in one conversation: each seq once, no gap, every member logs them in that order", async () => {
     const [a, b] = [await createAccount("f"), await createAccount("f")];
     await Promise.all([fund(a, 1000), fund(b, 1000)]);
