@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { schnorr, utils } from "@noble/secp256k1";
 import { describe, expect, it } from "vitest";
-import { FlashHub, HubError, SessionEnded, type HubEvent, type Session } from "../sdk/src/index";
+import { EventStream, FlashHub, HubError, SessionEnded, type HubEvent, type Session, type SocketLike } from "../sdk/src/index";
 import { decrypt, getConversationKey } from "../src/nip44";
 import { waitFor, walletStub } from "./helpers";
 
@@ -244,5 +244,78 @@ describe("SDK: end-to-end encrypted chat", () => {
     const message = await alice.hub.payInChat(conversation.conversation_id, 1_500, { text: "lunch" });
     expect([message.kind, message.payment?.status, message.text]).toEqual(["payment", "succeeded", "lunch"]);
     expect((await bob.hub.wallet()).balance_msat).toBe(1_500_000);
+  });
+});
+
+/** A socket the test drives: it records what the stream asked for and lets the test send and close. */
+class ScriptedSocket implements SocketLike {
+  private listeners: Record<string, ((e: any) => void)[]> = {};
+  closedWith: number | null = null;
+  constructor(readonly url: string, readonly bearer: string) {}
+  send(): void {}
+  close(code = 1000): void {
+    if (this.closedWith !== null) return;
+    this.closedWith = code;
+    for (const l of this.listeners.close ?? []) l({ code, reason: "" });
+  }
+  addEventListener(type: string, listener: (e: any) => void): void {
+    (this.listeners[type] ??= []).push(listener);
+  }
+  deliver(...seqs: number[]): void {
+    for (const seq of seqs) for (const l of this.listeners.message ?? []) l({ data: JSON.stringify({ seq, type: "t", created_at: "", data: {} }) });
+  }
+}
+
+describe("SDK: the event stream's rules, on a scripted socket", () => {
+  function scripted() {
+    const sockets: ScriptedSocket[] = [];
+    const refreshed: string[] = [];
+    let token = "token-1";
+    const seqs: number[] = [];
+    const errors: unknown[] = [];
+    const stream = new EventStream(
+      {
+        streamUrl: (after) => `http://hub.test/v1/events/stream?after=${after}`,
+        bearer: async () => token,
+        refresh: async (stale) => {
+          refreshed.push(stale);
+          token = `token-${refreshed.length + 1}`;
+        },
+        connect: async (url, bearer) => {
+          const ws = new ScriptedSocket(url, bearer);
+          sockets.push(ws);
+          return ws;
+        },
+        retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      },
+      { after: 0, onEvent: (e) => void seqs.push(e.seq), onError: (e) => errors.push(e) },
+    );
+    return { sockets, refreshed, seqs, errors, stream };
+  }
+
+  it("skips replayed events, reconnects on a gap after the last delivered, and refreshes at once on 4001", async () => {
+    const { sockets, refreshed, seqs, errors, stream } = scripted();
+    try {
+      await waitFor(() => sockets.length === 1, "first connection");
+      sockets[0]!.deliver(1, 2, 2, 1, 3);
+      await waitFor(() => seqs.length === 3, "three events");
+      sockets[0]!.deliver(5); // 4 is missing: the stream asks again after 3
+      await waitFor(() => sockets.length === 2, "reconnected after the gap");
+      expect(sockets[0]!.closedWith).toBe(4000);
+      expect(sockets[1]!.url).toMatch(/after=3$/);
+      sockets[1]!.deliver(4, 5);
+      await waitFor(() => seqs.length === 5, "five events");
+      sockets[1]!.close(4001); // the token's time is up
+      await waitFor(() => sockets.length === 3, "reconnected after 4001");
+      expect(refreshed).toEqual(["token-1"]);
+      expect([sockets[2]!.bearer, sockets[2]!.url.endsWith("after=5")]).toEqual(["token-2", true]);
+      sockets[2]!.close(4003); // revoked: no more connections
+      await waitFor(() => errors.length === 1, "gave up");
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sockets).toHaveLength(3);
+      expect(seqs).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      stream.close();
+    }
   });
 });

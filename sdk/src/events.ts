@@ -98,6 +98,8 @@ export class EventStream {
   private failures = 0;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private heard = Date.now();
+  /** Ends the wait before the next connection (set while the stream waits to reconnect). */
+  private wake: (() => void) | null = null;
   /** Events are handed to `onEvent` one at a time, in order, across reconnections. */
   private delivering: Promise<void> = Promise.resolve();
 
@@ -115,6 +117,7 @@ export class EventStream {
     clearInterval(this.heartbeat);
     this.socket?.close(1000, "closed by the client");
     this.socket = null;
+    this.wake?.();
   }
 
   private fail(error: unknown): void {
@@ -159,8 +162,23 @@ export class EventStream {
       }
       this.options.onStatus?.("reconnecting");
       this.failures++;
-      await new Promise((r) => setTimeout(r, backoffMs(Math.min(this.failures, 8), { baseDelayMs: this.deps.retry.baseDelayMs, maxDelayMs: 30_000 })));
+      await this.pause(backoffMs(Math.min(this.failures, 8), { baseDelayMs: this.deps.retry.baseDelayMs, maxDelayMs: 30_000 }));
     }
+  }
+
+  /** Waits `ms` before reconnecting, or less if the stream is closed meanwhile (no timer left behind). */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
   }
 
   /** One connection, from open to close: resolves with how it closed. */
