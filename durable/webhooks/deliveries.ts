@@ -149,10 +149,15 @@ export class Deliveries implements Part {
     if (fresh.length) {
       for (const delivery of fresh) this.claim(delivery);
       this.ready.push(...fresh);
-      // A failure to record an outcome leaves its delivery pending: the alarm queued with it sends it again.
-      this.kit.ctx.waitUntil(this.startSenders().catch((error) => console.warn(`webhook sends: ${(error as Error)?.message ?? String(error)}; the alarm sends again`)));
+      this.sendReady();
     }
     return { ok: true, through: result.through };
+  }
+
+  /** Starts senders for what waits in `ready`, in the background. */
+  private sendReady(): void {
+    // A failure to record an outcome leaves its delivery pending: the alarm queued with it sends it again.
+    this.kit.ctx.waitUntil(this.startSenders().catch((error) => console.warn(`webhook sends: ${(error as Error)?.message ?? String(error)}; the alarm sends again`)));
   }
 
   /** A `webhook.test` delivery to one endpoint, sent now. */
@@ -162,6 +167,8 @@ export class Deliveries implements Part {
     const queued = this.kit.unitOfWork.run(() => this.queue(endpoint_id, newId("evt"), event.type, bodyOf(event, account_id)))!;
     this.claim(queued);
     await this.attempt(this.begin(queued));
+    // Deliveries held back by PER_ENDPOINT while this one was sent outside the senders go now.
+    if (this.ready.length) this.sendReady();
     return this.get(queued.id)!;
   }
 
@@ -174,6 +181,7 @@ export class Deliveries implements Part {
       const row = this.kit.sql<Claimed>`SELECT id, endpoint_id, event_id, body, attempts FROM deliveries WHERE id = ${delivery_id}`[0]!;
       this.claim(row);
       await this.attempt(this.begin(row));
+      if (this.ready.length) this.sendReady();
     }
     return this.get(delivery_id);
   }
