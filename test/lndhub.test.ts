@@ -79,7 +79,7 @@ describe("credentials", () => {
     expect(auth.status).toBe(200);
     expect(Object.keys(auth.json).sort()).toEqual(["access_token", "refresh_token"]);
     const balance = await api("GET", "/lndhub/balance", { token: auth.json.access_token });
-    expect(balance).toEqual({ status: 200, json: { BTC: { AvailableBalance: 0 } } });
+    expect({ status: balance.status, json: balance.json }).toEqual({ status: 200, json: { BTC: { AvailableBalance: 0 } } });
     // ?type=refresh_token with the refresh token.
     const refreshed = await api("POST", "/lndhub/auth?type=refresh_token", { body: { refresh_token: auth.json.refresh_token } });
     expect(refreshed.status).toBe(200);
