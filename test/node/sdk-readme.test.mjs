@@ -10,6 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { execFileSync } from "node:child_process";
+import { copyFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
 import { START_TIMEOUT_MS, startHub } from "./hub.mjs";
@@ -114,5 +116,22 @@ describe("sdk/README.md's examples run against the hub", () => {
     const chat = outputs.find((o) => o.some((line) => line.includes("→")));
     assert.match(chat.find((line) => line.includes("→")), /→ the door code is 4242$/);
     assert.ok(!chat.join("\n").includes("4242 →"), "the stored message is ciphertext");
+  });
+});
+
+describe("the SDK as published", () => {
+  test("`npm run build`'s output (sdk/tsconfig.json, ES modules and declarations) loads in Node and calls the hub", { timeout: 120_000 }, async () => {
+    // Inside the repository (git-ignored .cache/), so the build's imports find the packages as an app's would.
+    const out = join(root, ".cache", `sdk-dist-${process.pid}`);
+    after(() => rmSync(out, { recursive: true, force: true }));
+    execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "sdk/tsconfig.json"), "--outDir", out], { stdio: "inherit" });
+    copyFileSync(join(root, "sdk/src/schema.d.ts"), join(out, "sdk/src/schema.d.ts"));
+    const declarations = readFileSync(join(out, "sdk/src/index.d.ts"), "utf8");
+    assert.match(declarations, /from "\.\/schema"/);
+    const { FlashHub, newEncryptionKey } = await import(pathToFileURL(join(out, "sdk/src/index.js")).href);
+    const client = new FlashHub({ baseUrl: hub.url });
+    await client.logIn("bob", PASSWORD);
+    assert.equal(typeof (await client.wallet()).balance_msat, "number");
+    assert.match(await client.publishEncryptionKey(newEncryptionKey()), /^[0-9a-f]{64}$/);
   });
 });
