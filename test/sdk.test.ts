@@ -148,6 +148,24 @@ describe("SDK: token refresh", () => {
     ]);
   });
 
+  it("a refresh lost on the way is tried again by the call's next attempt: before the hub, the session goes on; after it, it ends", async () => {
+    for (const lostAfterTheHub of [false, true]) {
+      const { hub: first } = await signedUp("sdk_lostrefresh");
+      let lose = 1;
+      const losing = (async (input: RequestInfo | URL, init?: RequestInit) => {
+        const request = new Request(input, init);
+        if (new URL(request.url).pathname === "/v1/auth/refresh" && lose-- > 0) {
+          if (lostAfterTheHub) await hubFetch(request.clone());
+          throw new TypeError("network connection lost");
+        }
+        return hubFetch(request);
+      }) as typeof fetch;
+      const hub = new FlashHub({ baseUrl: BASE, fetch: losing, session: { access_token: "stale", refresh_token: first.session!.refresh_token } });
+      if (lostAfterTheHub) await expect(hub.wallet()).rejects.toBeInstanceOf(SessionEnded);
+      else expect((await hub.wallet()).wallet_id).toBe(first.session && (await first.wallet()).wallet_id);
+    }
+  });
+
   it("a refresh token the hub refuses ends the session: SessionEnded, onSession(null)", async () => {
     const { hub: first } = await signedUp("sdk_ended");
     const spent = first.session!.refresh_token;

@@ -105,8 +105,10 @@ export class Credentials {
   }
 
   /**
-   * One `POST /v1/auth/refresh`. Never retried: if its answer is lost, the refresh token may be spent
-   * already, and presenting it again would end the session (the hub's theft rule).
+   * One `POST /v1/auth/refresh`, not repeated here. If it fails on the way, the call that needed it
+   * fails or (when safe to repeat) tries again, refreshing again with the same token: had the lost
+   * attempt reached the hub, the token is spent and the hub ends the session (the theft rule), which
+   * is what giving up would have done; had it not, the session goes on.
    */
   private async rotate(): Promise<void> {
     const session = this.session!;
