@@ -47,14 +47,20 @@ const STATUS_INTERVAL_MS = 10_000;
 
 /**
  * Money in chat (docs/decisions/0007): a payment message, and each payer's share of a request.
- * 1. One unit of work writes an *intent* (and claims the client's Idempotency-Key).
+ * 1. One unit of work writes an *intent* (and claims the client's Idempotency-Key); a payment
+ *    message's intent takes its seq and its numbers in the payer's and payee's mailboxes, and the
+ *    conversation posts nothing else until step 3 or a refusal (`whenFree`).
  * 2. The payer's wallet moves the money with the ordinary transfer protocol, under an idempotency key
- *    made from the intent (`chat:<conversation>:<intent>`), so asking again never pays twice.
+ *    made from the intent (`chat:<conversation>:<intent>`), so asking again never pays twice. A
+ *    payment message travels with it: each wallet logs its member's `chat.message` in the commit
+ *    that moves its money, if it is the next event of its mailbox.
  * 3. One unit of work deletes the intent and writes the fact: the payment message (with its seq and
- *    transaction) or the share in `paid_by`, with its events in every member's mailbox.
- * A crash between any two steps leaves the intent, which the alarm (or the same request again)
- * completes: the wallet answers the same transfer, and only the first completion writes the message.
- * A refusal by the wallet (nothing moved) drops the intent: no message, and the key is free again.
+ *    transaction) or the share in `paid_by`, with its events in every member's mailbox (an event a
+ *    wallet already has from the transfer is acknowledged at once, not sent).
+ * A crash between any two steps leaves the intent, which the alarm (or the same request again, or
+ * the next post) completes: the wallet answers the same transfer, and only the first completion
+ * writes the message. A refusal by the wallet (nothing moved) drops the intent: no message, its
+ * numbers go to the next post, and the key is free again.
  */
 export class ChatPayments implements Part {
   readonly name = "chat-payments";
