@@ -102,7 +102,7 @@ export class Deliveries implements Part {
   private ready: Claimed[] = [];
   /** The senders at work, at most PARALLEL: each sends deliveries one after another until none is left. */
   private readonly senders = new Set<Promise<void>>();
-  /** Senders look in the table for deliveries due by this (set by the alarm and when `ready` gives some back), or not at all (null). */
+  /** Senders look in the table for deliveries due by this (set by the alarm, kept while an endpoint at PER_ENDPOINT holds some back), or not at all (null). */
   private lookDueBy: number | null = null;
   /** The feed's position (null: no push yet), as committed. */
   private through: number | null = null;
