@@ -38,7 +38,11 @@ export function bundle({ quiet = true } = {}) {
     // copy under bench/.build with `main` made absolute: the bench writes nothing outside bench/.
     const dir = join(BUILD, `config-${name}`);
     mkdirSync(dir, { recursive: true });
-    const text = readFileSync(config, "utf8").replace(/^main\s*=\s*"([^"]+)"/m, (_, main) => `main = ${JSON.stringify(resolve(dirname(config), main))}`);
+    // The web app's files ([assets], served by Workers static assets in front of the Worker) are left out:
+    // the bench's workerd serves the Worker alone, and the app is measured from web/dist (its size).
+    const text = readFileSync(config, "utf8")
+      .replace(/^main\s*=\s*"([^"]+)"/m, (_, main) => `main = ${JSON.stringify(resolve(dirname(config), main))}`)
+      .replace(/^\[assets\][^]*?(?=^\[)/m, "");
     writeFileSync(join(dir, "wrangler.toml"), text);
     try {
       execFileSync(process.execPath, [WRANGLER, "deploy", "--dry-run", "--env=", "--config", join(dir, "wrangler.toml"), "--outdir", join(BUILD, name)], {

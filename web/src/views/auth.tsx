@@ -1,0 +1,64 @@
+import { useState } from "preact/hooks";
+import { Account, describe, needsTotp } from "../account.ts";
+
+/** Sign up or log in; asks for the TOTP code when the hub says the account has TOTP on. */
+export function AuthView({ onSignedIn, onEnded }: { onSignedIn: (account: Account) => void; onEnded: () => void }) {
+  const [mode, setMode] = useState<"login" | "signup">("signup");
+  const [askTotp, setAskTotp] = useState(false);
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    setBusy(true);
+    setError("");
+    try {
+      const totp = String(form.get("totp") ?? "").trim() || undefined;
+      onSignedIn(await Account.start(mode, String(form.get("username")), String(form.get("password")), totp, onEnded));
+    } catch (e) {
+      if (mode === "login" && needsTotp(e)) setAskTotp(true);
+      setError(describe(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main class="auth">
+      <h1>Flash Hub</h1>
+      <div class="tabs" role="group" aria-label="Account">
+        <button type="button" aria-pressed={mode === "signup"} onClick={() => setMode("signup")}>
+          Sign up
+        </button>
+        <button type="button" aria-pressed={mode === "login"} onClick={() => setMode("login")}>
+          Log in
+        </button>
+      </div>
+      <form onSubmit={submit} class="card">
+        <label>
+          Username
+          <input name="username" required minLength={3} maxLength={32} pattern="[A-Za-z0-9_]{3,32}" autoComplete="username" autoFocus />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" required minLength={8} maxLength={256} autoComplete={mode === "signup" ? "new-password" : "current-password"} />
+        </label>
+        {mode === "login" && askTotp && (
+          <label>
+            Authenticator code
+            <input name="totp" inputMode="numeric" pattern="[0-9]{6}" autoComplete="one-time-code" required autoFocus />
+          </label>
+        )}
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          {mode === "signup" ? "Create account" : "Log in"}
+        </button>
+      </form>
+    </main>
+  );
+}
