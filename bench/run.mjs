@@ -19,6 +19,7 @@ import { Hub } from "./lib/hub.mjs";
 import { socketMemoryProbe } from "./lib/socket-probe.mjs";
 import { startReceiver, verifyDeliveries, standardWebhooks } from "./lib/receiver.mjs";
 import { limitsAB } from "./lib/limits-ab.mjs";
+import { clientSizes } from "./lib/client-sizes.mjs";
 
 const { values: opt } = parseArgs({
   options: {
@@ -521,6 +522,9 @@ async function main() {
   results.elapsed_s = round((Date.now() - started.getTime()) / 1000, 1);
 
   // ── Report ─────────────────────────────────────────────────────────────────
+  // The clients' sizes (built after the load phases, so the build disturbs none of them).
+  results.clients = await clientSizes();
+  log(`[bench] clients: SDK bundle ${results.clients.sdk_bundle_kb_gzip} KB gzipped, web app first load ${results.clients.web_first_load_kb_gzip} KB of JavaScript gzipped`);
   const best = Object.values(intraledger).reduce((a, b) => (b.tps > (a?.tps ?? -1) ? b : a), null);
   const hotBest = (prefix) => Math.max(...Object.entries(hot).filter(([k]) => k.startsWith(prefix)).map(([, v]) => v.tps));
   const summary = {
@@ -566,6 +570,8 @@ async function main() {
     limits_off_tps: limitsAb.limits_off_tps ?? null,
     limits_ratio: limitsAb.limits_ratio ?? null,
     events_missing: results.phases.websocket.events_missing + chatRuns(chat).reduce((n, x) => n + x.events_missing, 0) + (webhooks.events_missing ?? 0),
+    sdk_bundle_kb_gzip: results.clients.sdk_bundle_kb_gzip,
+    web_first_load_kb_gzip: results.clients.web_first_load_kb_gzip,
   };
   results.summary = summary;
   const disturbed = allLoads(results.phases).filter(([, r]) => (r.other_cpu_cores ?? 0) > 0.25);
