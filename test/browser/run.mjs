@@ -1,8 +1,8 @@
 // The web app in a real browser (issue 13, point 3): Debian's Chromium (/usr/bin/chromium, `apt-get install
 // chromium`; never a browser download) driven by playwright-core, against a hub started as `npm start` starts
 // it (scripts/dev.mjs: the web app built, wrangler dev with the LND simulator), on its own port and storage.
-// Two users sign up, fund themselves from the faucet, chat, pay in chat, ask and pay a request, exchange an
-// end-to-end encrypted message (read in clear by the other, ciphertext at the hub: checked through the API),
+// Two users sign up, fund themselves from the faucet, chat, pay in chat, ask and pay a request, talk and pay in a
+// group, exchange an end-to-end encrypted message (read in clear by the other, ciphertext at the hub: checked through the API),
 // and a point of sale sees "Paid" when the simulated outside world pays its invoice. Any console error, page
 // error or CSP violation fails the run. Screenshots go to test/browser/artifacts/ (git-ignored);
 // `--screenshot` also writes docs/screenshot.png (the README's).
@@ -82,7 +82,7 @@ async function call(url, method, path, { token, body, headers = {} } = {}) {
   return { status: res.status, headers: res.headers, json: await res.json().catch(() => null) };
 }
 
-test("two users in Chromium: sign up, faucet, chat, pay in chat, a request, encrypted text, point of sale", { timeout: 600_000 }, async () => {
+test("two users in Chromium: sign up, faucet, chat, pay in chat, a request, a group, encrypted text, point of sale", { timeout: 600_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)`);
   mkdirSync(ARTIFACTS, { recursive: true });
   const hub = await startHub();
@@ -139,7 +139,7 @@ test("two users in Chromium: sign up, faucet, chat, pay in chat, a request, encr
 
     // Alice opens a direct conversation and sends bob an end-to-end encrypted message (the default there).
     await alice.getByRole("link", { name: "Chat" }).click();
-    await alice.getByLabel("With").fill(names.bob);
+    await alice.getByLabel(/^With/).fill(names.bob);
     await alice.getByRole("button", { name: "Start conversation" }).click();
     await alice.getByRole("checkbox", { name: "Encrypt end to end" }).waitFor();
     assert.ok(await alice.getByRole("checkbox", { name: "Encrypt end to end" }).isChecked());
@@ -172,12 +172,32 @@ test("two users in Chromium: sign up, faucet, chat, pay in chat, a request, encr
     await shot(alice, "03-alice-chat");
     await shot(bob, "04-bob-chat");
 
+    // A group: alice, bob and carol (signed up through the API); plain text there, and a payment to one member.
+    const carol = `carol_${suffix}`;
+    assert.equal((await call(hub.url, "POST", "/v1/accounts", { body: { username: carol, password: PASSWORD } })).status, 201);
+    await alice.getByLabel(/^With/).fill(`${names.bob}, ${carol}`);
+    await alice.getByLabel("Title").fill("Lunch crew");
+    await alice.getByRole("button", { name: "Start conversation" }).click();
+    await alice.getByRole("heading", { name: /Lunch crew \(group of 3\)/ }).waitFor();
+    assert.equal(await alice.getByRole("checkbox", { name: "Encrypt end to end" }).count(), 0, "no encryption offered in a group");
+    await alice.getByLabel("Message", { exact: true }).fill("lunch at noon?");
+    await alice.getByRole("button", { name: "Send", exact: true }).click();
+    await alice.getByLabel("Message", { exact: true }).fill("carol's sandwich");
+    await alice.getByLabel("Amount (sat)").fill("300");
+    await alice.getByLabel("Pay whom").selectOption(carol);
+    await alice.getByRole("button", { name: "Pay", exact: true }).click();
+    await alice.getByTestId("messages").getByText(`paid 300 sat to ${carol}`).waitFor();
+    await bob.getByRole("button", { name: /Lunch crew/ }).click();
+    await bob.getByTestId("messages").getByText("lunch at noon?").waitFor();
+    await bob.getByTestId("messages").getByText(`paid 300 sat to ${carol}`).waitFor();
+    await shot(bob, "05-bob-group");
+
     // The hub's stored copy of the encrypted message is ciphertext: bob's session through the API.
     const login = await call(hub.url, "POST", "/v1/auth/login", { body: { username: names.bob, password: PASSWORD } });
     assert.equal(login.status, 200);
     const token = login.json.access_token;
     const conversations = await call(hub.url, "GET", "/v1/conversations", { token });
-    const conversation = conversations.json.conversations.find((c) => c.members.some((m) => m.username === names.alice));
+    const conversation = conversations.json.conversations.find((c) => c.kind === "direct" && c.members.some((m) => m.username === names.alice));
     assert.ok(conversation, "bob has a conversation with alice");
     const messages = (await call(hub.url, "GET", `/v1/conversations/${conversation.conversation_id}/messages`, { token })).json.messages;
     const encrypted = messages.filter((m) => m.kind === "encrypted");
@@ -197,15 +217,15 @@ test("two users in Chromium: sign up, faucet, chat, pay in chat, a request, encr
     await bob.getByRole("img", { name: "Lightning invoice for 2,100 sat" }).waitFor();
     const paymentRequest = await bob.getByTestId("payment-request").inputValue();
     assert.match(paymentRequest, /^lnbcrt21u/);
-    await shot(bob, "05-pos-invoice");
+    await shot(bob, "06-pos-invoice");
     const paid = await call(hub.url, "POST", "/dev/sim/pay", { body: { payment_request: paymentRequest } });
     assert.equal(paid.status, 200, JSON.stringify(paid.json));
     await bob.getByTestId("invoice-status").filter({ hasText: "Paid ✓" }).waitFor();
-    await shot(bob, "06-pos-paid");
+    await shot(bob, "07-pos-paid");
 
     await alice.getByRole("link", { name: "Wallet" }).click();
-    await balance(alice, "97,800 sat");
-    await shot(alice, "07-alice-wallet");
+    await balance(alice, "97,500 sat");
+    await shot(alice, "08-alice-wallet");
 
     if (process.argv.includes("--screenshot")) {
       await alice.getByRole("link", { name: "Chat" }).click();

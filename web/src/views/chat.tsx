@@ -100,6 +100,7 @@ function Conversation({ account, conversation }: { account: Account; conversatio
   const [encrypt, setEncrypt] = useState(direct);
   const [askTotp, setAskTotp] = useState(false);
   const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
 
   const load = async () => {
     const result = await account.hub.api.GET("/v1/conversations/{id}/messages", { params: { path: { id }, query: { limit: 50 } } });
@@ -135,6 +136,8 @@ function Conversation({ account, conversation }: { account: Account; conversatio
     const to = String(data.get("to") ?? "") || counterparty;
     const totpCode = String(data.get("totp") ?? "").trim() || undefined;
     setError("");
+    // The composer is disabled while its message goes: what is typed meanwhile would be cleared with the form.
+    setBusy(true);
     try {
       if (action === "pay") {
         if (!amountSat) throw new Error("say how much to pay");
@@ -157,6 +160,8 @@ function Conversation({ account, conversation }: { account: Account; conversatio
     } catch (e) {
       if (needsTotp(e)) setAskTotp(true);
       setError(describe(e));
+    } finally {
+      setBusy(false);
     }
   }
 
@@ -186,53 +191,56 @@ function Conversation({ account, conversation }: { account: Account; conversatio
         ))}
       </ol>
       <form class="composer" onSubmit={(e) => void submit(e as unknown as SubmitEvent)}>
-        <label>
-          Message
-          <input name="text" maxLength={2000} autoComplete="off" />
-        </label>
-        {direct && (
-          <label class="inline">
-            <input type="checkbox" checked={encrypt} onChange={(e) => setEncrypt(e.currentTarget.checked)} /> Encrypt end to end
-          </label>
-        )}
-        <label>
-          Amount (sat) <span class="muted">(to pay or request)</span>
-          <input name="amount" type="number" min={1} step={1} inputMode="numeric" />
-        </label>
-        {!direct && (
+        <fieldset disabled={busy}>
+          <legend class="visually-hidden">New message</legend>
           <label>
-            Pay whom
-            <select name="to">
-              {others.map((u) => (
-                <option key={u} value={u}>
-                  {u}
-                </option>
-              ))}
-            </select>
+            Message
+            <input name="text" maxLength={2000} autoComplete="off" />
           </label>
-        )}
-        {askTotp && (
+          {direct && (
+            <label class="inline">
+              <input type="checkbox" checked={encrypt} onChange={(e) => setEncrypt(e.currentTarget.checked)} /> Encrypt end to end
+            </label>
+          )}
           <label>
-            Authenticator code
-            <input name="totp" inputMode="numeric" pattern="[0-9]{6}" autoComplete="one-time-code" required />
+            Amount (sat) <span class="muted">(to pay or request)</span>
+            <input name="amount" type="number" min={1} step={1} inputMode="numeric" />
           </label>
-        )}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="buttons">
-          <button type="submit" name="action" value="send">
-            Send
-          </button>
-          <button type="submit" name="action" value="pay">
-            Pay
-          </button>
-          <button type="submit" name="action" value="request">
-            Request
-          </button>
-        </div>
+          {!direct && (
+            <label>
+              Pay whom
+              <select name="to">
+                {others.map((u) => (
+                  <option key={u} value={u}>
+                    {u}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          {askTotp && (
+            <label>
+              Authenticator code
+              <input name="totp" inputMode="numeric" pattern="[0-9]{6}" autoComplete="one-time-code" required />
+            </label>
+          )}
+          {error && (
+            <p class="error" role="alert">
+              {error}
+            </p>
+          )}
+          <div class="buttons">
+            <button type="submit" name="action" value="send">
+              Send
+            </button>
+            <button type="submit" name="action" value="pay">
+              Pay
+            </button>
+            <button type="submit" name="action" value="request">
+              Request
+            </button>
+          </div>
+        </fieldset>
       </form>
     </article>
   );
