@@ -3,7 +3,7 @@
 // it (scripts/dev.mjs: the web app built, wrangler dev with the LND simulator), on its own port and storage.
 // Two users sign up, fund themselves from the faucet, chat, pay in chat, ask and pay a request, talk and pay in a
 // group, exchange an end-to-end encrypted message (read in clear by the other, ciphertext at the hub: checked through the API),
-// a third user with TOTP on logs in with their code, and a point of sale sees "Paid" when the simulated outside world pays its invoice. Any console error, page
+// a third user with TOTP on logs in with their code, one pays an outside invoice and a Lightning Address, and a point of sale sees "Paid" when the simulated outside world pays its invoice. Any console error, page
 // error or CSP violation fails the run. Screenshots go to test/browser/artifacts/ (git-ignored);
 // `--screenshot` also writes docs/screenshot.png (the README's).
 //
@@ -83,7 +83,7 @@ async function call(url, method, path, { token, body, headers = {} } = {}) {
   return { status: res.status, headers: res.headers, json: await res.json().catch(() => null) };
 }
 
-test("two users in Chromium: sign up, faucet, chat, pay in chat, a request, a group, encrypted text, TOTP login, point of sale", { timeout: 600_000 }, async () => {
+test("two users in Chromium: sign up, faucet, chat, pay in chat, a request, a group, encrypted text, TOTP login, invoice and address, point of sale", { timeout: 600_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)`);
   mkdirSync(ARTIFACTS, { recursive: true });
   const hub = await startHub();
@@ -255,6 +255,26 @@ test("two users in Chromium: sign up, faucet, chat, pay in chat, a request, a gr
 
     await alice.getByRole("link", { name: "Wallet" }).click();
     await balance(alice, "97,500 sat");
+
+    // Alice sends from the Send page: an invoice of the outside world, then bob's Lightning Address.
+    const outside = await call(hub.url, "POST", "/dev/sim/invoices", { body: { amount_sat: 400, memo: "outside" } });
+    assert.equal(outside.status, 200, JSON.stringify(outside.json));
+    await alice.getByRole("link", { name: "Send" }).click();
+    await alice.getByLabel(/^To/).fill(outside.json.payment_request);
+    await alice.getByRole("button", { name: "Send", exact: true }).click();
+    await alice.getByRole("status").filter({ hasText: "Invoice payment succeeded." }).waitFor();
+    const address = (await call(hub.url, "GET", `/v1/users/${names.bob}`, { token })).json.lightning_address;
+    await alice.getByLabel(/^To/).fill(address);
+    await alice.getByLabel(/^Amount/).fill("250");
+    await alice.getByLabel(/^Comment/).fill("thanks");
+    await alice.getByRole("button", { name: "Send", exact: true }).click();
+    await alice.getByRole("status").filter({ hasText: `Payment to ${address} succeeded.` }).waitFor();
+    const aliceToken = (await call(hub.url, "POST", "/v1/auth/login", { body: { username: names.alice, password: PASSWORD } })).json.access_token;
+    const aliceTx = (await call(hub.url, "GET", "/v1/wallet/transactions", { token: aliceToken })).json.transactions;
+    const fees = aliceTx.reduce((sum, t) => sum + t.fee_msat, 0);
+    await alice.getByRole("link", { name: "Wallet" }).click();
+    await balance(alice, ((97_500_000 - 400_000 - 250_000 - fees) / 1000).toLocaleString("en", { maximumFractionDigits: 3 }) + " sat");
+    await alice.getByTestId("history").getByText(`to ${names.bob}`).first().waitFor();
     await shot(alice, "08-alice-wallet");
 
     if (process.argv.includes("--screenshot")) {
