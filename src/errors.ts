@@ -29,6 +29,22 @@ export const errorStatus = {
 
 export type ErrorCode = keyof typeof errorStatus;
 
+/**
+ * The longest message an error answer carries (`{error: {code, message}}`, LndHub's and the LUDs'
+ * errors, a Lightning payment's failure_reason). The hub's own words are far shorter; what could be
+ * longer echoes the request (the unknown fields of a 64 KiB body) or a node's text, and is cut.
+ */
+export const ERROR_MESSAGE_MAX_LENGTH = 1024;
+
+/** `message`, cut to ERROR_MESSAGE_MAX_LENGTH characters (never inside a surrogate pair) with "…" where it was cut. */
+export function boundedMessage(message: string): string {
+  if (message.length <= ERROR_MESSAGE_MAX_LENGTH) return message;
+  let end = ERROR_MESSAGE_MAX_LENGTH - 1;
+  const last = message.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${message.slice(0, end)}…`;
+}
+
 /** A failure the API reports to the caller as `{error:{code,message}}`. */
 export class ApiError extends Error {
   constructor(

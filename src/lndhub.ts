@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { DecodedInvoice } from "./bolt11";
-import type { ErrorCode } from "./errors";
+import { boundedMessage, type ErrorCode } from "./errors";
 import { MAX_PAYMENT_SAT, MSAT_PER_SAT } from "./money";
 import { Memo, Scope } from "./schemas";
 import type { Invoice, LightningPayment, Transaction } from "./wallet-types";
@@ -53,7 +53,7 @@ export interface LndhubFailure {
 export function lndhubFailure(code: LndhubCode, detail?: string, status?: number): LndhubFailure {
   const base = LNDHUB_MESSAGE[code];
   const message = detail && detail !== base ? `${base}: ${detail}` : base;
-  return { status: status ?? defaultStatus(code), body: { error: true, code, message } };
+  return { status: status ?? defaultStatus(code), body: { error: true, code, message: boundedMessage(message) } };
 }
 
 function defaultStatus(code: LndhubCode): number {

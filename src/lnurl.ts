@@ -3,6 +3,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { bech32 } from "@scure/base";
 import { MAX_INVOICE_LENGTH } from "./bolt11";
+import { boundedMessage } from "./errors";
 import { MAX_PAYMENT_SAT, MSAT_PER_SAT, type Msat } from "./money";
 import { amountSat } from "./schemas";
 import { checkWebhookUrl } from "./webhooks/url-policy";
@@ -143,7 +144,7 @@ export const commentLength = (comment: string): number => [...comment].length;
 
 /** The LUDs' error answer. */
 export const LnurlError = z.object({ status: z.literal("ERROR"), reason: z.string() }).openapi("LnurlError");
-export const lnurlError = (reason: string) => ({ status: "ERROR" as const, reason });
+export const lnurlError = (reason: string) => ({ status: "ERROR" as const, reason: boundedMessage(reason) });
 
 const wholeMsat = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const httpUrl = z.string().max(LNURL_MAX_LENGTH).refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), "not an http(s) URL");

@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ERROR_MESSAGE_MAX_LENGTH, boundedMessage } from "../src/errors";
+import { lndhubFailure } from "../src/lndhub";
+import { lnurlError } from "../src/lnurl";
 import worker from "../workers/index";
 import { api, auditOf, balanceOf, createAccount, fund, newKey, storedBooks, testEnv } from "./helpers";
 
@@ -183,5 +186,23 @@ describe("validation speaks the user's language", () => {
     expect(await message(pay({ amount_sat: 5 }))).toBe("to is required");
     expect(await message(pay({ to: b.username, amount_sat: 5, tip: 1 }))).toBe('unknown field "tip"');
     expect(await message(api("GET", "/v1/wallet/transactions?limit=1000", { token: a.access_token }))).toBe("limit must be at most 100");
+  });
+
+  it("an error's message is cut at ERROR_MESSAGE_MAX_LENGTH, however many unknown fields a body names", async () => {
+    const a = await createAccount("cut");
+    // 60 KiB of unknown fields, each echoed in the message (before the cut: about 120 KB).
+    const body: Record<string, unknown> = { to: "nobody_here", amount_sat: 1 };
+    for (let i = 0; JSON.stringify(body).length < 60_000; i++) body[`f${i}`] = 1;
+    const r = await api("POST", "/v1/payments/intraledger", { raw: JSON.stringify(body), token: a.access_token, key: newKey() });
+    expect(r.status).toBe(400);
+    const text = r.json.error.message as string;
+    expect(text.startsWith('unknown fields "f0", "f1", ')).toBe(true);
+    expect(text.length).toBe(ERROR_MESSAGE_MAX_LENGTH);
+    expect(text.endsWith("…")).toBe(true);
+    // LndHub's and the LUDs' errors are cut alike.
+    expect(lndhubFailure(8, "x".repeat(5000)).body.message.length).toBe(ERROR_MESSAGE_MAX_LENGTH);
+    expect(lnurlError("x".repeat(5000)).reason.length).toBe(ERROR_MESSAGE_MAX_LENGTH);
+    expect(boundedMessage(`${"x".repeat(ERROR_MESSAGE_MAX_LENGTH - 2)}😀y`)).toBe(`${"x".repeat(ERROR_MESSAGE_MAX_LENGTH - 2)}…`);
+    expect(boundedMessage("short")).toBe("short");
   });
 });

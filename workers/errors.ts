@@ -1,12 +1,12 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ApiError, errorStatus, isRefusal, type Refusal } from "../src/errors";
+import { ApiError, boundedMessage, errorStatus, isRefusal, type Refusal } from "../src/errors";
 import { lndhubFailureOf } from "../src/lndhub";
 import type { ApiAnswer } from "../src/wallet-types";
 
 export const errorJson = (c: Context, status: number, code: string, message: string) =>
-  c.json({ error: { code, message } }, status as ContentfulStatusCode);
+  c.json({ error: { code, message: boundedMessage(message) } }, status as ContentfulStatusCode);
 
 /** Turns an actor's answer (or refusal) into the HTTP response the contract promises. */
 export function answer(c: Context, result: ApiAnswer | Refusal) {

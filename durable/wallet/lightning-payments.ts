@@ -1,4 +1,4 @@
-import { refuse, isRefusal, type Refusal } from "../../src/errors";
+import { boundedMessage, refuse, isRefusal, type Refusal } from "../../src/errors";
 import { newId } from "../../src/ids";
 import { journals } from "../../src/ledger";
 import { GrpcCode, LndError, type LndRestClient, type PaymentOutcome } from "../../src/lightning";
@@ -171,7 +171,8 @@ export class LightningPayments implements Part {
     if (!p) return null;
     const answer: LightningPayment = { status: p.status, payment_hash: p.payment_hash, amount_msat: p.amount_msat, fee_msat: p.fee_msat, transaction: this.history.byId(p.transaction_id)! };
     if (p.preimage) answer.preimage = p.preimage;
-    if (p.failure_reason) answer.failure_reason = p.failure_reason;
+    // LND's refusal is stored as it came (`LND refused the payment: …`): answered cut, as errors are.
+    if (p.failure_reason) answer.failure_reason = boundedMessage(p.failure_reason);
     return answer;
   }
 
