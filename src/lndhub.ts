@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { DecodedInvoice } from "./bolt11";
+import type { NodeInfo as LndNodeInfo } from "./lightning";
 import { boundedMessage, type ErrorCode } from "./errors";
 import { MAX_PAYMENT_SAT, MSAT_PER_SAT } from "./money";
 import { Memo, Scope } from "./schemas";
@@ -367,6 +368,39 @@ export function toDecodedPayReq(d: DecodedInvoice): DecodedPayReq {
         return [String(bit), { name: name ?? "unknown", is_required: bit % 2 === 0, is_known: name !== undefined }];
       }),
     ),
+  };
+}
+
+/**
+ * The longest text of LND's getinfo that `/lndhub/getinfo` passes on (the document's bounds). The
+ * node is the operator's own and trusted, but its words are not the hub's: a longer one is cut.
+ * A pubkey is 33 bytes and a block hash 32, in hex; an alias at most 32 bytes (BOLT 7); a URI is
+ * `<pubkey>@<host>:<port>` (a host at most 253 characters).
+ */
+export const NODE_INFO_TEXT_MAX = { identity_pubkey: 66, alias: 32, version: 128, block_hash: 64, chain: 32, network: 32, uri: 66 + 1 + 253 + 6 } as const;
+
+/** `s` at most `max` characters, never cut inside a surrogate pair. */
+function cut(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const code = s.charCodeAt(max - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
+/** LND's getinfo as LndHub answers it, its text cut to NODE_INFO_TEXT_MAX. */
+export function toNodeInfo(info: LndNodeInfo, testnet: boolean): z.infer<typeof NodeInfo> {
+  const max = NODE_INFO_TEXT_MAX;
+  return {
+    identity_pubkey: cut(info.identity_pubkey, max.identity_pubkey),
+    alias: cut(info.alias, max.alias),
+    version: cut(info.version, max.version),
+    block_height: info.block_height,
+    block_hash: cut(info.block_hash, max.block_hash),
+    synced_to_chain: info.synced_to_chain,
+    testnet,
+    chains: info.chains.map((c) => ({ chain: cut(c.chain, max.chain), network: cut(c.network, max.network) })),
+    uris: info.uris.map((u) => cut(u, max.uri)),
+    num_active_channels: info.num_active_channels,
+    num_peers: info.num_peers,
   };
 }
 

@@ -1,5 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import { NODE_INFO_TEXT_MAX, toNodeInfo } from "../src/lndhub";
 import { createApp } from "../workers/app";
 import { api, auditOf, balanceOf, createAccount, expectConservation, fund, testEnv, walletStub, type TestAccount } from "./helpers";
 
@@ -483,6 +484,37 @@ describe("the rest of the API", () => {
     const unknown = await hub(ha, "GET", "/keysend");
     expect(unknown.status).toBe(404);
     expect(unknown.json).toMatchObject({ error: true, code: 8 });
+  });
+
+  it("getinfo passes on LND's text cut to the bounds the document gives it", () => {
+    const node = {
+      version: "0.18.3-beta commit=v0.18.3-beta",
+      commit_hash: "",
+      identity_pubkey: `02${"ab".repeat(32)}`,
+      alias: "flash",
+      color: "#000000",
+      num_pending_channels: 0,
+      num_active_channels: 3,
+      num_inactive_channels: 0,
+      num_peers: 4,
+      block_height: 850_000,
+      block_hash: "00".repeat(32),
+      best_header_timestamp: 0,
+      synced_to_chain: true,
+      synced_to_graph: true,
+      chains: [{ chain: "bitcoin", network: "mainnet" }],
+      uris: [`02${"ab".repeat(32)}@node.example.com:9735`],
+    };
+    // As LND says it, when it is within the bounds.
+    expect(toNodeInfo(node, false)).toEqual({
+      identity_pubkey: node.identity_pubkey, alias: "flash", version: node.version, block_height: 850_000, block_hash: node.block_hash, synced_to_chain: true,
+      testnet: false, chains: node.chains, uris: node.uris, num_active_channels: 3, num_peers: 4,
+    });
+    const long = toNodeInfo({ ...node, version: "v".repeat(10_000), alias: `${"a".repeat(31)}😀`, chains: [{ chain: "c".repeat(99), network: "n".repeat(99) }], uris: ["u".repeat(999)] }, true);
+    expect(long.version).toBe("v".repeat(NODE_INFO_TEXT_MAX.version));
+    expect(long.alias).toBe("a".repeat(31)); // not half an emoji
+    expect(long.chains).toEqual([{ chain: "c".repeat(NODE_INFO_TEXT_MAX.chain), network: "n".repeat(NODE_INFO_TEXT_MAX.network) }]);
+    expect(long.uris).toEqual(["u".repeat(NODE_INFO_TEXT_MAX.uri)]);
   });
 
   it("getinfo when LND cannot be reached: code 7", async () => {

@@ -331,22 +331,7 @@ lndhub.get("/lndhub/getinfo", requireAuth("read"), async (c) => {
   } catch {
     throw fail(7, "the Lightning node could not be reached");
   }
-  return c.json(
-    {
-      identity_pubkey: info.identity_pubkey,
-      alias: info.alias,
-      version: info.version,
-      block_height: info.block_height,
-      block_hash: info.block_hash,
-      synced_to_chain: info.synced_to_chain,
-      testnet: (c.env.BITCOIN_NETWORK || "bitcoin") !== "bitcoin",
-      chains: info.chains,
-      uris: info.uris,
-      num_active_channels: info.num_active_channels,
-      num_peers: info.num_peers,
-    },
-    200,
-  );
+  return c.json(l.toNodeInfo(info, (c.env.BITCOIN_NETWORK || "bitcoin") !== "bitcoin"), 200);
 });
 
 doc({
