@@ -1,8 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { CONVERSATION_MEMBERS, CONVERSATION_TITLE_MAX, MESSAGE_TEXT } from "./chat";
 import { USERNAME_PATTERN } from "./identifiers";
-import { MAX_PAYMENT_SAT } from "./money";
+import { MAX_PAYMENT_SAT, MSAT_PER_SAT } from "./money";
 import { NIP44_MAX_PAYLOAD_CHARS, isNip44Payload } from "./nip44";
+import { CountOut, TimestampOut, UsernameOut, WalletIdOut, hubId } from "./response-bounds";
 import { amountSat } from "./schemas";
 
 /** Chat's request and response schemas (the contract's "Chat" section); they also make /openapi.json. */
@@ -71,41 +72,67 @@ export const ConversationsQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-export const ChatMember = z.object({ username: z.string(), wallet_id: z.string() });
+// Answers' bounds (src/response-bounds.ts): as each value was checked or made.
+const ConversationIdOut = hubId("conv"); // CONVERSATION_ID_PATTERN: a group's random id, or a direct pair's hash cut to 32 hex
+/** A payment's or request's amount: an amountSat(MAX_PAYMENT_SAT) of the message that made it, in msat. */
+const ChatAmountMsatOut = z.number().int().openapi({ minimum: MSAT_PER_SAT, maximum: MAX_PAYMENT_SAT * MSAT_PER_SAT });
+/** A page's next_cursor: a message's seq. */
+const SeqCursorOut = z.string().openapi({ pattern: "^\\d{1,16}$", maxLength: 16 });
+
+export const ChatMember = z.object({ username: UsernameOut, wallet_id: WalletIdOut });
 export const ChatMessage = z
   .object({
-    id: z.string(),
-    conversation_id: z.string(),
-    seq: z.number().int(),
-    sender: z.string(),
+    id: hubId("msg"),
+    conversation_id: ConversationIdOut,
+    seq: CountOut,
+    sender: UsernameOut,
     kind: z.enum(["text", "encrypted", "payment", "request"]),
-    text: z.string().nullable(),
-    ciphertext: z.string().nullable(),
-    payment: z.object({ amount_msat: z.number().int(), to: z.string(), status: z.enum(["pending", "succeeded", "failed"]), transaction_id: z.string() }).nullable(),
-    request: z
-      .object({ amount_msat: z.number().int(), from: z.array(z.string()), paid_by: z.array(z.string()), status: z.enum(["open", "paid", "canceled"]) })
+    text: z.string().openapi({ maxLength: MESSAGE_TEXT.max }).nullable(),
+    ciphertext: z.string().openapi({ maxLength: NIP44_MAX_PAYLOAD_CHARS }).nullable(),
+    payment: z
+      .object({
+        amount_msat: ChatAmountMsatOut,
+        to: UsernameOut,
+        status: z.enum(["pending", "succeeded", "failed"]),
+        // The payer's history row; "" while the payment is pending.
+        transaction_id: z.string().openapi({ pattern: "^(tx_[0-9a-f]{32})?$", maxLength: 35 }),
+      })
       .nullable(),
-    created_at: z.string(),
+    request: z
+      .object({
+        amount_msat: ChatAmountMsatOut,
+        from: z.array(UsernameOut),
+        paid_by: z.array(UsernameOut),
+        status: z.enum(["open", "paid", "canceled"]),
+      })
+      .nullable(),
+    created_at: TimestampOut,
   })
   .openapi("ChatMessage");
+const ConversationTitleOut = z.string().openapi({ maxLength: CONVERSATION_TITLE_MAX });
+/**
+ * The conversations' next_cursor (durable/wallet/chat-inbox.ts): base64 of the JSON
+ * `["<last activity, ISO>", "<conversation id>"]`, at most 71 characters, so at most 96.
+ */
+const ConversationCursorOut = z.string().openapi({ pattern: "^[A-Za-z0-9+/]+=*$", maxLength: 96 });
 export const Conversation = z
-  .object({ conversation_id: z.string(), kind: z.enum(["direct", "group"]), members: z.array(ChatMember), title: z.string().nullable(), created_at: z.string() })
+  .object({ conversation_id: ConversationIdOut, kind: z.enum(["direct", "group"]), members: z.array(ChatMember), title: ConversationTitleOut.nullable(), created_at: TimestampOut })
   .openapi("Conversation");
 export const ConversationSummary = z
   .object({
-    conversation_id: z.string(),
+    conversation_id: ConversationIdOut,
     kind: z.enum(["direct", "group"]),
     members: z.array(ChatMember),
-    title: z.string().nullable(),
+    title: ConversationTitleOut.nullable(),
     // A union, not ChatMessage.nullable(): that would carry the component's name and be registered as
     // ChatMessage itself, making every message nullable in the document.
     last_message: z.union([ChatMessage, z.null()]),
-    unread_count: z.number().int(),
+    unread_count: CountOut,
   })
   .openapi("ConversationSummary");
-export const ConversationPage = z.object({ conversations: z.array(ConversationSummary), next_cursor: z.string().nullable() }).openapi("ConversationPage");
+export const ConversationPage = z.object({ conversations: z.array(ConversationSummary), next_cursor: ConversationCursorOut.nullable() }).openapi("ConversationPage");
 export const MessageResult = z.object({ message: ChatMessage }).openapi("MessageResult");
-export const MessagePage = z.object({ messages: z.array(ChatMessage), next_cursor: z.string().nullable() }).openapi("MessagePage");
-export const ReadResult = z.object({ conversation_id: z.string(), seq: z.number().int() }).openapi("ReadResult");
-export const LeaveResult = z.object({ conversation_id: z.string(), left: z.literal(true) }).openapi("LeaveResult");
+export const MessagePage = z.object({ messages: z.array(ChatMessage), next_cursor: SeqCursorOut.nullable() }).openapi("MessagePage");
+export const ReadResult = z.object({ conversation_id: ConversationIdOut, seq: CountOut }).openapi("ReadResult");
+export const LeaveResult = z.object({ conversation_id: ConversationIdOut, left: z.literal(true) }).openapi("LeaveResult");
 

@@ -3,7 +3,20 @@ import type { DecodedInvoice } from "./bolt11";
 import type { NodeInfo as LndNodeInfo } from "./lightning";
 import { boundedMessage, type ErrorCode } from "./errors";
 import { MAX_PAYMENT_SAT, MSAT_PER_SAT } from "./money";
-import { Memo, Scope } from "./schemas";
+import { CountOut, InvoiceTextOut, MsatOut, ORIGIN_MAX_LENGTH, SatOut, TimestampOut, hexOut } from "./response-bounds";
+import {
+  ApiKeyIdOut,
+  ApiKeyNameOut,
+  ApiKeyOut,
+  ErrorMessageOut,
+  InvoiceDescriptionOut,
+  Memo,
+  MemoOut,
+  Scope,
+  TransactionMemoOut,
+  Uint16Out,
+  Uint32Out,
+} from "./schemas";
 import type { Invoice, LightningPayment, Transaction } from "./wallet-types";
 
 /**
@@ -154,47 +167,55 @@ export const LNDHUB_INVOICE_EXPIRY_S = 24 * 3600;
 // ── Responses ──────────────────────────────────────────────────────────────
 
 export const LndhubError = z
-  .object({ error: z.literal(true), code: z.number().int(), message: z.string() })
+  .object({ error: z.literal(true), code: z.number().int().openapi({ minimum: 1, maximum: 11 }), message: ErrorMessageOut })
   .openapi("LndhubError", { description: "1 bad auth, 2 not enough balance, 4 not a valid invoice, 6 server error, 7 LND failure, 8 bad arguments, 9 payment in transit, 10 payment failed, 11 no new users" });
 
 /** What a Node.js Buffer becomes in JSON: LndHub returns LND's byte fields this way. */
-const JsBuffer = z.object({ type: z.literal("Buffer"), data: z.array(z.number().int()) }).openapi("LndhubBuffer");
+const JsBuffer = z.object({ type: z.literal("Buffer"), data: z.array(z.number().int().openapi({ minimum: 0, maximum: 255 })) }).openapi("LndhubBuffer");
+
+// Answers' bounds (src/response-bounds.ts): each as the hub made it or as its decoder read it.
+/** Whole numbers LND's JSON gives as decimal text: safe integers here. */
+const DecimalOut = z.string().openapi({ pattern: "^\\d{1,16}$", maxLength: 16 });
+/** A description hash, or "" without one. */
+const OptionalHash = z.string().openapi({ pattern: "^([0-9a-f]{64})?$", maxLength: 64 });
 export type JsBuffer = z.infer<typeof JsBuffer>;
 
 export const Credentials = z
   .object({
-    id: z.string().openapi({ description: "the API key's id: revoke with DELETE /v1/api-keys/{id}" }),
-    login: z.string(),
-    password: z.string(),
-    secret: z.string().openapi({ example: "lndhub://key_…:fhk_…@https://hub.example.com/lndhub" }),
-    name: z.string(),
+    id: ApiKeyIdOut.openapi({ description: "the API key's id: revoke with DELETE /v1/api-keys/{id}" }),
+    login: ApiKeyIdOut,
+    password: ApiKeyOut,
+    // lndhubSecret: the key's id (36) and the key (105) at this hub's origin's /lndhub.
+    secret: z.string().openapi({ example: "lndhub://key_…:fhk_…@https://hub.example.com/lndhub", maxLength: "lndhub://".length + 36 + 1 + 105 + 1 + ORIGIN_MAX_LENGTH + "/lndhub".length }),
+    name: ApiKeyNameOut,
     scopes: z.array(Scope),
-    created_at: z.string(),
+    created_at: TimestampOut,
   })
   .openapi("LndhubCredentials");
 
-export const LoginAnswer = z.object({ login: z.string(), password: z.string() }).openapi("LndhubLogin");
-export const AuthTokens = z.object({ access_token: z.string(), refresh_token: z.string() }).openapi("LndhubTokens");
-export const Balance = z.object({ BTC: z.object({ AvailableBalance: z.number().int() }) }).openapi("LndhubBalance");
+export const LoginAnswer = z.object({ login: ApiKeyIdOut, password: ApiKeyOut }).openapi("LndhubLogin");
+// Both are the API key itself (workers/routes/lndhub.ts).
+export const AuthTokens = z.object({ access_token: ApiKeyOut, refresh_token: ApiKeyOut }).openapi("LndhubTokens");
+export const Balance = z.object({ BTC: z.object({ AvailableBalance: SatOut }) }).openapi("LndhubBalance");
 export const CheckPayment = z.object({ paid: z.boolean() }).openapi("LndhubCheckPayment");
 
 export const AddedInvoice = z
-  .object({ r_hash: JsBuffer, payment_hash: z.string(), payment_request: z.string(), pay_req: z.string() })
+  .object({ r_hash: JsBuffer, payment_hash: hexOut(32), payment_request: InvoiceTextOut, pay_req: InvoiceTextOut })
   .openapi("LndhubAddedInvoice");
 
 export const UserInvoice = z
   .object({
     r_hash: JsBuffer,
-    payment_hash: z.string(),
-    payment_request: z.string(),
-    pay_req: z.string(),
-    description: z.string(),
-    amt: z.number().int(),
+    payment_hash: hexOut(32),
+    payment_request: InvoiceTextOut,
+    pay_req: InvoiceTextOut,
+    description: MemoOut,
+    amt: SatOut,
     ispaid: z.boolean(),
-    expire_time: z.number().int(),
-    timestamp: z.number().int(),
+    expire_time: CountOut,
+    timestamp: CountOut,
     type: z.literal("user_invoice"),
-    add_index: z.string().optional().openapi({ description: "1 for the wallet's first invoice; absent when the list was cut short" }),
+    add_index: DecimalOut.optional().openapi({ description: "1 for the wallet's first invoice; absent when the list was cut short" }),
   })
   .openapi("LndhubUserInvoice");
 export type UserInvoice = z.infer<typeof UserInvoice>;
@@ -202,57 +223,66 @@ export type UserInvoice = z.infer<typeof UserInvoice>;
 export const PaidInvoice = z
   .object({
     type: z.literal("paid_invoice"),
-    value: z.number().int().openapi({ description: "sat spent: amount + fee" }),
-    fee: z.number().int(),
-    timestamp: z.number().int(),
-    memo: z.string(),
+    value: SatOut.openapi({ description: "sat spent: amount + fee" }),
+    fee: SatOut,
+    timestamp: CountOut,
+    memo: TransactionMemoOut,
   })
   .openapi("LndhubPaidInvoice");
 export type PaidInvoice = z.infer<typeof PaidInvoice>;
 
 export const DecodedPayReq = z
   .object({
-    destination: z.string(),
-    payment_hash: z.string(),
-    num_satoshis: z.string(),
-    num_msat: z.string(),
-    timestamp: z.string(),
-    expiry: z.string(),
-    description: z.string(),
-    description_hash: z.string(),
-    fallback_addr: z.string(),
-    cltv_expiry: z.string(),
+    destination: hexOut(33),
+    payment_hash: hexOut(32),
+    num_satoshis: DecimalOut,
+    num_msat: DecimalOut,
+    timestamp: DecimalOut,
+    expiry: DecimalOut,
+    description: InvoiceDescriptionOut,
+    description_hash: OptionalHash,
+    // Always "": the hub reads no fallback address (90: a bech32 address's limit).
+    fallback_addr: z.string().openapi({ maxLength: 90 }),
+    cltv_expiry: DecimalOut,
     route_hints: z.array(
       z.object({
         hop_hints: z.array(
-          z.object({ node_id: z.string(), chan_id: z.string(), fee_base_msat: z.number(), fee_proportional_millionths: z.number(), cltv_expiry_delta: z.number() }),
+          z.object({
+            node_id: hexOut(33),
+            // chanId: a 64-bit number in decimal.
+            chan_id: z.string().openapi({ pattern: "^\\d{1,20}$", maxLength: 20 }),
+            fee_base_msat: Uint32Out,
+            fee_proportional_millionths: Uint32Out,
+            cltv_expiry_delta: Uint16Out,
+          }),
         ),
       }),
     ),
-    payment_addr: z.string(),
-    features: z.record(z.string(), z.object({ name: z.string(), is_required: z.boolean(), is_known: z.boolean() })),
+    payment_addr: hexOut(32),
+    // Keys: feature bits in decimal (at most 5114); names: FEATURE_NAMES' or "unknown".
+    features: z.record(z.string().openapi({ pattern: "^\\d{1,4}$", maxLength: 4 }), z.object({ name: z.string().openapi({ maxLength: 32 }), is_required: z.boolean(), is_known: z.boolean() })),
   })
   .openapi("LndhubDecodedInvoice");
 export type DecodedPayReq = z.infer<typeof DecodedPayReq>;
 
 export const PaymentResult = z
   .object({
-    payment_error: z.string(),
+    payment_error: ErrorMessageOut.openapi({ description: "always \"\": a payment that failed answers an error" }),
     payment_preimage: JsBuffer,
     payment_hash: JsBuffer,
     payment_route: z.object({
-      total_amt: z.number().int(),
-      total_fees: z.number().int(),
-      total_amt_msat: z.number().int(),
-      total_fees_msat: z.number().int(),
-      total_time_lock: z.number().int(),
+      total_amt: SatOut,
+      total_fees: SatOut,
+      total_amt_msat: MsatOut,
+      total_fees_msat: MsatOut,
+      total_time_lock: CountOut,
       hops: z.array(z.unknown()),
     }),
-    pay_req: z.string(),
-    payment_request: z.string(),
-    num_satoshis: z.number().int(),
-    description: z.string(),
-    description_hash: z.string(),
+    pay_req: InvoiceTextOut,
+    payment_request: InvoiceTextOut,
+    num_satoshis: SatOut,
+    description: InvoiceDescriptionOut,
+    description_hash: OptionalHash,
     decoded: DecodedPayReq,
   })
   .openapi("LndhubPayment");
@@ -260,17 +290,18 @@ export type PaymentResult = z.infer<typeof PaymentResult>;
 
 export const NodeInfo = z
   .object({
-    identity_pubkey: z.string(),
-    alias: z.string(),
-    version: z.string(),
-    block_height: z.number().int(),
-    block_hash: z.string(),
+    // Cut to NODE_INFO_TEXT_MAX (toNodeInfo).
+    identity_pubkey: z.string().openapi({ maxLength: 66 }),
+    alias: z.string().openapi({ maxLength: 32 }),
+    version: z.string().openapi({ maxLength: 128 }),
+    block_height: CountOut,
+    block_hash: z.string().openapi({ maxLength: 64 }),
     synced_to_chain: z.boolean(),
     testnet: z.boolean(),
-    chains: z.array(z.object({ chain: z.string(), network: z.string() })),
-    uris: z.array(z.string()),
-    num_active_channels: z.number().int(),
-    num_peers: z.number().int(),
+    chains: z.array(z.object({ chain: z.string().openapi({ maxLength: 32 }), network: z.string().openapi({ maxLength: 32 }) })),
+    uris: z.array(z.string().openapi({ maxLength: 66 + 1 + 253 + 6 })),
+    num_active_channels: CountOut,
+    num_peers: CountOut,
   })
   .openapi("LndhubInfo");
 

@@ -5,7 +5,8 @@ import { bech32 } from "@scure/base";
 import { MAX_INVOICE_LENGTH } from "./bolt11";
 import { boundedMessage } from "./errors";
 import { MAX_PAYMENT_SAT, MSAT_PER_SAT, type Msat } from "./money";
-import { amountSat } from "./schemas";
+import { InvoiceTextOut, ORIGIN_MAX_LENGTH, hexOut } from "./response-bounds";
+import { ErrorMessageOut, amountSat } from "./schemas";
 import { checkWebhookUrl } from "./webhooks/url-policy";
 
 /**
@@ -143,7 +144,7 @@ export function metadataText(metadata: string): string | null {
 export const commentLength = (comment: string): number => [...comment].length;
 
 /** The LUDs' error answer. */
-export const LnurlError = z.object({ status: z.literal("ERROR"), reason: z.string() }).openapi("LnurlError");
+export const LnurlError = z.object({ status: z.literal("ERROR"), reason: ErrorMessageOut }).openapi("LnurlError");
 export const lnurlError = (reason: string) => ({ status: "ERROR" as const, reason: boundedMessage(reason) });
 
 const wholeMsat = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -157,7 +158,8 @@ export const PayRequest = z
     minSendable: wholeMsat.min(1),
     maxSendable: wholeMsat.min(1),
     metadata: z.string().max(LNURL_RESPONSE_MAX_BYTES).refine((m) => metadataText(m) !== null, "metadata must be a JSON array with a text/plain entry"),
-    commentAllowed: z.number().int().nonnegative().optional(),
+    // The document's bound: the hub's own answer allows COMMENT_ALLOWED; another server's may say more.
+    commentAllowed: z.number().int().nonnegative().openapi({ maximum: COMMENT_ALLOWED }).optional(),
   })
   .refine((p) => p.minSendable <= p.maxSendable, "minSendable is above maxSendable")
   .openapi("LnurlPayRequest");
@@ -168,14 +170,15 @@ export const PayRequestInvoice = z
   .object({
     pr: z.string().min(1).max(MAX_INVOICE_LENGTH),
     routes: z.array(z.unknown()).optional(),
-    verify: z.string().optional(),
+    // The document's bound: the hub's own verifyUrl (`<origin>/lnurlp/<username>/verify/<payment hash>`); another server's is read as it is.
+    verify: z.string().openapi({ maxLength: ORIGIN_MAX_LENGTH + "/lnurlp/".length + 32 + "/verify/".length + 64 }).optional(),
   })
   .openapi("LnurlInvoice");
 export type PayRequestInvoice = z.infer<typeof PayRequestInvoice>;
 
 /** LUD-21's answer. */
 export const LnurlVerification = z
-  .object({ status: z.literal("OK"), settled: z.boolean(), preimage: z.string().nullable(), pr: z.string() })
+  .object({ status: z.literal("OK"), settled: z.boolean(), preimage: hexOut(32).nullable(), pr: InvoiceTextOut })
   .openapi("LnurlVerification");
 
 /**

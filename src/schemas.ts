@@ -1,10 +1,28 @@
 import { z } from "@hono/zod-openapi";
-import { ALL_SCOPES } from "./auth/tokens";
+import { ACCESS_TOKEN_TTL_S, ALL_SCOPES } from "./auth/tokens";
+import { MESSAGE_TEXT } from "./chat";
 import { MAX_INVOICE_LENGTH } from "./bolt11";
+import { ERROR_MESSAGE_MAX_LENGTH } from "./errors";
 import { ENCRYPTION_PUBLIC_KEY_PATTERN, ENCRYPTION_PUBLIC_KEY_RULE } from "./encryption-key";
 import { USERNAME_PATTERN, USERNAME_RULE, isReservedUsername } from "./identifiers";
 import { MAX_FAUCET_SAT, MAX_PAYMENT_SAT } from "./money";
+import { ACCOUNT_LEVELS, LIMIT_WINDOW_S } from "./limits";
 import { INVOICE_EXPIRY, INVOICE_METADATA } from "./payment-rules";
+import {
+  AccountIdOut,
+  CountOut,
+  ErrorCodeOut,
+  HOST_MAX_LENGTH,
+  InvoiceTextOut,
+  MsatOut,
+  PositionCursorOut,
+  SatOut,
+  TimestampOut,
+  UsernameOut,
+  WalletIdOut,
+  hexOut,
+  hubId,
+} from "./response-bounds";
 
 /**
  * Request and response schemas: the same objects validate requests and generate /openapi.json,
@@ -13,6 +31,32 @@ import { INVOICE_EXPIRY, INVOICE_METADATA } from "./payment-rules";
  */
 
 const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
+
+// ── What answers carry, bounded for the document (src/response-bounds.ts) ──
+
+/** An access token (src/auth/tokens.ts): an EdDSA JWT of at most 505 characters (header 106 with its 43-character kid, claims 311 with a 32-character username and 11-digit times, signature 86). */
+const AccessTokenOut = z.string().openapi({ pattern: "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$", maxLength: 512 });
+/** `newAccountSecret` (src/auth/tokens.ts): `<prefix>_<account id>_` and 256 bits of hex. */
+const accountSecretOut = (prefix: string) => z.string().openapi({ pattern: `^${prefix}_acc_[0-9a-f]{32}_[0-9a-f]{64}$`, maxLength: prefix.length + 102 });
+const RefreshTokenOut = accountSecretOut("rt");
+export const ApiKeyOut = accountSecretOut("fhk");
+export const ApiKeyIdOut = hubId("key");
+/** Every API key's name went through CreateApiKeyBody or the LNDHub export's CredentialsBody (both at most 100), or is the export's default. */
+export const ApiKeyNameOut = z.string().openapi({ maxLength: 100 });
+/** Seconds an access token lives (ACCESS_TOKEN_TTL_S). */
+const ExpiresInOut = z.number().int().openapi({ minimum: 1, maximum: ACCESS_TOKEN_TTL_S });
+/** An error's message: the hub's own words, cut at ERROR_MESSAGE_MAX_LENGTH where they leave (workers/errors.ts `errorJson`). */
+export const ErrorMessageOut = z.string().openapi({ maxLength: ERROR_MESSAGE_MAX_LENGTH });
+/** A memo as an invoice or a transfer stores it: checked as Memo (at most 639 bytes) when made. */
+export const MemoOut = z.string().openapi({ maxLength: 639 });
+/**
+ * A history row's memo: a Memo, an invoice's description (BOLT 11: at most 639 bytes), or the
+ * text of a chat payment (MESSAGE_TEXT.max characters: longer than a Memo, and not checked
+ * against the 639 bytes).
+ */
+export const TransactionMemoOut = z.string().openapi({ maxLength: Math.max(639, MESSAGE_TEXT.max) });
+/** A wallet event's or an audit entry's type: a dotted name such as `invoice.paid` (src/wallet-types.ts, src/audit.ts). */
+export const EventTypeOut = z.string().openapi({ pattern: "^[a-z_]+(\\.[a-z_]+)*$", maxLength: 64 });
 
 /** A username to register: any case in, stored lower-case (the contract's `[a-z0-9_]`); reserved names refused. */
 export const Username = z
@@ -39,18 +83,18 @@ export const Memo = z
 export const Scope = z.enum(ALL_SCOPES);
 
 export const ErrorBody = z
-  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .object({ error: z.object({ code: ErrorCodeOut, message: ErrorMessageOut }) })
   .openapi("Error");
 
 export const CreateAccountBody = z.object({ username: Username, password: Password }).strict();
 export const AccountCreated = z
   .object({
-    account_id: z.string(),
-    wallet_id: z.string(),
-    username: z.string(),
-    access_token: z.string(),
-    refresh_token: z.string(),
-    expires_in: z.number(),
+    account_id: AccountIdOut,
+    wallet_id: WalletIdOut,
+    username: UsernameOut,
+    access_token: AccessTokenOut,
+    refresh_token: RefreshTokenOut,
+    expires_in: ExpiresInOut,
     token_type: z.literal("Bearer"),
   })
   .openapi("AccountCreated");
@@ -58,32 +102,32 @@ export type AccountCreated = z.infer<typeof AccountCreated>;
 
 export const LoginBody = z.object({ username: z.string().max(64), password: z.string().max(1024), totp_code: z.string().max(16).optional() }).strict();
 export const RefreshBody = z.object({ refresh_token: z.string().max(256) }).strict();
-export const Tokens = z.object({ access_token: z.string(), refresh_token: z.string(), expires_in: z.number(), token_type: z.literal("Bearer") }).openapi("Tokens");
+export const Tokens = z.object({ access_token: AccessTokenOut, refresh_token: RefreshTokenOut, expires_in: ExpiresInOut, token_type: z.literal("Bearer") }).openapi("Tokens");
 export type Tokens = z.infer<typeof Tokens>;
 
 export const CreateApiKeyBody = z.object({ name: z.string().min(1).max(100), scopes: z.array(Scope).min(1).max(3) }).strict();
 export const ApiKeyCreated = z
-  .object({ id: z.string(), key: z.string(), name: z.string(), scopes: z.array(Scope), created_at: z.string() })
+  .object({ id: ApiKeyIdOut, key: ApiKeyOut, name: ApiKeyNameOut, scopes: z.array(Scope), created_at: TimestampOut })
   .openapi("ApiKeyCreated");
 export type ApiKeyCreated = z.infer<typeof ApiKeyCreated>;
 export const ApiKeyInfo = z
-  .object({ id: z.string(), name: z.string(), scopes: z.array(Scope), created_at: z.string(), revoked_at: z.string().nullable() })
+  .object({ id: ApiKeyIdOut, name: ApiKeyNameOut, scopes: z.array(Scope), created_at: TimestampOut, revoked_at: TimestampOut.nullable() })
   .openapi("ApiKey");
 export type ApiKeyInfo = z.infer<typeof ApiKeyInfo>;
 
-export const Counterparty = z.object({ wallet_id: z.string(), username: z.string() });
+export const Counterparty = z.object({ wallet_id: WalletIdOut, username: UsernameOut });
 export type Counterparty = z.infer<typeof Counterparty>;
 export const Transaction = z
   .object({
-    id: z.string(),
+    id: hubId("tx"),
     kind: z.enum(["intraledger", "lightning", "onchain", "reward", "faucet"]),
     direction: z.enum(["in", "out"]),
-    amount_msat: z.number().int(),
-    fee_msat: z.number().int(),
+    amount_msat: MsatOut,
+    fee_msat: MsatOut,
     status: z.enum(["pending", "succeeded", "failed"]),
     counterparty: Counterparty.nullable(),
-    memo: z.string().nullable(),
-    created_at: z.string(),
+    memo: TransactionMemoOut.nullable(),
+    created_at: TimestampOut,
   })
   .openapi("Transaction");
 /** A row of the user-visible payment history (the contract's transaction object). */
@@ -95,10 +139,10 @@ export const PageQuery = z.object({
   cursor: z.string().regex(/^\d{1,15}$/, "use next_cursor from the previous page").max(15).optional(),
 });
 
-export const Wallet = z.object({ wallet_id: z.string(), balance_msat: z.number().int(), pending_out_msat: z.number().int() }).openapi("Wallet");
+export const Wallet = z.object({ wallet_id: WalletIdOut, balance_msat: MsatOut, pending_out_msat: MsatOut }).openapi("Wallet");
 export type Wallet = z.infer<typeof Wallet>;
 export const TransactionsQuery = PageQuery;
-export const TransactionPage = z.object({ transactions: z.array(Transaction), next_cursor: z.string().nullable() }).openapi("TransactionPage");
+export const TransactionPage = z.object({ transactions: z.array(Transaction), next_cursor: PositionCursorOut.nullable() }).openapi("TransactionPage");
 export type TransactionPage = z.infer<typeof TransactionPage>;
 
 export const IntraledgerBody = z
@@ -113,13 +157,13 @@ export type TransferResult = z.infer<typeof TransferResult>;
 
 export const FaucetBody = z.object({ amount_sat: amountSat(MAX_FAUCET_SAT) }).strict();
 export const FaucetResult = z
-  .object({ status: z.literal("succeeded"), transaction: Transaction, balance_msat: z.number().int() })
+  .object({ status: z.literal("succeeded"), transaction: Transaction, balance_msat: MsatOut })
   .openapi("FaucetResult");
 export type FaucetResult = z.infer<typeof FaucetResult>;
 
 /** One entry of a wallet's event log (typed as `WalletEvent` in wallet-types.ts). */
 export const Event = z
-  .object({ seq: z.number().int(), type: z.string(), created_at: z.string(), data: z.record(z.string(), z.unknown()) })
+  .object({ seq: CountOut, type: EventTypeOut, created_at: TimestampOut, data: z.record(z.string(), z.unknown()) })
   .openapi("Event");
 /** Events from this `seq` on (0: from the first). */
 const EventsAfter = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0);
@@ -165,42 +209,64 @@ export const CreateInvoiceBody = z
   .strict();
 export const Invoice = z
   .object({
-    payment_hash: z.string(),
-    payment_request: z.string(),
-    amount_msat: z.number().int().nullable(),
-    memo: z.string().nullable(),
+    payment_hash: hexOut(32),
+    payment_request: InvoiceTextOut,
+    amount_msat: MsatOut.nullable(),
+    memo: MemoOut.nullable(),
     status: z.enum(["open", "paid", "expired", "canceled"]),
-    expires_at: z.string(),
-    created_at: z.string(),
-    paid_at: z.string().nullable(),
-    paid_msat: z.number().int().nullable(),
-    metadata: z.record(z.string(), z.string()).nullable(),
-    external_id: z.string().nullable(),
-    comment: z.string().nullable().openapi({ description: "the payer's comment (LNURL-pay, LUD-12)" }),
+    expires_at: TimestampOut,
+    created_at: TimestampOut,
+    paid_at: TimestampOut.nullable(),
+    paid_msat: MsatOut.nullable(),
+    // As InvoiceMetadata took them.
+    metadata: z.record(z.string().openapi({ maxLength: 64 }), z.string().openapi({ maxLength: 1024 })).nullable(),
+    external_id: z.string().openapi({ maxLength: INVOICE_METADATA.external_id_max }).nullable(),
+    // LUD-12: at most COMMENT_ALLOWED (src/lnurl.ts, 255; not imported: lnurl.ts imports this file) characters, as the callback checked it.
+    comment: z.string().openapi({ maxLength: 255 }).nullable().openapi({ description: "the payer's comment (LNURL-pay, LUD-12)" }),
   })
   .openapi("Invoice");
 export const InvoicesQuery = z.object({ external_id: ExternalId.optional(), ...PageQuery.shape });
-export const InvoicePage = z.object({ invoices: z.array(Invoice), next_cursor: z.string().nullable() }).openapi("InvoicePage");
+export const InvoicePage = z.object({ invoices: z.array(Invoice), next_cursor: PositionCursorOut.nullable() }).openapi("InvoicePage");
 export type InvoicePage = z.infer<typeof InvoicePage>;
 /** A hold invoice a wallet issued (the contract's invoice object). */
 export type Invoice = z.infer<typeof Invoice>;
 export const PaymentHashParam = z.object({ payment_hash: Hex32 });
 
 export const DecodeBody = z.object({ payment_request: PaymentRequest }).strict();
+
+// What src/bolt11's decoder can read: a tagged field holds at most 1023 words (639 bytes); route hints' numbers are 32 and 16 bits.
+/** A description (at most 639 bytes of UTF-8, so at most 639 characters). */
+export const InvoiceDescriptionOut = z.string().openapi({ maxLength: 639 });
+/** A feature bit's number: the field's 1023 words hold bits 0 to 5114. */
+export const FeatureBitOut = z.number().int().openapi({ minimum: 0, maximum: 1023 * 5 - 1 });
+/** `BLOCKxTXxOUT` within 24, 24 and 16 bits (src/bolt11/route-hints.ts). */
+export const ShortChannelIdOut = z.string().openapi({ pattern: "^\\d{1,8}x\\d{1,8}x\\d{1,5}$", maxLength: 23 });
+export const Uint32Out = z.number().int().openapi({ minimum: 0, maximum: 2 ** 32 - 1 });
+export const Uint16Out = z.number().int().openapi({ minimum: 0, maximum: 2 ** 16 - 1 });
 export const DecodedInvoice = z
   .object({
     network: z.enum(["bitcoin", "testnet", "signet", "regtest"]),
-    amount_msat: z.number().int().nullable(),
-    payment_hash: z.string(),
-    description: z.string().nullable(),
-    description_hash: z.string().nullable(),
-    payee: z.string(),
-    created_at: z.string(),
-    expires_at: z.string(),
-    min_final_cltv_expiry: z.number().int(),
-    payment_secret: z.string(),
-    features: z.array(z.number().int()),
-    route_hints: z.array(z.array(z.object({ pubkey: z.string(), short_channel_id: z.string(), fee_base_msat: z.number(), fee_proportional_millionths: z.number(), cltv_expiry_delta: z.number() }))),
+    amount_msat: MsatOut.nullable(),
+    payment_hash: hexOut(32),
+    description: InvoiceDescriptionOut.nullable(),
+    description_hash: hexOut(32).nullable(),
+    payee: hexOut(33),
+    created_at: TimestampOut,
+    expires_at: TimestampOut,
+    min_final_cltv_expiry: CountOut,
+    payment_secret: hexOut(32),
+    features: z.array(FeatureBitOut),
+    route_hints: z.array(
+      z.array(
+        z.object({
+          pubkey: hexOut(33),
+          short_channel_id: ShortChannelIdOut,
+          fee_base_msat: Uint32Out,
+          fee_proportional_millionths: Uint32Out,
+          cltv_expiry_delta: Uint16Out,
+        }),
+      ),
+    ),
   })
   .openapi("DecodedInvoice");
 
@@ -212,16 +278,17 @@ export const LightningPayBody = z
   })
   .strict();
 export const EstimateBody = z.object({ payment_request: PaymentRequest, amount_sat: amountSat(MAX_PAYMENT_SAT).optional() }).strict();
-export const FeeEstimate = z.object({ fee_msat: z.number().int(), internal: z.boolean(), max_fee_msat: z.number().int() }).openapi("FeeEstimate");
+export const FeeEstimate = z.object({ fee_msat: MsatOut, internal: z.boolean(), max_fee_msat: MsatOut }).openapi("FeeEstimate");
 export type FeeEstimate = z.infer<typeof FeeEstimate>;
 export const LightningPayment = z
   .object({
     status: z.enum(["succeeded", "pending", "failed"]),
-    payment_hash: z.string(),
-    amount_msat: z.number().int(),
-    fee_msat: z.number().int(),
-    preimage: z.string().optional(),
-    failure_reason: z.string().optional(),
+    payment_hash: hexOut(32),
+    amount_msat: MsatOut,
+    fee_msat: MsatOut,
+    preimage: hexOut(32).optional(),
+    // LND's words or the hub's, cut where the payment is answered (durable/wallet/lightning-payments.ts).
+    failure_reason: ErrorMessageOut.optional(),
     transaction: Transaction,
   })
   .openapi("LightningPayment");
@@ -249,7 +316,7 @@ export const EncryptionPublicKey = z
   });
 export const EncryptionKeyBody = z.object({ public_key: EncryptionPublicKey }).strict();
 export const EncryptionKeySet = z
-  .object({ username: z.string(), encryption_public_key: z.string() })
+  .object({ username: UsernameOut, encryption_public_key: hexOut(32) })
   .openapi("EncryptionKeySet");
 export type EncryptionKeySet = z.infer<typeof EncryptionKeySet>;
 
@@ -258,10 +325,10 @@ export type EncryptionKeySet = z.infer<typeof EncryptionKeySet>;
 export const UsernameParam = z.object({ username: z.string().openapi({ description: "case-insensitive", example: "alice", maxLength: 32 }) });
 export const UserProfile = z
   .object({
-    username: z.string().openapi({ description: "as its owner spells it" }),
-    wallet_id: z.string(),
-    lightning_address: z.string().openapi({ description: "<username, lower-cased>@<this hub's host>", example: "alice@hub.example.com" }),
-    encryption_public_key: z.string().nullable().openapi({ description: "x-only secp256k1 public key (hex), or null if none was set" }),
+    username: UsernameOut.openapi({ description: "as its owner spells it" }),
+    wallet_id: WalletIdOut,
+    lightning_address: z.string().openapi({ description: "<username, lower-cased>@<this hub's host>", example: "alice@hub.example.com", maxLength: 32 + 1 + HOST_MAX_LENGTH }),
+    encryption_public_key: hexOut(32).nullable().openapi({ description: "x-only secp256k1 public key (hex), or null if none was set" }),
   })
   .openapi("UserProfile");
 /** The contract's answer to GET /v1/users/{username}. */
@@ -278,12 +345,15 @@ export const TotpCodeHeader = z.object({
 });
 export const TotpEnrolment = z
   .object({
-    secret: z.string().openapi({ description: "base32; shown only in this answer", example: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" }),
-    otpauth_url: z.string().openapi({ description: "otpauth://totp/… for a QR code (SHA-1, 6 digits, 30 s)" }),
+    // TOTP_SECRET_BYTES (20) in base32.
+    secret: z.string().openapi({ description: "base32; shown only in this answer", example: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", pattern: "^[A-Z2-7]{32}$", maxLength: 32 }),
+    // 140 characters for a 32-character username (src/totp.ts otpauthUrl).
+    otpauth_url: z.string().openapi({ description: "otpauth://totp/… for a QR code (SHA-1, 6 digits, 30 s)", maxLength: 256 }),
   })
   .openapi("TotpEnrolment");
 export type TotpEnrolment = z.infer<typeof TotpEnrolment>;
-const TotpThresholdSat = z.number().int().openapi({ description: "with TOTP on, a send above this needs X-TOTP-Code", example: 100000 });
+// DEFAULT_TOTP_THRESHOLD_SAT or what AccountSettingsBody took.
+const TotpThresholdSat = z.number().int().openapi({ description: "with TOTP on, a send above this needs X-TOTP-Code", example: 100000, minimum: 0, maximum: MAX_PAYMENT_SAT });
 export const AccountSettings = z
   .object({
     totp: z.enum(["off", "pending", "enabled"]).openapi({ description: "pending: enrolled, not yet confirmed by a code" }),
@@ -298,15 +368,15 @@ export const AccountSettingsBody = z.object({ totp_threshold_sat: z.number().int
 export const AccountLimit = z
   .object({
     kind: z.enum(["send", "intraledger", "withdrawal"]).openapi({ description: "send: all outgoing money; intraledger: to other wallets of this hub; withdrawal: leaving the hub" }),
-    window_s: z.number().int().openapi({ description: "the rolling window: what was spent in the last window_s seconds counts", example: 86400 }),
-    limit_sat: z.number().int(),
-    used_sat: z.number().int().openapi({ description: "amounts paid in the window (rounded up; fees, failed and returned payments do not count)" }),
-    remaining_sat: z.number().int().openapi({ description: "what a payment may still be (rounded down)" }),
+    window_s: z.number().int().openapi({ description: "the rolling window: what was spent in the last window_s seconds counts", example: 86400, minimum: 1, maximum: LIMIT_WINDOW_S }),
+    limit_sat: SatOut,
+    used_sat: SatOut.openapi({ description: "amounts paid in the window (rounded up; fees, failed and returned payments do not count)" }),
+    remaining_sat: SatOut.openapi({ description: "what a payment may still be (rounded down)" }),
   })
   .openapi("AccountLimit");
 export const AccountLimits = z
   .object({
-    level: z.number().int().openapi({ description: "0 restricted, 1 standard (a new account), 2 verified", example: 1 }),
+    level: z.number().int().openapi({ description: "0 restricted, 1 standard (a new account), 2 verified", example: 1, minimum: Math.min(...ACCOUNT_LEVELS), maximum: Math.max(...ACCOUNT_LEVELS) }),
     totp_threshold_sat: TotpThresholdSat,
     limits: z.array(AccountLimit),
   })
@@ -321,6 +391,6 @@ export const LoggedOut = z.object({ logged_out: z.literal(true) }).openapi("Logg
 export const LoggedOutEverywhere = z
   .object({
     logged_out: z.literal(true),
-    revoked_before: z.string().openapi({ description: "access tokens issued before this instant are refused (every edge within seconds)", example: "2026-11-29T15:00:01.000Z" }),
+    revoked_before: TimestampOut.openapi({ description: "access tokens issued before this instant are refused (every edge within seconds)", example: "2026-11-29T15:00:01.000Z" }),
   })
   .openapi("LoggedOutEverywhere");

@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { CountOut, PositionCursorOut, TimestampOut, hubId } from "./response-bounds";
+import { EventTypeOut } from "./schemas";
 import { WEBHOOK_URL_MAX_LENGTH } from "./webhooks/url-policy";
 
 /** Webhook endpoints and deliveries (the contract's "Partners" section). */
@@ -13,29 +15,44 @@ export const CreateWebhookBody = z
   })
   .strict();
 
+// Answers' bounds (src/response-bounds.ts): as CreateWebhookBody took them, or as the hub made them.
+const EndpointIdOut = hubId("whk");
+/** `whsec_` and the standard base64 of 32 random bytes (src/webhooks/signature.ts). */
+const SecretOut = z.string().openapi({ pattern: "^whsec_[A-Za-z0-9+/]{43}=$", maxLength: 50 });
+
 export const WebhookEndpoint = z
-  .object({ id: z.string(), url: z.string(), events: z.array(z.string()), description: z.string().nullable(), created_at: z.string(), disabled_at: z.string().nullable() })
+  .object({
+    id: EndpointIdOut,
+    url: z.string().openapi({ maxLength: WEBHOOK_URL_MAX_LENGTH }),
+    events: z.array(z.string().openapi({ pattern: "^(\\*|[a-z_]+(\\.[a-z_]+)*)$", maxLength: 64 })),
+    description: z.string().openapi({ maxLength: 200 }).nullable(),
+    created_at: TimestampOut,
+    disabled_at: TimestampOut.nullable(),
+  })
   .openapi("WebhookEndpoint");
-export const WebhookCreated = WebhookEndpoint.extend({ secret: z.string().openapi({ description: "whsec_…: shown only here" }) }).openapi("WebhookCreated");
+export const WebhookCreated = WebhookEndpoint.extend({ secret: SecretOut.openapi({ description: "whsec_…: shown only here" }) }).openapi("WebhookCreated");
 export const WebhookList = z.object({ webhooks: z.array(WebhookEndpoint) }).openapi("WebhookList");
-export const WebhookSecret = z.object({ secret: z.string() }).openapi("WebhookSecret");
-export const WebhookDeleted = z.object({ id: z.string(), deleted: z.literal(true) }).openapi("WebhookDeleted");
+export const WebhookSecret = z.object({ secret: SecretOut }).openapi("WebhookSecret");
+export const WebhookDeleted = z.object({ id: EndpointIdOut, deleted: z.literal(true) }).openapi("WebhookDeleted");
 
 export const WebhookDelivery = z
   .object({
-    id: z.string(),
-    event_id: z.string(),
-    type: z.string(),
+    id: hubId("dlv"),
+    // A wallet event's (`evt_<account id>_<seq>`), or a test delivery's own (`newId("evt")`): durable/webhooks/deliveries.ts.
+    event_id: z.string().openapi({ pattern: "^evt_(acc_[0-9a-f]{32}_\\d{1,16}|[0-9a-f]{32})$", maxLength: 57 }),
+    type: EventTypeOut,
     status: z.enum(["pending", "delivered", "failed"]),
-    attempts: z.number().int(),
-    last_status_code: z.number().int().nullable(),
-    last_error: z.string().nullable(),
-    next_attempt_at: z.string().nullable(),
-    created_at: z.string(),
+    attempts: CountOut,
+    // The receiver's HTTP status: three digits.
+    last_status_code: z.number().int().openapi({ minimum: 100, maximum: 999 }).nullable(),
+    // The receiver's answer or the network's error, cut at 200 characters (ERROR_TEXT_MAX, durable/webhooks/deliveries.ts), or the hub's own few words.
+    last_error: z.string().openapi({ maxLength: 200 }).nullable(),
+    next_attempt_at: TimestampOut.nullable(),
+    created_at: TimestampOut,
   })
   .openapi("WebhookDelivery");
 export const DeliveryResult = z.object({ delivery: WebhookDelivery }).openapi("WebhookDeliveryResult");
-export const DeliveryPage = z.object({ deliveries: z.array(WebhookDelivery), next_cursor: z.string().nullable() }).openapi("WebhookDeliveryPage");
+export const DeliveryPage = z.object({ deliveries: z.array(WebhookDelivery), next_cursor: PositionCursorOut.nullable() }).openapi("WebhookDeliveryPage");
 export const DeliveriesQuery = z.object({
   status: z.enum(["pending", "delivered", "failed"]).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),

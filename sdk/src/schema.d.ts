@@ -1158,6 +1158,7 @@ export interface components {
             /** @enum {boolean} */
             logged_out: true;
             /**
+             * Format: date-time
              * @description access tokens issued before this instant are refused (every edge within seconds)
              * @example 2026-11-29T15:00:01.000Z
              */
@@ -1168,13 +1169,16 @@ export interface components {
             key: string;
             name: string;
             scopes: ("read" | "receive" | "send")[];
+            /** Format: date-time */
             created_at: string;
         };
         ApiKey: {
             id: string;
             name: string;
             scopes: ("read" | "receive" | "send")[];
+            /** Format: date-time */
             created_at: string;
+            /** Format: date-time */
             revoked_at: string | null;
         };
         Wallet: {
@@ -1201,6 +1205,7 @@ export interface components {
                 username: string;
             } | null;
             memo: string | null;
+            /** Format: date-time */
             created_at: string;
         };
         EventPage: {
@@ -1209,6 +1214,7 @@ export interface components {
         Event: {
             seq: number;
             type: string;
+            /** Format: date-time */
             created_at: string;
             data: {
                 [key: string]: unknown;
@@ -1221,13 +1227,17 @@ export interface components {
         };
         Invoice: {
             payment_hash: string;
+            /** @description a BOLT 11 invoice */
             payment_request: string;
             amount_msat: number | null;
             memo: string | null;
             /** @enum {string} */
             status: "open" | "paid" | "expired" | "canceled";
+            /** Format: date-time */
             expires_at: string;
+            /** Format: date-time */
             created_at: string;
+            /** Format: date-time */
             paid_at: string | null;
             paid_msat: number | null;
             metadata: {
@@ -1249,7 +1259,9 @@ export interface components {
             description: string | null;
             description_hash: string | null;
             payee: string;
+            /** Format: date-time */
             created_at: string;
+            /** Format: date-time */
             expires_at: string;
             min_final_cltv_expiry: number;
             payment_secret: string;
@@ -1286,6 +1298,7 @@ export interface components {
             secret: string;
             name: string;
             scopes: ("read" | "receive" | "send")[];
+            /** Format: date-time */
             created_at: string;
         };
         LndhubLogin: {
@@ -1320,7 +1333,9 @@ export interface components {
         LndhubAddedInvoice: {
             r_hash: components["schemas"]["LndhubBuffer"];
             payment_hash: string;
+            /** @description a BOLT 11 invoice */
             payment_request: string;
+            /** @description a BOLT 11 invoice */
             pay_req: string;
         };
         LndhubBuffer: {
@@ -1335,6 +1350,7 @@ export interface components {
             description_hash?: string | "";
         };
         LndhubPayment: {
+            /** @description always "": a payment that failed answers an error */
             payment_error: string;
             payment_preimage: components["schemas"]["LndhubBuffer"];
             payment_hash: components["schemas"]["LndhubBuffer"];
@@ -1346,7 +1362,9 @@ export interface components {
                 total_time_lock: number;
                 hops: unknown[];
             };
+            /** @description a BOLT 11 invoice */
             pay_req: string;
+            /** @description a BOLT 11 invoice */
             payment_request: string;
             num_satoshis: number;
             description: string;
@@ -1398,7 +1416,9 @@ export interface components {
         LndhubUserInvoice: {
             r_hash: components["schemas"]["LndhubBuffer"];
             payment_hash: string;
+            /** @description a BOLT 11 invoice */
             payment_request: string;
+            /** @description a BOLT 11 invoice */
             pay_req: string;
             description: string;
             amt: number;
@@ -1453,6 +1473,7 @@ export interface components {
             status: "OK";
             settled: boolean;
             preimage: string | null;
+            /** @description a BOLT 11 invoice */
             pr: string;
         };
         Conversation: {
@@ -1464,6 +1485,7 @@ export interface components {
                 wallet_id: string;
             }[];
             title: string | null;
+            /** Format: date-time */
             created_at: string;
         };
         ConversationPage: {
@@ -1505,6 +1527,7 @@ export interface components {
                 /** @enum {string} */
                 status: "open" | "paid" | "canceled";
             } | null;
+            /** Format: date-time */
             created_at: string;
         };
         MessageResult: {
@@ -1532,7 +1555,9 @@ export interface components {
             url: string;
             events: string[];
             description: string | null;
+            /** Format: date-time */
             created_at: string;
+            /** Format: date-time */
             disabled_at: string | null;
         };
         WebhookList: {
@@ -1558,7 +1583,9 @@ export interface components {
             attempts: number;
             last_status_code: number | null;
             last_error: string | null;
+            /** Format: date-time */
             next_attempt_at: string | null;
+            /** Format: date-time */
             created_at: string;
         };
         WebhookDeliveryPage: {
@@ -1656,6 +1683,7 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /** Format: date-time */
             created_at: string;
             /** @description the hash of the chain's previous entry (64 zeros for seq 1) */
             prev_hash: string;

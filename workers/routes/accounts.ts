@@ -186,7 +186,7 @@ accounts.openapi(
     scope: "read",
     auth: { jwtOnly: true },
     request: { params: z.object({ id: z.string().max(64) }) },
-    responses: { 200: jsonResponse(z.object({ id: z.string(), revoked: z.literal(true) }), "revoked"), 401: errors[401], 404: errors[404] },
+    responses: { 200: jsonResponse(z.object({ id: s.ApiKeyIdOut, revoked: z.literal(true) }), "revoked"), 401: errors[401], 404: errors[404] },
   }),
   async (c) => {
     const { id } = c.req.valid("param");

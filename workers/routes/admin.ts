@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { ApiError, isRefusal } from "../../src/errors";
 import { constantTimeEqual } from "../../src/hash";
+import { AccountIdOut } from "../../src/response-bounds";
 import * as s from "../../src/schemas";
 import { accountActor, walletActor, type AppEnv, type Env } from "../env";
 import { errorResponses, jsonBody, jsonResponse, newRouter } from "../openapi";
@@ -34,9 +35,9 @@ const adminSecurity = [{ AdminBearer: [] }];
 
 const AccountParam = z.object({ account_id: z.string().regex(/^acc_[0-9a-f]{32}$/, "an account id (acc_ and 32 hex digits)").max(36) });
 const FreezeBody = z.object({ reason: z.string().max(200).optional().openapi({ example: "chargeback under review" }) }).openapi("FreezeBody");
-const Frozen = z.object({ account_id: z.string(), frozen: z.boolean(), changed: z.boolean().openapi({ description: "false when it already was so (nothing audited)" }) }).openapi("AccountFrozen");
+const Frozen = z.object({ account_id: AccountIdOut, frozen: z.boolean(), changed: z.boolean().openapi({ description: "false when it already was so (nothing audited)" }) }).openapi("AccountFrozen");
 const LevelBody = z.object({ level: z.number().int().max(Number.MAX_SAFE_INTEGER).openapi({ description: "0, 1 or 2" }) }).openapi("LevelBody");
-const Level = s.AccountLimits.omit({ totp_threshold_sat: true }).extend({ account_id: z.string() }).openapi("AccountLevel");
+const Level = s.AccountLimits.omit({ totp_threshold_sat: true }).extend({ account_id: AccountIdOut }).openapi("AccountLevel");
 
 /** The account's wallet, by its account id; 404 for an account that does not exist. */
 async function walletOf(env: Env, account_id: string) {

@@ -350,7 +350,7 @@ lndhub.get("/lndhub/decodeinvoice", requireAuth("read"), async (c) => {
 });
 
 // On-chain is not offered: LndHub clients ask anyway, and an empty list is the answer they understand.
-doc({ method: "get", path: "/lndhub/getbtc", operationId: "lndhubGetBtc", summary: "On-chain deposit addresses: none (not offered)", scope: "read", response: z.array(z.object({ address: z.string() })) });
+doc({ method: "get", path: "/lndhub/getbtc", operationId: "lndhubGetBtc", summary: "On-chain deposit addresses: none (not offered)", scope: "read", response: z.array(z.object({ address: z.string().openapi({ maxLength: 90 }) })) }); // none; 90: a bech32 address's limit
 lndhub.get("/lndhub/getbtc", requireAuth("read"), (c) => c.json([], 200));
 doc({ method: "get", path: "/lndhub/getpending", operationId: "lndhubGetPending", summary: "Unconfirmed on-chain deposits: none (not offered)", scope: "read", response: z.array(z.unknown()) });
 lndhub.get("/lndhub/getpending", requireAuth("read"), (c) => c.json([], 200));

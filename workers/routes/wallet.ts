@@ -52,6 +52,7 @@ wallet.openapi(
       "the JSON history has the exact text.",
     scope: "read",
     responses: {
+      // A file as long as the history (no bound: test/openapi.test.ts bounds JSON answers' fields).
       200: { content: { "text/csv": { schema: z.string() } }, description: "the history, as an attachment named transactions.csv" },
       401: errors[401],
       403: errors[403],
