@@ -20,6 +20,8 @@ export class Hub {
     this.runTag = runTag;
     this.accounts = [];
     this.keySeq = 0;
+    /** Sockets the hub closed while the bench listened: { account, code, reason }. */
+    this.socketsClosedByHub = [];
   }
 
   headers(account, idempotencyKey) {
@@ -60,8 +62,13 @@ export class Hub {
   }
 
   /** Trades refresh tokens for new access tokens when the old ones near their 15-minute expiry. */
-  async refreshTokensIfOld() {
-    const old = this.accounts.filter((a) => Date.now() - a.issuedAt > TOKEN_REFRESH_AFTER_MS);
+  /**
+   * Refreshes the access tokens issued more than `maxAgeMs` ago. A socket opened with a token closes
+   * when the token expires (4001, decision 0014): before opening sockets that must last a phase, pass
+   * a small age so each has nearly a token's whole life ahead.
+   */
+  async refreshTokensIfOld(maxAgeMs = TOKEN_REFRESH_AFTER_MS) {
+    const old = this.accounts.filter((a) => Date.now() - a.issuedAt > maxAgeMs);
     await pool(old.length, 16, async (i) => {
       const a = old[i];
       const res = await this.client.request("POST", "/v1/auth/refresh", {
@@ -217,6 +224,10 @@ export class Hub {
         reject(new Error(`WebSocket error: ${e.message ?? "connection failed"}`));
       });
       ws.addEventListener("message", (e) => onMessage(account, e.data, performance.now()));
+      // A socket the hub closes (an expired token: 4001) would silently stop a phase's frames; the bench's own close is 1000/1005.
+      ws.addEventListener("close", (e) => {
+        if (e.code !== 1000 && e.code !== 1005) this.socketsClosedByHub.push({ account: account.index, code: e.code, reason: e.reason });
+      });
     });
   }
 }
