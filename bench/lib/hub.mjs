@@ -224,9 +224,14 @@ export class Hub {
         reject(new Error(`WebSocket error: ${e.message ?? "connection failed"}`));
       });
       ws.addEventListener("message", (e) => onMessage(account, e.data, performance.now()));
-      // A socket the hub closes (an expired token: 4001) would silently stop a phase's frames; the bench's own close is 1000/1005.
+      // A socket the hub closes (an expired token: 4001) would silently stop a phase's frames.
+      const closeByBench = ws.close.bind(ws);
+      ws.close = (...args) => {
+        ws.closedByBench = true;
+        closeByBench(...args);
+      };
       ws.addEventListener("close", (e) => {
-        if (e.code !== 1000 && e.code !== 1005) this.socketsClosedByHub.push({ account: account.index, code: e.code, reason: e.reason });
+        if (!ws.closedByBench) this.socketsClosedByHub.push({ account: account.index, code: e.code, reason: e.reason });
       });
     });
   }
