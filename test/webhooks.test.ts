@@ -32,6 +32,30 @@ function verified(secret: string, d: Received) {
 const deliveriesOf = async (a: TestAccount, id: string, status = "") =>
   (await api("GET", `/v1/webhooks/${id}/deliveries${status ? `?status=${status}` : ""}`, { token: a.access_token })).json.deliveries as any[];
 
+/** Answers the hub's deliveries to `/hooks/<path>` with `answer` (the hub's fetch runs in this isolate); other requests reach the test world. */
+function interceptReceiver(path: string, answer: () => Response | Promise<Response>) {
+  const realFetch = globalThis.fetch;
+  return vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) =>
+    String(input instanceof Request ? input.url : input).includes(`/hooks/${path}`) ? answer() : realFetch(input, init),
+  );
+}
+
+/** A receiver at `/hooks/<path>` that answers "ok" only once released; `restore` releases it and ends the interception. */
+function hangingReceiver(path: string) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const spy = interceptReceiver(path, async () => {
+    await released;
+    return new Response("ok");
+  });
+  return {
+    restore() {
+      release();
+      spy.mockRestore();
+    },
+  };
+}
+
 describe("webhooks", () => {
   it("an invoice paid reaches the endpoint signed (Standard Webhooks), with its metadata and the account", async () => {
     const [shop, buyer] = [await createAccount("w"), await createAccount("w")];
@@ -125,17 +149,7 @@ describe("webhooks", () => {
   it("a receiver that hangs holds one sending place: the other deliveries go out meanwhile", async () => {
     const a = await createAccount("w");
     const [hung, fast] = [`hung-${newKey()}`, `fast-${newKey()}`];
-    // The hung receiver answers only when the test lets it (the hub's fetch runs in this isolate).
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const realFetch = globalThis.fetch;
-    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
-      if (String(input instanceof Request ? input.url : input).includes(`/hooks/${hung}`)) {
-        await released;
-        return new Response("ok");
-      }
-      return realFetch(input, init);
-    });
+    const receiver = hangingReceiver(hung);
     const hungHook = await endpoint(a, hung, ["test.first"]);
     await endpoint(a, fast);
     try {
@@ -148,8 +162,7 @@ describe("webhooks", () => {
       await waitFor(async () => (await receivedBy(fast)).length === 12, "every delivery to the receiver that answers");
       expect((await deliveriesOf(a, hungHook.id))[0]).toMatchObject({ status: "pending", attempts: 0 });
     } finally {
-      release();
-      spy.mockRestore();
+      receiver.restore();
     }
     await waitFor(async () => (await deliveriesOf(a, hungHook.id))[0]?.status === "delivered", "the hung one, once released");
   });
@@ -287,16 +300,7 @@ describe("webhooks", () => {
   it("an endpoint that hangs takes at most half the sending places: another endpoint's deliveries all go out meanwhile", async () => {
     const a = await createAccount("w");
     const [hung, fast] = [`hung-all-${newKey()}`, `fast-all-${newKey()}`];
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const realFetch = globalThis.fetch;
-    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
-      if (String(input instanceof Request ? input.url : input).includes(`/hooks/${hung}`)) {
-        await released;
-        return new Response("ok");
-      }
-      return realFetch(input, init);
-    });
+    const receiver = hangingReceiver(hung);
     const hungHook = await endpoint(a, hung);
     await endpoint(a, fast);
     try {
@@ -309,8 +313,7 @@ describe("webhooks", () => {
       await waitFor(async () => (await receivedBy(fast)).length === 12, "every delivery to the receiver that answers");
       expect(await deliveriesOf(a, hungHook.id, "delivered")).toHaveLength(0);
     } finally {
-      release();
-      spy.mockRestore();
+      receiver.restore();
     }
     await waitFor(async () => (await deliveriesOf(a, hungHook.id, "delivered")).length === 12, "the hung ones, once released");
   });
@@ -372,12 +375,8 @@ describe("webhooks", () => {
   it("a 2xx answer's body is read only up to a bound: an endless one does not hold the delivery", async () => {
     const a = await createAccount("w");
     const token = `endless-${newKey()}`;
-    const realFetch = globalThis.fetch;
-    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
-      if (!String(input instanceof Request ? input.url : input).includes(`/hooks/${token}`)) return realFetch(input, init);
-      const chunk = new Uint8Array(16 * 1024);
-      return new Response(new ReadableStream({ pull: (c) => c.enqueue(chunk) }), { status: 200 });
-    });
+    const chunk = new Uint8Array(16 * 1024);
+    const spy = interceptReceiver(token, () => new Response(new ReadableStream({ pull: (c) => c.enqueue(chunk) }), { status: 200 }));
     const hook = await endpoint(a, token);
     try {
       const test = await api("POST", `/v1/webhooks/${hook.id}/test`, { token: a.access_token });
