@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { Account, describe, needsTotp } from "../account.ts";
+import { ErrorAlert, TotpField } from "../components/form-parts.tsx";
 
 /** Sign up or log in; asks for the TOTP code when the hub says the account has TOTP on. */
 export function AuthView({ onSignedIn, onEnded }: { onSignedIn: (account: Account) => void; onEnded: () => void }) {
@@ -44,17 +45,8 @@ export function AuthView({ onSignedIn, onEnded }: { onSignedIn: (account: Accoun
           Password
           <input name="password" type="password" required minLength={8} maxLength={256} autoComplete={mode === "signup" ? "new-password" : "current-password"} />
         </label>
-        {mode === "login" && askTotp && (
-          <label>
-            Authenticator code
-            <input name="totp" inputMode="numeric" pattern="[0-9]{6}" autoComplete="one-time-code" required autoFocus />
-          </label>
-        )}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        {mode === "login" && askTotp && <TotpField autoFocus />}
+        <ErrorAlert error={error} />
         <button type="submit" disabled={busy}>
           {mode === "signup" ? "Create account" : "Log in"}
         </button>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ChatMessage, components } from "@flash-hub/sdk";
 import { describe, formatSat, needsTotp, type Account } from "../account.ts";
+import { ErrorAlert, TotpField } from "../components/form-parts.tsx";
 
 type Summary = components["schemas"]["ConversationSummary"];
 
@@ -64,11 +65,7 @@ export function ChatView({ account }: { account: Account }) {
             </label>
             <button type="submit">Start conversation</button>
           </form>
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
+          <ErrorAlert error={error} />
           <ul class="conversations">
             {conversations.map((c) => (
               <li key={c.conversation_id}>
@@ -218,17 +215,8 @@ function Conversation({ account, conversation }: { account: Account; conversatio
               </select>
             </label>
           )}
-          {askTotp && (
-            <label>
-              Authenticator code
-              <input name="totp" inputMode="numeric" pattern="[0-9]{6}" autoComplete="one-time-code" required />
-            </label>
-          )}
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
+          {askTotp && <TotpField />}
+          <ErrorAlert error={error} />
           <div class="buttons">
             <button type="submit" name="action" value="send">
               Send

@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import type { Invoice } from "@flash-hub/sdk";
 import { describe, type Account } from "../account.ts";
 import { InvoiceQr } from "./invoice-qr.tsx";
+import { ErrorAlert } from "../components/form-parts.tsx";
 
 /** Point of sale: an amount, its invoice as a large QR code, "Paid" the moment the payment lands, next sale. */
 export function PosView({ account }: { account: Account }) {
@@ -43,11 +44,7 @@ export function PosView({ account }: { account: Account }) {
             Description <span class="muted">(optional)</span>
             <input name="memo" maxLength={200} />
           </label>
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
+          <ErrorAlert error={error} />
           <button type="submit" disabled={busy}>
             Charge
           </button>

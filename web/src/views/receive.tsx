@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Invoice } from "@flash-hub/sdk";
 import { describe, type Account } from "../account.ts";
 import { InvoiceQr } from "./invoice-qr.tsx";
+import { ErrorAlert } from "../components/form-parts.tsx";
 
 /** An invoice to be paid from anywhere on Lightning, and the account's Lightning Address. */
 export function ReceiveView({ account }: { account: Account }) {
@@ -42,11 +43,7 @@ export function ReceiveView({ account }: { account: Account }) {
           Description <span class="muted">(optional)</span>
           <input name="memo" maxLength={200} />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorAlert error={error} />
         <button type="submit">Create invoice</button>
       </form>
       {invoice && <InvoiceQr key={invoice.payment_hash} account={account} invoice={invoice} />}

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { FlashHub } from "@flash-hub/sdk";
 import { describe, formatSat, needsTotp, type Account } from "../account.ts";
+import { ErrorAlert, TotpField } from "../components/form-parts.tsx";
 
 type Destination = { kind: "invoice" | "address" | "user"; value: string };
 
@@ -70,17 +71,8 @@ export function SendView({ account }: { account: Account }) {
             <input name="memo" maxLength={500} />
           </label>
         )}
-        {askTotp && (
-          <label>
-            Authenticator code
-            <input name="totp" inputMode="numeric" pattern="[0-9]{6}" autoComplete="one-time-code" required />
-          </label>
-        )}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        {askTotp && <TotpField />}
+        <ErrorAlert error={error} />
         <button type="submit" disabled={busy}>
           Send
         </button>

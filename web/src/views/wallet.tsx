@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Transaction, Wallet } from "@flash-hub/sdk";
 import { describe, formatSat, type Account } from "../account.ts";
+import { ErrorAlert } from "../components/form-parts.tsx";
 
 /** Events after which the balance or the history may have changed: all but chat's (whose payments come as transfer events too). */
 const movesMoney = (type: string) => !type.startsWith("chat.");
@@ -41,11 +42,7 @@ export function WalletView({ account }: { account: Account }) {
         <span class="muted">Balance</span> <strong data-testid="balance">{wallet ? formatSat(wallet.balance_msat) : "…"}</strong>
         {wallet && wallet.pending_out_msat > 0 && <span class="muted"> ({formatSat(wallet.pending_out_msat)} on its way out)</span>}
       </p>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <h3>History</h3>
       {transactions.length === 0 ? (
         <p class="muted">No payments yet.</p>
