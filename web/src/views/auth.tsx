@@ -1,29 +1,21 @@
 import { useState } from "preact/hooks";
-import { Account, describe, needsTotp } from "../account.ts";
+import { Account, needsTotp } from "../account.ts";
+import { useFormSubmit } from "../components/use-form-submit.ts";
 import { ErrorAlert, TotpField } from "../components/form-parts.tsx";
 
 /** Sign up or log in; asks for the TOTP code when the hub says the account has TOTP on. */
 export function AuthView({ onSignedIn, onEnded }: { onSignedIn: (account: Account) => void; onEnded: () => void }) {
   const [mode, setMode] = useState<"login" | "signup">("signup");
   const [askTotp, setAskTotp] = useState(false);
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
-
-  async function submit(event: Event) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget as HTMLFormElement);
-    setBusy(true);
-    setError("");
-    try {
+  const { submit, error, busy } = useFormSubmit(
+    async (form) => {
       const totp = String(form.get("totp") ?? "").trim() || undefined;
       onSignedIn(await Account.start(mode, String(form.get("username")), String(form.get("password")), totp, onEnded));
-    } catch (e) {
+    },
+    (e) => {
       if (mode === "login" && needsTotp(e)) setAskTotp(true);
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
-  }
+    },
+  );
 
   return (
     <main class="auth">

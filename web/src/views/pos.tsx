@@ -1,28 +1,16 @@
 import { useState } from "preact/hooks";
 import type { Invoice } from "@flash-hub/sdk";
-import { describe, type Account } from "../account.ts";
+import type { Account } from "../account.ts";
+import { useFormSubmit } from "../components/use-form-submit.ts";
 import { InvoiceQr } from "./invoice-qr.tsx";
 import { ErrorAlert } from "../components/form-parts.tsx";
 
 /** Point of sale: an amount, its invoice as a large QR code, "Paid" the moment the payment lands, next sale. */
 export function PosView({ account }: { account: Account }) {
   const [invoice, setInvoice] = useState<Invoice | null>(null);
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
-
-  async function charge(event: Event) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget as HTMLFormElement);
-    setBusy(true);
-    setError("");
-    try {
-      setInvoice(await account.hub.createInvoice({ amountSat: Number(form.get("amount")), memo: String(form.get("memo") ?? "").trim() || undefined }));
-    } catch (e) {
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { submit: charge, error, busy } = useFormSubmit(async (form) => {
+    setInvoice(await account.hub.createInvoice({ amountSat: Number(form.get("amount")), memo: String(form.get("memo") ?? "").trim() || undefined }));
+  });
 
   return (
     <section aria-labelledby="pos-title" class="pos">
