@@ -310,6 +310,37 @@ describe("request shares under crashes", () => {
   });
 });
 
+describe("a share's key under a crash", () => {
+  it("a crash while a request's key is claimed for a share already in flight: the same key again is answered 200, paid once (not 409 already_paid)", async () => {
+    const [a, b, c] = [await createAccount("f"), await createAccount("f"), await createAccount("f")];
+    await fund(b, 1000);
+    const id = (await api("POST", "/v1/conversations", { body: { members: [b.username, c.username] }, token: a.access_token })).json.conversation_id as string;
+    const request = (await api("POST", `/v1/conversations/${id}/messages`, { body: { request: { amount_sat: 40 } }, token: a.access_token, key: newKey() })).json.message;
+    const tag = { key: newKey(), fingerprint: "pay" };
+    // b's share is an intent (a crashed attempt); b's request with its key completes it, and the conversation dies at that key's claim.
+    const crashed = await inConversation(id, async (actor) => {
+      actor.payments.record({ id: `${request.id}:${b.wallet_id}`, kind: "share", message_id: request.id, payer: member(b), payee: member(a), amount_msat: 40_000, body: {}, tag: null });
+      const idempotency = (actor.payments as unknown as { idempotency: { claim: (t: { key: string } | null, ...rest: unknown[]) => unknown } }).idempotency;
+      const claim = idempotency.claim.bind(idempotency);
+      idempotency.claim = (t, ...rest) => {
+        if (t?.key === tag.key) throw new Error("crash at the key's claim");
+        return claim(t, ...rest);
+      };
+      return actor.payments.payShare(member(b), request.id, tag).then(
+        () => "answered",
+        (e: Error) => e.message,
+      );
+    });
+    expect(crashed).toBe("crash at the key's claim");
+    await abortAllDurableObjects();
+    const again = await conversationStub(id).payRequest(b.wallet_id, request.id, tag);
+    expect(again, JSON.stringify(again)).toMatchObject({ ok: true, status: 200, body: { message: { id: request.id, request: { paid_by: [b.username] } } } });
+    await runDurableObjectAlarm(conversationStub(id));
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([40_000, 960_000]);
+    await booksHold(a, b, c);
+  });
+});
+
 describe("canceling a request while a share is being paid", () => {
   it("is refused (409) until the share is recorded; the alarm records it, then the request can be canceled", async () => {
     const [a, b, c] = [await createAccount("f"), await createAccount("f"), await createAccount("f")];

@@ -158,10 +158,12 @@ export class ChatPayments implements Part {
         const existing = this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE id = ${id}`[0];
         if (!existing) return this.complete(this.record({ id, kind: "share", message_id: request_id, payer, payee: request.sender, amount_msat: request.amount_msat, body: {}, tag }));
         // A share already being paid (under another key, or by a crashed attempt) is completed, not paid
-        // again; this request's key then replays the request as it stands, like the key that started it
-        // (a crash before this claim leaves the key answering 409 already_paid: true, and nothing moves).
+        // again. This request's key is claimed first (replaying the request as it stands, like the key
+        // that started it), so a crash during the completion leaves a retry with it answered 200, not
+        // 409 already_paid; a refusal (nothing moved) gives it back.
+        this.kit.unitOfWork.run(() => this.idempotency.claim(tag, request_id, { ok: true, status: 200, body: null }));
         const answer = await this.complete(existing);
-        if (answer.ok) this.kit.unitOfWork.run(() => this.idempotency.claim(tag, request_id, { ok: true, status: 200, body: null }));
+        if (!answer.ok) this.kit.unitOfWork.run(() => this.idempotency.release(tag));
         return answer;
       },
       // Checked first above (seenBefore); a key claimed meanwhile is caught by the claim.
