@@ -1,4 +1,5 @@
 import { sha256 } from "@noble/hashes/sha2.js";
+import canonicalize from "canonicalize";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
 /**
@@ -35,18 +36,18 @@ export interface AuditEntry {
 export const AUDIT_GENESIS_HASH = "0".repeat(64);
 
 /**
- * JSON with object keys sorted at every level and no white space (for the values an entry holds —
- * strings, integers, booleans, null, arrays and objects of them — this is RFC 8785's canonical form),
- * so a verifier that parsed the entry from any JSON rebuilds the same bytes.
+ * RFC 8785's canonical JSON (the `canonicalize` package): keys sorted at every level, no white
+ * space, so a verifier that parsed the entry from any JSON rebuilds the same bytes. Entries hold
+ * integers only (a float's canonical form is easy to get wrong across languages).
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") {
-    if (typeof value === "number" && !Number.isSafeInteger(value)) throw new Error("audit entries hold integers only");
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
+  JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === "number" && !Number.isSafeInteger(v)) throw new Error("audit entries hold integers only");
+    return v;
+  });
+  const text = canonicalize(value);
+  if (text === undefined) throw new Error("an audit entry must be JSON");
+  return text;
 }
 
 /**
