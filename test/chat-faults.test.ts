@@ -333,10 +333,27 @@ describe("a share's key under a crash", () => {
     });
     expect(crashed).toBe("crash at the key's claim");
     await abortAllDurableObjects();
+    // Claimed, then the completion failed (the payer's wallet unreachable): the same key again finishes the open share.
+    const tag2 = { key: newKey(), fingerprint: "pay" };
+    const request2 = (await api("POST", `/v1/conversations/${id}/messages`, { body: { request: { amount_sat: 10 } }, token: a.access_token, key: newKey() })).json.message;
+    const failed = await inConversation(id, async (actor) => {
+      actor.payments.record({ id: `${request2.id}:${b.wallet_id}`, kind: "share", message_id: request2.id, payer: member(b), payee: member(a), amount_msat: 10_000, body: {}, tag: null });
+      const payments = actor.payments as unknown as { wallets: (w: string) => unknown };
+      const wallets = payments.wallets;
+      payments.wallets = () => ({ sendTransfer: async () => { throw new Error("wallet unreachable"); } });
+      try {
+        return await actor.payments.payShare(member(b), request2.id, tag2).then(() => "answered", (e: Error) => e.message);
+      } finally {
+        payments.wallets = wallets;
+      }
+    });
+    expect(failed).toBe("wallet unreachable");
+    const retried = await conversationStub(id).payRequest(b.wallet_id, request2.id, tag2);
+    expect(retried).toMatchObject({ ok: true, status: 200, body: { message: { id: request2.id, request: { paid_by: [b.username], status: "open" } } } });
     const again = await conversationStub(id).payRequest(b.wallet_id, request.id, tag);
     expect(again, JSON.stringify(again)).toMatchObject({ ok: true, status: 200, body: { message: { id: request.id, request: { paid_by: [b.username] } } } });
     await runDurableObjectAlarm(conversationStub(id));
-    expect([await balanceOf(a), await balanceOf(b)]).toEqual([40_000, 960_000]);
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([50_000, 950_000]);
     await booksHold(a, b, c);
   });
 });

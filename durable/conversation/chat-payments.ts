@@ -143,7 +143,15 @@ export class ChatPayments implements Part {
   /** Pays the caller's share of a request, once per payer whatever the client's keys. */
   async payShare(payer: ChatMember, request_id: string, tag: IdempotencyTag | null): Promise<MessageAnswer | Refusal> {
     const seen = this.seenBefore(tag);
-    if (seen) return seen;
+    if (seen) {
+      // The key was claimed for a share left open under another key (its completion failed or crashed): finish it first.
+      const open = this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE id = ${`${request_id}:${payer.wallet_id}`}`[0];
+      const stored = await seen;
+      if (!open || !stored.ok || open.client_key === tag!.key) return stored;
+      const answer = await this.complete(open);
+      if (!answer.ok) this.kit.unitOfWork.run(() => this.idempotency.release(tag));
+      return answer.ok ? ((this.idempotency.stored(tag!) as MessageAnswer | null) ?? answer) : answer;
+    }
     return this.idempotency.once(
       tag,
       async () => {
