@@ -43,6 +43,12 @@ function recordIntent(id: string, from: TestAccount, to: TestAccount, amount_msa
   });
 }
 
+/** The messages of a member's chat.updated events, as their wallet logged them. */
+async function loggedUpdates(a: TestAccount) {
+  const events = (await api("GET", "/v1/events?after=0&limit=1000", { token: a.access_token })).json.events as any[];
+  return events.filter((e) => e.type === "chat.updated").map((e) => e.data.message);
+}
+
 /** A member's chat.message events, as their wallet logged them. */
 async function loggedMessages(a: TestAccount) {
   const events = (await api("GET", "/v1/events?after=0&limit=1000", { token: a.access_token })).json.events as any[];
@@ -354,6 +360,87 @@ describe("a share's key under a crash", () => {
     expect(again, JSON.stringify(again)).toMatchObject({ ok: true, status: 200, body: { message: { id: request.id, request: { paid_by: [b.username] } } } });
     await runDurableObjectAlarm(conversationStub(id));
     expect([await balanceOf(a), await balanceOf(b)]).toEqual([50_000, 950_000]);
+    await booksHold(a, b, c);
+  });
+});
+
+describe("a share whose transfer was pending, then came back", () => {
+  it("takes the payer out of paid_by (the request open again), tells every member, and the payer can pay it again", async () => {
+    const [a, b, c] = [await createAccount("f"), await createAccount("f"), await createAccount("f")];
+    await fund(b, 1000);
+    const id = (await api("POST", "/v1/conversations", { body: { members: [b.username, c.username] }, token: a.access_token })).json.conversation_id as string;
+    const request = (await api("POST", `/v1/conversations/${id}/messages`, { body: { request: { amount_sat: 30, from: [b.username] } }, token: a.access_token, key: newKey() })).json.message;
+    // b's share: the intent and the wallet's debit (the transfer not delivered), then everything dies.
+    const { transfer } = await inConversation(id, (actor) => {
+      const intent = actor.payments.record({ id: `${request.id}:${b.wallet_id}`, kind: "share", message_id: request.id, payer: member(b), payee: member(a), amount_msat: 30_000, body: {}, tag: null });
+      return { transfer: actor.payments.transferFor(intent) };
+    });
+    const transfer_id = await runInDurableObject(walletStub(b.wallet_id) as unknown as DurableObjectStub<WalletActor>, (wallet: WalletActor) => {
+      const debited = wallet.transfers.debit(transfer);
+      if (!debited.ok) throw new Error(debited.message);
+      return debited.transfer_id;
+    });
+    await abortAllDurableObjects();
+    // The alarm records the share while its transfer is pending: b is in paid_by, the request paid.
+    await runDurableObjectAlarm(conversationStub(id));
+    expect((await messagesOf(a, id))[0].request).toMatchObject({ paid_by: [b.username], status: "paid" });
+    // The transfer comes back (the payee's wallet refused it for good): b has the money again.
+    await runInDurableObject(walletStub(b.wallet_id) as unknown as DurableObjectStub<WalletActor>, (wallet: WalletActor) => {
+      const settle = (wallet.transfers as unknown as { settle: (id: string, d: { outcome: "returned"; reason: string }) => unknown }).settle.bind(wallet.transfers);
+      expect(settle(transfer_id, { outcome: "returned", reason: "refused by the payee's wallet" })).not.toBeNull();
+    });
+    expect(await balanceOf(b)).toBe(1_000_000);
+    await runDurableObjectAlarm(conversationStub(id));
+    await runDurableObjectAlarm(conversationStub(id));
+    expect((await messagesOf(c, id))[0].request).toMatchObject({ paid_by: [], status: "open" });
+    const updates = (await loggedUpdates(c)).map((m) => [m.request.paid_by, m.request.status]);
+    expect(updates).toEqual([
+      [[b.username], "paid"],
+      [[], "open"],
+    ]);
+    // b pays it again: a transfer of its own (not the one that came back), once.
+    const key = newKey();
+    const paid = await api("POST", `/v1/conversations/${id}/messages/${request.id}/pay`, { token: b.access_token, key });
+    expect(paid.status, JSON.stringify(paid.json)).toBe(200);
+    expect(paid.json.message.request).toMatchObject({ paid_by: [b.username], status: "paid" });
+    const replay = await api("POST", `/v1/conversations/${id}/messages/${request.id}/pay`, { token: b.access_token, key });
+    expect(replay.status).toBe(200);
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([30_000, 970_000]);
+    await booksHold(a, b, c);
+  });
+});
+
+describe("a share's later key when its completion is refused", () => {
+  it("is released with the intent's own key in one unit of work: a crash there leaves both claimed and the share open, and the later key pays it once", async () => {
+    const [a, b, c] = [await createAccount("f"), await createAccount("f"), await createAccount("f")];
+    await fund(b, 10);
+    const id = (await api("POST", "/v1/conversations", { body: { members: [b.username, c.username] }, token: a.access_token })).json.conversation_id as string;
+    const request = (await api("POST", `/v1/conversations/${id}/messages`, { body: { request: { amount_sat: 40 } }, token: a.access_token, key: newKey() })).json.message;
+    const [tag1, tag2] = [{ key: newKey(), fingerprint: "pay" }, { key: newKey(), fingerprint: "pay" }];
+    // b's share started under key 1 (then the conversation crashed); key 2 asks again, b cannot afford it, and the conversation dies as it gives the keys back.
+    const crashed = await inConversation(id, async (actor) => {
+      actor.payments.record({ id: `${request.id}:${b.wallet_id}`, kind: "share", message_id: request.id, payer: member(b), payee: member(a), amount_msat: 40_000, body: {}, tag: tag1 });
+      const idempotency = (actor.payments as unknown as { idempotency: { release: (t: { key: string } | null) => void } }).idempotency;
+      const release = idempotency.release.bind(idempotency);
+      idempotency.release = (t) => {
+        if (t?.key === tag2.key) throw new Error("crash at key 2's release");
+        release(t);
+      };
+      return actor.payments.payShare(member(b), request.id, tag2).then(
+        (answer) => JSON.stringify(answer),
+        (e: Error) => e.message,
+      );
+    });
+    expect(crashed).toBe("crash at key 2's release");
+    await abortAllDurableObjects();
+    await fund(b, 1000);
+    // Key 2 again: the share it joined is still open (nothing was half released), and is paid now, once.
+    const again = await conversationStub(id).payRequest(b.wallet_id, request.id, tag2);
+    expect(again, JSON.stringify(again)).toMatchObject({ ok: true, status: 200, body: { message: { id: request.id, request: { paid_by: [b.username] } } } });
+    const key1 = await conversationStub(id).payRequest(b.wallet_id, request.id, tag1);
+    expect(key1).toMatchObject({ ok: true, status: 200, body: { message: { id: request.id, request: { paid_by: [b.username] } } } });
+    await runDurableObjectAlarm(conversationStub(id));
+    expect([await balanceOf(a), await balanceOf(b)]).toEqual([40_000, 970_000]);
     await booksHold(a, b, c);
   });
 });

@@ -81,6 +81,13 @@ export class ChatPayments implements Part {
     `DROP INDEX payment_intents_holding;
      DROP INDEX payment_intents_due;
      DROP INDEX payment_intents_by_key;`,
+    // Keys of later requests for a share already in flight (released with the intent's own key, in its unit of work),
+    // and the shares whose transfer was not delivered when recorded (followed until final) or came back (failed: an
+    // attempt of that payer that numbers the next one's transfer key).
+    `ALTER TABLE payment_intents ADD COLUMN joined_keys TEXT;
+     CREATE TABLE share_transfers (
+       request_id TEXT NOT NULL, payer_wallet TEXT NOT NULL, attempt INTEGER NOT NULL, payer_username TEXT NOT NULL,
+       transaction_id TEXT NOT NULL, status TEXT NOT NULL, PRIMARY KEY (request_id, payer_wallet, attempt)) WITHOUT ROWID;`,
   ];
   readonly tasks: readonly Task[] = [
     {
@@ -93,8 +100,11 @@ export class ChatPayments implements Part {
     },
     {
       name: "chat-payments:status",
-      nextDueAt: () => (this.messages.hasPendingPayments() ? this.statusCheckedAt + STATUS_INTERVAL_MS : null),
-      run: () => this.followPendingPayments(),
+      nextDueAt: () => (this.messages.hasPendingPayments() || this.hasPendingShares() ? this.statusCheckedAt + STATUS_INTERVAL_MS : null),
+      run: async () => {
+        await this.followPendingPayments();
+        await this.followPendingShares();
+      },
     },
   ];
   private statusCheckedAt = 0;
@@ -169,10 +179,12 @@ export class ChatPayments implements Part {
         // again. This request's key is claimed first (replaying the request as it stands, like the key
         // that started it), so a crash during the completion leaves a retry with it answered 200, not
         // 409 already_paid; a refusal (nothing moved) gives it back.
-        this.kit.unitOfWork.run(() => this.idempotency.claim(tag, request_id, { ok: true, status: 200, body: null }));
-        const answer = await this.complete(existing);
-        if (!answer.ok) this.kit.unitOfWork.run(() => this.idempotency.release(tag));
-        return answer;
+        // The key is written on the intent with its claim: a refusal releases it with the intent's own, in one unit of work.
+        this.kit.unitOfWork.run(() => {
+          this.idempotency.claim(tag, request_id, { ok: true, status: 200, body: null });
+          if (tag) this.joinKey(id, tag);
+        });
+        return this.complete(existing);
       },
       // Checked first above (seenBefore); a key claimed meanwhile is caught by the claim.
       { checkFirst: false },
@@ -182,6 +194,16 @@ export class ChatPayments implements Part {
   /** Whether a share of this request is being paid right now (a request is not canceled under it). */
   hasSharesInFlight(request_id: string): boolean {
     return this.kit.sql`SELECT 1 FROM payment_intents WHERE kind = 'share' AND message_id = ${request_id} LIMIT 1`.length > 0;
+  }
+
+  /** Shares recorded while their transfer was pending, not yet known final. */
+  private hasPendingShares(): boolean {
+    return this.kit.sql`SELECT 1 FROM share_transfers WHERE status = 'pending' LIMIT 1`.length > 0;
+  }
+
+  /** A payer's shares of a request that came back: each later attempt's transfer has a key of its own. */
+  private failedShares(request_id: string, payer_wallet: string): number {
+    return this.kit.sql<{ n: number }>`SELECT COUNT(*) AS n FROM share_transfers WHERE request_id = ${request_id} AND payer_wallet = ${payer_wallet} AND status = 'failed'`[0]!.n;
   }
 
   /** Intents not yet completed (for tests and reports). */
@@ -245,6 +267,14 @@ export class ChatPayments implements Part {
     });
   }
 
+  /** Writes a later request's key on an open share's intent (inside the caller's unit of work). */
+  private joinKey(intent_id: string, tag: IdempotencyTag): void {
+    const row = this.kit.sql<{ joined_keys: string | null }>`SELECT joined_keys FROM payment_intents WHERE id = ${intent_id}`[0];
+    if (!row) return;
+    const joined = [...(row.joined_keys ? (JSON.parse(row.joined_keys) as IdempotencyTag[]) : []), { key: tag.key, fingerprint: tag.fingerprint }];
+    this.kit.sql`UPDATE payment_intents SET joined_keys = ${JSON.stringify(joined)} WHERE id = ${intent_id}`;
+  }
+
   /** The open payment message that holds the conversation's next numbers, or null. */
   private held(): IntentRow | null {
     if (this.holding === undefined) this.holding = this.kit.sql<IntentRow>`SELECT * FROM payment_intents WHERE seq IS NOT NULL LIMIT 1`[0] ?? null;
@@ -282,8 +312,10 @@ export class ChatPayments implements Part {
   transferFor(intent: IntentRow): SendTransferRequest {
     const body = JSON.parse(intent.body) as MessageBody;
     const carried = this.carried(intent, body);
+    // A payer's share again after one came back: a new transfer (the key of the one that failed would replay its failure).
+    const failed = intent.kind === "share" ? this.failedShares(intent.message_id, intent.payer_wallet) : 0;
     return {
-      idempotency: { key: `chat:${this.conversationId()}:${intent.id}`, fingerprint: `${intent.kind}:${intent.payee_wallet}:${intent.amount_msat}` },
+      idempotency: { key: `chat:${this.conversationId()}:${intent.id}${failed ? `:${failed}` : ""}`, fingerprint: `${intent.kind}:${intent.payee_wallet}:${intent.amount_msat}` },
       to: { wallet_id: intent.payee_wallet, username: intent.payee_username },
       amount_msat: intent.amount_msat,
       memo: body.text ?? null,
@@ -301,10 +333,13 @@ export class ChatPayments implements Part {
     }
     const tag = intent.client_key ? { key: intent.client_key, fingerprint: intent.client_fingerprint! } : null;
     if (!moved.ok || (intent.kind === "share" && moved.body.status === "failed")) {
-      // Nothing moved (or it came back): no message, no share, and the client's key is free again.
+      // Nothing moved (or it came back): no message, no share, and the client's keys are free again.
       this.kit.unitOfWork.run(() => {
-        this.kit.sql`DELETE FROM payment_intents WHERE id = ${intent.id}`;
+        const deleted = this.kit.sql<{ joined_keys: string | null }>`DELETE FROM payment_intents WHERE id = ${intent.id} RETURNING joined_keys`[0];
         this.idempotency.release(tag);
+        for (const joined of deleted?.joined_keys ? (JSON.parse(deleted.joined_keys) as IdempotencyTag[]) : []) this.idempotency.release(joined);
+        // A share whose transfer came back counts as an attempt: the payer's next one is a transfer of its own.
+        if (deleted && moved.ok) this.recordShareTransfer(intent, moved.body.transaction.id, "failed");
         // The numbers it held were never used (nothing was posted meanwhile): the next post takes them.
         if (intent.seq !== null) this.holding = null;
       });
@@ -355,6 +390,8 @@ export class ChatPayments implements Part {
         return { undelivered, message, status: 201 };
       }
       this.messages.addPaidBy(intent.message_id, intent.payer_username);
+      // Not delivered yet: followed, and taken back out of paid_by if the money comes back.
+      if (transfer.status === "pending") this.recordShareTransfer(intent, transfer.transaction.id, "pending");
       const message = this.messages.byId(intent.message_id)!;
       const undelivered = this.mailboxes.post(members, "chat.updated", { conversation_id: this.conversationId(), message });
       return { undelivered, message, status: 200 };
@@ -378,6 +415,12 @@ export class ChatPayments implements Part {
     return intent.client_fingerprint === tag.fingerprint ? this.complete(intent) : Promise.resolve(idempotencyConflict());
   }
 
+  private recordShareTransfer(intent: IntentRow, transaction_id: string, status: "pending" | "failed"): void {
+    const attempt = this.failedShares(intent.message_id, intent.payer_wallet);
+    this.kit.sql`INSERT INTO share_transfers (request_id, payer_wallet, attempt, payer_username, transaction_id, status)
+      VALUES (${intent.message_id}, ${intent.payer_wallet}, ${attempt}, ${intent.payer_username}, ${transaction_id}, ${status})`;
+  }
+
   private retryLater(intent: IntentRow): void {
     const at = Date.now() + retryDelayMs(intent.attempts);
     this.kit.sql`UPDATE payment_intents SET attempts = attempts + 1, next_attempt_at = ${at} WHERE id = ${intent.id}`;
@@ -395,6 +438,35 @@ export class ChatPayments implements Part {
           if (!this.messages.finishPayment(p.id, status)) return null;
           const members = this.roster.members().map((m) => m.wallet_id);
           return this.mailboxes.post(members, "chat.updated", { conversation_id: this.conversationId(), message: this.messages.byId(p.id)! });
+        }),
+      );
+      if (written) await this.mailboxes.deliver(written);
+    }
+  }
+
+  /**
+   * Shares recorded while their transfer was pending: once it is final, a delivered one is only
+   * forgotten; one that came back takes its payer out of `paid_by` (the request open again if it
+   * was paid) and every member receives chat.updated, in the unit of work that says so.
+   */
+  private async followPendingShares(): Promise<void> {
+    const pending = this.kit.sql<{ request_id: string; payer_wallet: string; attempt: number; payer_username: string; transaction_id: string }>`
+      SELECT request_id, payer_wallet, attempt, payer_username, transaction_id FROM share_transfers WHERE status = 'pending' LIMIT ${INTENTS_PER_RUN}`;
+    for (const p of pending) {
+      const status = await this.wallets(p.payer_wallet).transactionStatus(p.transaction_id);
+      if (status === "succeeded") {
+        this.kit.sql`DELETE FROM share_transfers WHERE request_id = ${p.request_id} AND payer_wallet = ${p.payer_wallet} AND attempt = ${p.attempt} AND status = 'pending'`;
+        continue;
+      }
+      if (status !== "failed") continue;
+      const written = await this.whenFree(() =>
+        this.kit.unitOfWork.run(() => {
+          const changed = this.kit.sqlWrite`UPDATE share_transfers SET status = 'failed'
+            WHERE request_id = ${p.request_id} AND payer_wallet = ${p.payer_wallet} AND attempt = ${p.attempt} AND status = 'pending'`;
+          if (changed === 0) return null;
+          this.messages.removePaidBy(p.request_id, p.payer_username);
+          const members = this.roster.members().map((m) => m.wallet_id);
+          return this.mailboxes.post(members, "chat.updated", { conversation_id: this.conversationId(), message: this.messages.byId(p.request_id)! });
         }),
       );
       if (written) await this.mailboxes.deliver(written);

@@ -188,6 +188,15 @@ export class Messages implements Part {
     this.kit.sql`UPDATE messages SET request_paid_by = ${JSON.stringify(paid_by)}, request_status = ${status} WHERE id = ${id}`;
   }
 
+  /** A payer's share came back: the payer is taken out, and a request that was paid is open again. */
+  removePaidBy(id: string, username: string): void {
+    const r = this.request(id)!;
+    if (!r.paid_by.includes(username)) return;
+    const paid_by = r.paid_by.filter((u) => u !== username);
+    const status = r.status === "paid" ? "open" : r.status;
+    this.kit.sql`UPDATE messages SET request_paid_by = ${JSON.stringify(paid_by)}, request_status = ${status} WHERE id = ${id}`;
+  }
+
   cancelRequest(id: string): void {
     this.kit.sql`UPDATE messages SET request_status = 'canceled' WHERE id = ${id} AND request_status = 'open'`;
   }
