@@ -1,4 +1,5 @@
 import type { LndEnv } from "./lnd";
+import type { RewardDirectoryPort, RewardProgramPort } from "./ports";
 import type { AccountPort, ConversationPort, LightningNodePort, UsernamePort, WalletPort, WebhookPort } from "./ports";
 
 /** The hub's bindings (wrangler.toml, secrets, `.dev.vars`): one type for the worker and every actor. */
@@ -9,6 +10,10 @@ export interface Env extends LndEnv {
   LIGHTNING: DurableObjectNamespace<LightningNodePort>;
   CONVERSATION: DurableObjectNamespace<ConversationPort>;
   WEBHOOKS: DurableObjectNamespace<WebhookPort>;
+  /** One per reward program (`rwp_…`): its budget, books and claims (docs/decisions/0021). */
+  REWARD_PROGRAMS: DurableObjectNamespace<RewardProgramPort>;
+  /** The one directory of reward programs. */
+  REWARD_DIRECTORY: DurableObjectNamespace<RewardDirectoryPort>;
   /** Multiplies the webhook retry schedule (tests shorten it); 1 unless set. */
   WEBHOOK_RETRY_SCALE?: string;
   /** How long a webhook receiver may take (ms); 15 s unless set. */
@@ -93,3 +98,6 @@ export const conversationActor = (env: Pick<Env, "CONVERSATION">, conversationId
 /** One webhook actor per account: its endpoints and deliveries. */
 export const webhookActor = (env: Pick<Env, "WEBHOOKS">, accountId: string) => env.WEBHOOKS.get(env.WEBHOOKS.idFromName(`webhooks:${accountId}`));
 export const lightningNode = (env: Pick<Env, "LIGHTNING">) => env.LIGHTNING.get(env.LIGHTNING.idFromName(LIGHTNING_NODE_NAME));
+/** A reward program's actor, by the program's id; the directory of programs is one actor. */
+export const rewardProgramActor = (env: Pick<Env, "REWARD_PROGRAMS">, programId: string) => env.REWARD_PROGRAMS.get(env.REWARD_PROGRAMS.idFromName(programId));
+export const rewardDirectory = (env: Pick<Env, "REWARD_DIRECTORY">) => env.REWARD_DIRECTORY.get(env.REWARD_DIRECTORY.idFromName("rewards"));

@@ -129,6 +129,10 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   setFrozen(frozen: boolean, reason: string | null): Promise<{ frozen: boolean; changed: boolean }>;
   /** The wallet chain of the account's audit trail (level, freezes): the newest entries below seq `before` (null: from the newest), newest first. */
   auditEntries(before: number | null, limit: number): Promise<AuditEntry[]>;
+  /** Credits a reward program's claim once per `claim_id` (a `reward` transaction); a repeat only acknowledges. Frozen accounts receive too. */
+  receiveReward(payload: import("../src/rewards").RewardPayload): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal>;
+  /** Whether the operator froze the account (a frozen account may not claim rewards). */
+  frozen(): Promise<boolean>;
 }
 
 // ── Lightning node ─────────────────────────────────────────────────────────
@@ -305,4 +309,32 @@ export interface WebhookPort extends Rpc.DurableObjectBranded {
   receiveEvents(delivery: WebhookFeedDelivery): Promise<{ ok: true; through: number } | Refusal>;
   /** The webhooks chain of the account's audit trail (endpoints): the newest entries below seq `before` (null: from the newest), newest first. */
   auditEntries(before: number | null, limit: number): Promise<AuditEntry[]>;
+}
+
+// ── Rewards ────────────────────────────────────────────────────────────────
+
+/** What the operator creates (docs/decisions/0021); `fingerprint`: of the admin request, when it carried an Idempotency-Key. */
+export interface CreateRewardProgramRequest {
+  program_id: string;
+  name: string;
+  amount_msat: Msat;
+  budget_msat: Msat;
+  ends_at: string | null;
+  fingerprint: string | null;
+}
+
+/** One per reward program: its budget, books, claims (one per account) and their delivery to wallets. */
+export interface RewardProgramPort extends Rpc.DurableObjectBranded {
+  create(request: CreateRewardProgramRequest): Promise<ApiAnswer<import("../src/reward-schemas").RewardProgram> | Refusal>;
+  view(account_id: string): Promise<import("../src/reward-schemas").Reward | null>;
+  claim(request: import("./reward-program/claims").ClaimRequest): Promise<ApiAnswer<import("../src/reward-schemas").RewardClaim> | Refusal>;
+  details(): Promise<import("../src/reward-schemas").RewardProgramDetail | null>;
+  books(): Promise<(import("../src/rewards").ProgramBooks & { problems: string[] }) | null>;
+  auditEntries(before: number | null, limit: number): Promise<AuditEntry<"reward_program">[]>;
+}
+
+/** The one list of reward programs there are (their ids, newest first). */
+export interface RewardDirectoryPort extends Rpc.DurableObjectBranded {
+  register(program_id: string, created_at: string): Promise<{ ok: true }>;
+  page(limit: number, cursor: string | null): Promise<{ program_ids: string[]; next_cursor: string | null }>;
 }

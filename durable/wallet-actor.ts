@@ -17,11 +17,13 @@ import { WALLET_LEGACY_SCHEMA } from "./wallet/legacy-schema";
 import { LightningPayments } from "./wallet/lightning-payments";
 import { Limits } from "./wallet/limits";
 import { Transfers } from "./wallet/transfers";
+import { RewardCredits } from "./wallet/rewards";
 import type { AuditEntry } from "../src/audit";
 import type { BooksReport } from "../src/books";
 import type { LimitsReport } from "../src/limits";
 import { refuse, type Refusal } from "../src/errors";
 import { journals } from "../src/ledger";
+import type { RewardPayload } from "../src/rewards";
 import { MAX_FAUCET_SAT, isPaymentAmount, type Msat } from "../src/money";
 import { PAY_WAIT_MS } from "../src/payment-rules";
 import type { EventPage, TransactionPage, Wallet } from "../src/schemas";
@@ -61,10 +63,12 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   });
   readonly booksReport = new Books(this.ledger, this.history, this.events, this.transfers, this.lightning);
   readonly chatInbox = new ChatInbox(this.kit, this.identity, this.events);
+  /** Rewards of operator programs, credited once per claim (docs/decisions/0021). */
+  readonly rewards = new RewardCredits(this.kit, this.identity, this.ledger, this.events, this.transfers);
   readonly webhookFeed = new WebhookFeed(this.kit, this.identity, this.events, (account_id) => webhookActor(this.env, account_id));
 
   /** Migration order: transfers extends the history's table. */
-  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit];
+  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit, this.rewards];
 
   /** The benchmark's limits on/off comparison: `LIMITS=off` switches the rolling limits off (development only, `limitsOff`). */
   protected override onStart(): void {
@@ -126,6 +130,11 @@ export class WalletActor extends Actor<Env> implements WalletPort {
     return this.spendLimits.setFrozen(frozen, reason, Date.now());
   }
 
+  /** Whether the operator froze the account (no payment out, no reward claimed; receiving goes on). */
+  async frozen(): Promise<boolean> {
+    return this.spendLimits.isFrozen();
+  }
+
   /** The wallet chain of the account's audit trail: the newest entries below seq `before` (null: from the newest), newest first. */
   async auditEntries(before: number | null, limit: number): Promise<AuditEntry[]> {
     return this.audit.entries(before, limit);
@@ -152,6 +161,11 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   /** Pays another wallet of the hub: debit and outbox now, delivery exactly once (retried by alarm). */
   async sendTransfer(request: SendTransferRequest): Promise<TransferAnswer | Refusal> {
     return this.transfers.send(request);
+  }
+
+  /** Credits a reward program's claim once per `claim_id` (a `reward` transaction, `reward.credited`); a repeat only acknowledges. */
+  async receiveReward(payload: RewardPayload): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal> {
+    return this.rewards.receive(payload);
   }
 
   /** Credits a transfer from another wallet; a repeat of the same `transfer_id` only acknowledges. */

@@ -13,15 +13,21 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
 export const AUDIT_CHAINS = ["account", "wallet", "webhooks"] as const;
 export type AuditChain = (typeof AUDIT_CHAINS)[number];
+/**
+ * Chains of the operator's own records, kept the same way but no account's trail (not listed by
+ * `GET /v1/account/audit`): a reward program's actor (docs/decisions/0021).
+ */
+export const OPERATOR_AUDIT_CHAINS = ["reward_program"] as const;
+export type OperatorAuditChain = (typeof OPERATOR_AUDIT_CHAINS)[number];
 
 /** What an entry's data may hold: flat, JSON, no floats needed. */
 export type AuditValue = string | number | boolean | null | string[];
 export type AuditData = Record<string, AuditValue>;
 
-/** One entry as stored and as `GET /v1/account/audit` lists it. */
-export interface AuditEntry {
+/** One entry as stored and as `GET /v1/account/audit` lists it (an operator chain's: `AuditEntry<OperatorAuditChain>`). */
+export interface AuditEntry<Chain extends string = AuditChain> {
   /** Which actor's chain the entry is in; `seq` counts within it, from 1. */
-  chain: AuditChain;
+  chain: Chain;
   seq: number;
   type: string;
   data: AuditData;
@@ -55,7 +61,7 @@ export function canonicalJson(value: unknown): string {
  * `{chain, created_at, data, seq, type}`, as lowercase hex. Changing any field of an entry, its
  * place in the chain or the entry before it changes the hash.
  */
-export function auditEntryHash(prev_hash: string, entry: Pick<AuditEntry, "chain" | "seq" | "type" | "data" | "created_at">): string {
+export function auditEntryHash(prev_hash: string, entry: Pick<AuditEntry<string>, "chain" | "seq" | "type" | "data" | "created_at">): string {
   const body = canonicalJson({ chain: entry.chain, created_at: entry.created_at, data: entry.data, seq: entry.seq, type: entry.type });
   return bytesToHex(sha256(utf8ToBytes(`${prev_hash}\n${body}`)));
 }
@@ -69,7 +75,7 @@ export type AuditVerification = { ok: true; head: { seq: number; hash: string } 
  * removed, inserted, reordered or re-hashed breaks it, and the answer names the first entry where.
  * (Removing the newest entries leaves a valid, shorter chain: compare `head` with a head noted earlier.)
  */
-export function verifyAuditChain(entries: readonly AuditEntry[], after: { seq: number; hash: string } = { seq: 0, hash: AUDIT_GENESIS_HASH }): AuditVerification {
+export function verifyAuditChain(entries: readonly AuditEntry<string>[], after: { seq: number; hash: string } = { seq: 0, hash: AUDIT_GENESIS_HASH }): AuditVerification {
   let previous = after;
   const chain = entries[0]?.chain;
   for (const entry of entries) {

@@ -25,6 +25,12 @@ export const errorStatus = {
   invalid_totp: 403,
   /** The operator froze the account: it can read, not move money. */
   account_frozen: 403,
+  /** This account has claimed this reward program already (once per account and program; docs/decisions/0021). */
+  already_claimed: 409,
+  /** The reward program's budget cannot pay another claim. */
+  budget_spent: 422,
+  /** The reward program's end date has passed. */
+  program_ended: 410,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -11,16 +11,17 @@ import type { Msat } from "./money";
  *  holds      reserved for an outgoing Lightning payment (amount + maximum fee) until it is final
  *  lnd        the hub's LND node: − what came in through it, + what went out through it
  *  fees       routing fees paid to the Lightning network
+ *  rewards    operator reward programs: a claim's credit comes out of it, so it runs negative (docs/decisions/0021)
  */
-export type LedgerAccount = "wallet" | "faucet" | "in_flight" | "peers" | "holds" | "lnd" | "fees";
+export type LedgerAccount = "wallet" | "faucet" | "in_flight" | "peers" | "holds" | "lnd" | "fees" | "rewards";
 
-export interface Entry {
-  account: LedgerAccount;
+export interface Entry<Account extends string = LedgerAccount> {
+  account: Account;
   amount_msat: Msat;
 }
 
-/** Throws unless the entries form a valid journal: whole msat, non-zero legs, sum zero. */
-export function assertBalanced(entries: readonly Entry[]): void {
+/** Throws unless the entries form a valid journal: whole msat, non-zero legs, sum zero (a wallet's, or a reward program's books). */
+export function assertBalanced(entries: readonly Entry<string>[]): void {
   if (entries.length < 2) throw new Error("a journal needs at least two entries");
   let sum = 0;
   for (const e of entries) {
@@ -50,6 +51,11 @@ export const journals = {
   ],
   transferCredit: (amount: Msat): Entry[] => [
     { account: "peers", amount_msat: -amount },
+    { account: "wallet", amount_msat: amount },
+  ],
+  /** A reward program's claim, delivered to this wallet (the program's own books: src/rewards.ts). */
+  rewardCredit: (amount: Msat): Entry[] => [
+    { account: "rewards", amount_msat: -amount },
     { account: "wallet", amount_msat: amount },
   ],
   invoiceCredit: (amount: Msat): Entry[] => [

@@ -106,6 +106,10 @@ const FROM_HUB: Record<ErrorCode, { code: LndhubCode; status?: number }> = {
   limit_exceeded: { code: 2, status: 422 },
   // LndHub has no word for a frozen account: "payment failed", with the hub's reason as the detail.
   account_frozen: { code: 10, status: 403 },
+  // Rewards are no LndHub route (decision 0021): these never reach an LndHub app.
+  already_claimed: { code: 8, status: 409 },
+  budget_spent: { code: 8, status: 422 },
+  program_ended: { code: 8, status: 410 },
 };
 
 /** A hub refusal or `ApiError` in LndHub's terms (the hub's message kept as the detail). */

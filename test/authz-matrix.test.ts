@@ -98,6 +98,10 @@ async function newWebhook(w: World): Promise<string> {
   const hook = await ok(api("POST", "/v1/webhooks", { body: { url: `${RECEIVER}/${uniqueName("authz")}`, events: ["*"] }, token: w.a.access_token }), 201, "webhook");
   return hook.id;
 }
+/** A new reward program (by the admin key), for the reward routes' calls. */
+async function newRewardProgram(w: World): Promise<string> {
+  return (await ok(api("POST", "/v1/admin/rewards", { body: { name: "authz", amount_sat: 1, budget_sat: 100 }, token: w.bearer.admin }), 201, "reward program")).program_id;
+}
 const unfreeze = async (w: World) => void (await ok(api("POST", `/v1/admin/accounts/${w.d.account_id}/unfreeze`, { token: w.bearer.admin }), 200, "unfreeze"));
 const deleteWebhook = async (w: World, id: string) => void (await api("DELETE", `/v1/webhooks/${id}`, { token: w.a.access_token }));
 const deleteCreatedWebhook = (w: World) => async (r: Reply) => {
@@ -340,6 +344,16 @@ const ROUTES: Record<string, Entry> = {
   },
   "POST /v1/admin/accounts/:account_id/unfreeze": { rule: { kind: "admin" }, ok: [200], req: (w) => ({ path: `/v1/admin/accounts/${w.d.account_id}/unfreeze` }) },
   "POST /v1/admin/accounts/:account_id/level": { rule: { kind: "admin" }, ok: [200], req: (w) => ({ path: `/v1/admin/accounts/${w.d.account_id}/level`, body: { level: 1 } }) },
+
+  // ── Rewards (docs/decisions/0021): a fresh program for each call, so every claim is the account's first ──
+  "POST /v1/admin/rewards": { rule: { kind: "admin" }, ok: [201], req: () => ({ path: "/v1/admin/rewards", body: { name: "authz", amount_sat: 1, budget_sat: 100 } }) },
+  "GET /v1/admin/rewards/:program_id": { rule: { kind: "admin" }, ok: [200], req: async (w) => ({ path: `/v1/admin/rewards/${await newRewardProgram(w)}` }) },
+  "GET /v1/rewards": { rule: { kind: "scope", scope: "read" }, ok: [200], req: () => ({ path: "/v1/rewards?limit=5" }) },
+  "POST /v1/rewards/:program_id/claim": {
+    rule: { kind: "scope", scope: "receive" },
+    ok: [200],
+    req: async (w) => ({ path: `/v1/rewards/${await newRewardProgram(w)}/claim`, headers: { "idempotency-key": newKey() } }),
+  },
 
   // ── Development only ──
   "POST /dev/faucet": { rule: { kind: "scope", scope: "receive", dev: true }, ok: [200], req: () => ({ path: "/dev/faucet", body: { amount_sat: 1 }, headers: { "idempotency-key": newKey() } }) },

@@ -11,6 +11,7 @@ import { audit } from "./routes/audit";
 import { chat } from "./routes/chat";
 import { dev } from "./routes/dev";
 import { payments } from "./routes/payments";
+import { rewards } from "./routes/rewards";
 import { security } from "./routes/security";
 import { lightning } from "./routes/lightning";
 import { lndhub, lndhubCredentials } from "./routes/lndhub";
@@ -56,6 +57,7 @@ export function createApp() {
   app.route("/", limits);
   app.route("/", security);
   app.route("/", audit);
+  app.route("/", rewards);
   app.route("/", admin);
   app.route("/", dev);
 

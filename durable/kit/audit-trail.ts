@@ -1,4 +1,4 @@
-import { AUDIT_GENESIS_HASH, auditEntryHash, checkAuditData, type AuditChain, type AuditData, type AuditEntry } from "../../src/audit";
+import { AUDIT_GENESIS_HASH, auditEntryHash, checkAuditData, type AuditChain, type AuditData, type AuditEntry, type OperatorAuditChain } from "../../src/audit";
 import type { ActorKit, Part } from "./part";
 
 interface AuditRow {
@@ -16,7 +16,7 @@ interface AuditRow {
  * hashed over the one before (`src/audit.ts`). The table refuses UPDATE and DELETE (triggers): the
  * trail is append-only for the code too, and a change made around them shows in the hashes.
  */
-export class AuditTrail implements Part {
+export class AuditTrail<Chain extends AuditChain | OperatorAuditChain = AuditChain> implements Part {
   readonly name = "audit-trail";
   readonly migrations = [
     `CREATE TABLE audit_entries (
@@ -36,7 +36,7 @@ export class AuditTrail implements Part {
   constructor(
     private readonly kit: ActorKit,
     /** Which chain of the account's trail this actor keeps. */
-    readonly chain: AuditChain,
+    readonly chain: Chain,
   ) {}
 
   onRollback(): void {
@@ -52,12 +52,12 @@ export class AuditTrail implements Part {
    * Appends an entry in the unit of work under way (or in one of its own): call it beside the
    * change it records. Data with a field named like a secret is refused (throws: a bug).
    */
-  append(type: string, data: AuditData, now: Date = new Date()): AuditEntry {
+  append(type: string, data: AuditData, now: Date = new Date()): AuditEntry<Chain> {
     checkAuditData(type, data);
     return this.kit.unitOfWork.run(() => {
       const head = (this.head ??= this.readHead());
       const entry = { chain: this.chain, seq: head.seq + 1, type, data, created_at: now.toISOString(), prev_hash: head.hash };
-      const full: AuditEntry = { ...entry, hash: auditEntryHash(entry.prev_hash, entry) };
+      const full: AuditEntry<Chain> = { ...entry, hash: auditEntryHash(entry.prev_hash, entry) };
       this.kit.sql`INSERT INTO audit_entries (seq, type, data, created_at, prev_hash, hash)
                    VALUES (${full.seq}, ${type}, ${JSON.stringify(data)}, ${full.created_at}, ${full.prev_hash}, ${full.hash})`;
       this.appended = true;
@@ -67,7 +67,7 @@ export class AuditTrail implements Part {
   }
 
   /** The newest entries below seq `before` (all: null), newest first, at most `limit`. */
-  entries(before: number | null, limit: number): AuditEntry[] {
+  entries(before: number | null, limit: number): AuditEntry<Chain>[] {
     return this.kit
       .sql<AuditRow>`SELECT seq, type, data, created_at, prev_hash, hash FROM audit_entries
                      WHERE seq < ${before ?? Number.MAX_SAFE_INTEGER} ORDER BY seq DESC LIMIT ${limit}`

@@ -34,6 +34,7 @@ export class Books implements Part {
       holds_msat: l.entriesSum("holds"),
       lnd_msat: l.entriesSum("lnd"),
       fees_msat: l.entriesSum("fees"),
+      rewards_msat: l.entriesSum("rewards"),
       pending_holds_amount_msat: this.lightning.pendingHoldsAmount(),
       unbalanced_journals: l.unbalancedJournals(),
       history_sum_msat: this.history.sum(),

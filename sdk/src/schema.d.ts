@@ -997,6 +997,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/rewards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a reward program: each account may claim amount_sat once, paid from budget_sat, funded from the operator's account
+         * @description The budget is funded from the operator's own ledger account in the program's books (operator → budget → paid out), in the unit of work that creates the program and its audit entry. With an `Idempotency-Key`, a retry answers the same program (as it stands now); the same key with another body is 409 `idempotency_conflict`.
+         */
+        post: operations["createRewardProgram"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/rewards/{program_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A reward program's figures, the invariants of its books, and its audit trail (operator) */
+        get: operations["getRewardProgram"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rewards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reward programs, newest first: what each pays, what is left, and whether this account claimed it */
+        get: operations["listRewards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rewards/{program_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a reward program's amount: once per account and program, credited to the wallet as a `reward` transaction
+         * @description Paid from the program's funded budget. `succeeded` once the wallet is credited (`reward.credited` on the event log); `pending` when the credit is left to the program's redelivery (it happens exactly once). The same Idempotency-Key replays the claim as it stands. A frozen account cannot claim (403 `account_frozen`); it still receives a claim made before the freeze.
+         */
+        post: operations["claimReward"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/accounts/{account_id}/freeze": {
         parameters: {
             query?: never;
@@ -1689,6 +1763,87 @@ export interface components {
             prev_hash: string;
             /** @description SHA-256 hex of prev_hash, "\n" and the canonical JSON of {chain, created_at, data, seq, type} (sorted keys, no white space) */
             hash: string;
+        };
+        RewardProgram: {
+            program_id: string;
+            name: string;
+            amount_msat: number;
+            budget_msat: number;
+            remaining_msat: number;
+            /** Format: date-time */
+            ends_at: string | null;
+            /**
+             * @description open: claims are paid; spent: the budget cannot pay another; ended: past ends_at
+             * @enum {string}
+             */
+            status: "open" | "spent" | "ended";
+            /** Format: date-time */
+            created_at: string;
+            /** @description claimed, being credited to the claimants' wallets */
+            in_flight_msat: number;
+            /** @description credited to the claimants' wallets */
+            paid_msat: number;
+            claims: number;
+        };
+        RewardProgramDetail: components["schemas"]["RewardProgram"] & {
+            /** @description funded = paid + in flight + remaining, every journal sums to zero, each claim paid once */
+            books_balanced: boolean;
+            problems: string[];
+            /** @description the program's audit trail (its creation), newest first, hash-chained as an account's (docs/decisions/0016) */
+            audit: components["schemas"]["RewardProgramAuditEntry"][];
+        };
+        RewardProgramAuditEntry: {
+            /** @enum {string} */
+            chain: "reward_program";
+            seq: number;
+            /** @example reward_program.created */
+            type: string;
+            data: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created_at: string;
+            prev_hash: string;
+            hash: string;
+        };
+        RewardsPage: {
+            programs: components["schemas"]["Reward"][];
+            /** @description older programs: pass as cursor; null at the end */
+            next_cursor: string | null;
+        };
+        Reward: {
+            program_id: string;
+            name: string;
+            amount_msat: number;
+            budget_msat: number;
+            remaining_msat: number;
+            /** Format: date-time */
+            ends_at: string | null;
+            /**
+             * @description open: claims are paid; spent: the budget cannot pay another; ended: past ends_at
+             * @enum {string}
+             */
+            status: "open" | "spent" | "ended";
+            /** Format: date-time */
+            created_at: string;
+            claimed: boolean;
+            claim: components["schemas"]["RewardClaim"] | null;
+        };
+        RewardClaim: {
+            claim_id: string;
+            program_id: string;
+            amount_msat: number;
+            /**
+             * @description succeeded once the wallet is credited (a `reward` transaction); pending while that is retried
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed";
+            /** @description the wallet's `reward` transaction, once credited */
+            transaction_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            credited_at: string | null;
         };
         AccountFrozen: {
             account_id: string;
@@ -6316,6 +6471,315 @@ export interface operations {
             };
             /** @description credential lacks the scope */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate limited (rate_limited): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds until the limit's window has started again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createRewardProgram: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description same key and body replays the stored response; same key, other body is 409 */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example Welcome bonus */
+                    name: string;
+                    /**
+                     * @description what one claim pays
+                     * @example 100
+                     */
+                    amount_sat: number;
+                    /**
+                     * @description funded from the operator's account; at least amount_sat
+                     * @example 10000
+                     */
+                    budget_sat: number;
+                    /**
+                     * Format: date-time
+                     * @description claims are refused from this instant on (410 program_ended); in the future; none: open until the budget is spent
+                     * @example 2027-01-01T00:00:00Z
+                     */
+                    ends_at?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the program, funded */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RewardProgram"];
+                };
+            };
+            /** @description invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description idempotency_conflict: this Idempotency-Key created a program with another request */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRewardProgram: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                program_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the program */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RewardProgramDetail"];
+                };
+            };
+            /** @description invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRewards: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of programs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RewardsPage"];
+                };
+            };
+            /** @description invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description credential lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate limited (rate_limited): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds until the limit's window has started again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    claimReward: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description same key and body replays the stored response; same key, other body is 409 */
+                "idempotency-key": string;
+            };
+            path: {
+                program_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description claimed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RewardClaim"];
+                };
+            };
+            /** @description invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the credential lacks the scope, or account_frozen: the operator froze the account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such reward program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description already_claimed: this account claimed this program before (with another Idempotency-Key); idempotency_conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description program_ended: the program's ends_at has passed */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description budget_spent: the program's budget cannot pay another claim */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

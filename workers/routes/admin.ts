@@ -23,7 +23,7 @@ const adminKeyOf = (env: Pick<Env, "ADMIN_API_KEY">): string | null => {
 };
 
 /** Only `Authorization: Bearer <ADMIN_API_KEY>`: anything else (an account's token or key too) is 401. */
-const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("Authorization");
   const presented = header?.startsWith("Bearer ") ? header.slice(7).trim() : "";
   const key = adminKeyOf(c.env);
@@ -31,7 +31,7 @@ const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-const adminSecurity = [{ AdminBearer: [] }];
+export const adminSecurity = [{ AdminBearer: [] }];
 
 const AccountParam = z.object({ account_id: z.string().regex(/^acc_[0-9a-f]{32}$/, "an account id (acc_ and 32 hex digits)").max(36) });
 const FreezeBody = z.object({ reason: z.string().max(200).optional().openapi({ example: "chargeback under review" }) }).openapi("FreezeBody");
