@@ -325,16 +325,24 @@ export interface CreateRewardProgramRequest {
 
 /** One per reward program: its budget, books, claims (one per account) and their delivery to wallets. */
 export interface RewardProgramPort extends Rpc.DurableObjectBranded {
+  /** Operator: creates and funds the program (once per actor; the same request again answers it as it stands), then lists it. */
   create(request: CreateRewardProgramRequest): Promise<ApiAnswer<import("../src/reward-schemas").RewardProgram> | Refusal>;
+  /** The program as an account sees it (what is left, its status, the account's claim), or null if there is none. */
   view(account_id: string): Promise<import("../src/reward-schemas").Reward | null>;
+  /** An account's claim: once per account, refused when frozen, claimed before, ended or spent; the wallet credited exactly once. */
   claim(request: import("./reward-program/claims").ClaimRequest): Promise<ApiAnswer<import("../src/reward-schemas").RewardClaim> | Refusal>;
+  /** Operator: the program's figures, its books' invariants and its audit trail, or null. */
   details(): Promise<import("../src/reward-schemas").RewardProgramDetail | null>;
+  /** The program's books and the invariants they break (src/rewards.ts `checkProgramBooks`), or null. */
   books(): Promise<(import("../src/rewards").ProgramBooks & { problems: string[] }) | null>;
+  /** The program's audit trail: the newest entries below seq `before` (null: from the newest), newest first. */
   auditEntries(before: number | null, limit: number): Promise<AuditEntry<"reward_program">[]>;
 }
 
 /** The one list of reward programs there are (their ids, newest first). */
 export interface RewardDirectoryPort extends Rpc.DurableObjectBranded {
+  /** Lists a program (its actor's outbox calls it; a repeat only acknowledges). */
   register(program_id: string, created_at: string): Promise<{ ok: true }>;
+  /** Program ids, newest listed first; `cursor` is the previous page's `next_cursor`. */
   page(limit: number, cursor: string | null): Promise<{ program_ids: string[]; next_cursor: string | null }>;
 }

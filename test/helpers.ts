@@ -92,7 +92,7 @@ export function expectConsistentBooks(a: WalletBooks): void {
 
 /**
  * Conservation over a set of wallets (all the wallets a test touched):
- * Σ balances + Σ holds + Σ in-flight = faucet + received − sent − fees (src/books.ts).
+ * Σ balances + Σ holds + Σ in-flight = faucet + rewards + received − sent − fees (src/books.ts).
  */
 export function expectConservation(audits: WalletBooks[]): void {
   expect(checkConservation(audits)).toEqual([]);
