@@ -105,6 +105,8 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   /** What a money-moving call with this key answered (a replay), a conflict for another request, or null if none. */
   storedAnswer(tag: IdempotencyTag): Promise<ApiAnswer | Refusal | null>;
   lightningPaymentState(payment_id: string): Promise<LightningPayment["status"] | "unknown">;
+  /** This wallet's payment of a payment hash (the live attempt, else the latest failed one), or not_found. */
+  getLightningPayment(payment_hash: string): Promise<ApiAnswer<LightningPayment> | Refusal>;
   receiveInvoicePayment(payload: TransferPayload): Promise<{ ok: true; preimage: string } | Refusal>;
   books(): Promise<BooksReport>;
   fetch(request: Request): Promise<Response>;

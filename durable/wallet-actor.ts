@@ -216,6 +216,15 @@ export class WalletActor extends Actor<Env> implements WalletPort {
     return this.idempotency.stored(tag);
   }
 
+  /**
+   * This wallet's payment of a payment hash, as the API shows it: the live attempt (pending or
+   * succeeded), else the latest failed one; a refusal `not_found` if it never paid that hash.
+   */
+  async getLightningPayment(payment_hash: string): Promise<ApiAnswer<LightningPayment> | Refusal> {
+    const payment = this.lightning.byHash(payment_hash);
+    return payment ? { ok: true, status: 200, body: payment } : refuse("not_found", "no payment of this hash from this wallet");
+  }
+
   /** Where one of this wallet's Lightning payments stands; `unknown` if it was never held. */
   async lightningPaymentState(payment_id: string): Promise<LightningPayment["status"] | "unknown"> {
     return this.lightning.state(payment_id);

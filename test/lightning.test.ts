@@ -183,6 +183,35 @@ describe("sending", () => {
     await conserved(a);
   });
 
+  it("a payment is looked up by its hash: pending then final, the live attempt over a failed one, only the payer's", async () => {
+    const [a, b] = [await createAccount("tx"), await createAccount("tx")];
+    await fund(a, 10_000);
+    const lookup = (who: TestAccount, hash: string) => api("GET", `/v1/payments/lightning/${hash}`, { token: who.access_token });
+    const out = await outsideInvoice(1000);
+    expect((await lookup(a, out.payment_hash)).status).toBe(404);
+    await sim("/sim/knobs", { no_route: true });
+    expect((await payLn(a, out.payment_request)).json.status).toBe("failed");
+    const failed = await lookup(a, out.payment_hash);
+    expect([failed.status, failed.json.status, failed.json.payment_hash]).toEqual([200, "failed", out.payment_hash]);
+    expect(failed.json.failure_reason).toMatch(/NO_ROUTE/);
+    // Paid again (a failed attempt frees the hash), held in flight: the lookup shows the live attempt.
+    await sim("/sim/knobs", { payment_in_flight_ms: 2500, payment_outcome: "succeed" });
+    const paid = await payLn(a, out.payment_request);
+    expect(paid.json.status).toBe("pending");
+    const pending = await lookup(a, out.payment_hash);
+    expect([pending.json.status, pending.json.transaction.id]).toEqual(["pending", paid.json.transaction.id]);
+    await new Promise((r) => setTimeout(r, 2600));
+    await runDurableObjectAlarm(walletStub(a.wallet_id));
+    const done = await lookup(a, out.payment_hash);
+    expect(done.json).toMatchObject({ status: "succeeded", payment_hash: out.payment_hash, amount_msat: 1_000_000, transaction: { id: paid.json.transaction.id, status: "succeeded" } });
+    expect(await sha256(done.json.preimage)).toBe(out.payment_hash);
+    // Another wallet's payment is not found; a malformed hash is 400.
+    expect((await lookup(b, out.payment_hash)).status).toBe(404);
+    const malformed = await lookup(a, "zz");
+    expect([malformed.status, malformed.json.error?.code]).toEqual([400, "invalid_request"]);
+    await conserved(a);
+  });
+
   it("a maximum fee too low to route fails and releases", async () => {
     const a = await createAccount("tx");
     await fund(a, 10_000);

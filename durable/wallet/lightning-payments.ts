@@ -176,6 +176,14 @@ export class LightningPayments implements Part {
     return answer;
   }
 
+  /** This wallet's payment of a hash: the live attempt (at most one), else the latest that failed; null if none. */
+  byHash(payment_hash: string): LightningPayment | null {
+    const payment = this.kit.sql<{ payment_id: string }>`
+      SELECT payment_id FROM lightning_payments WHERE payment_hash = ${payment_hash}
+      ORDER BY status = 'failed', created_at DESC, rowid DESC LIMIT 1`[0];
+    return payment ? this.byId(payment.payment_id) : null;
+  }
+
   /** The payment a history row belongs to, as the API shows it; null for a row of another kind. */
   byTransaction(transaction_id: string): LightningPayment | null {
     const payment = this.kit.sql<{ payment_id: string }>`SELECT payment_id FROM lightning_payments WHERE transaction_id = ${transaction_id}`[0];

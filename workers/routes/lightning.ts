@@ -125,6 +125,19 @@ lightning.openapi(
 
 lightning.openapi(
   authedRoute({
+    method: "get",
+    path: "/v1/payments/lightning/{payment_hash}",
+    operationId: "getLightningPayment",
+    summary: "One of the caller's Lightning payments, by payment hash: the live attempt (pending or succeeded), else the latest failed one",
+    scope: "read",
+    request: { params: s.PaymentHashParam },
+    responses: { 200: jsonResponse(s.LightningPayment, "the payment as it stands"), ...errorResponses(400, 401, 403, 404) },
+  }),
+  async (c) => answer(c, await walletActor(c.env, c.get("principal").walletId).getLightningPayment(c.req.valid("param").payment_hash)) as never,
+);
+
+lightning.openapi(
+  authedRoute({
     method: "post",
     path: "/v1/payments/lightning",
     operationId: "payLightning",
