@@ -10,6 +10,8 @@ export interface Env extends LndEnv {
   LIGHTNING: DurableObjectNamespace<LightningNodePort>;
   CONVERSATION: DurableObjectNamespace<ConversationPort>;
   WEBHOOKS: DurableObjectNamespace<WebhookPort>;
+  /** The metrics shards (`metrics:<n>`, n < METRICS_SHARDS; docs/decisions/0022). */
+  METRICS: DurableObjectNamespace<import("./ports").MetricsPort>;
   /** One per reward program (`rwp_…`): its budget, books and claims (docs/decisions/0021). */
   REWARD_PROGRAMS: DurableObjectNamespace<RewardProgramPort>;
   /** The one directory of reward programs. */
@@ -98,6 +100,8 @@ export const conversationActor = (env: Pick<Env, "CONVERSATION">, conversationId
 /** One webhook actor per account: its endpoints and deliveries. */
 export const webhookActor = (env: Pick<Env, "WEBHOOKS">, accountId: string) => env.WEBHOOKS.get(env.WEBHOOKS.idFromName(`webhooks:${accountId}`));
 export const lightningNode = (env: Pick<Env, "LIGHTNING">) => env.LIGHTNING.get(env.LIGHTNING.idFromName(LIGHTNING_NODE_NAME));
+/** One metrics shard, by its number (n < METRICS_SHARDS). */
+export const metricsShard = (env: Pick<Env, "METRICS">, shard: number) => env.METRICS.get(env.METRICS.idFromName(`metrics:${shard}`));
 /** A reward program's actor, by the program's id; the directory of programs is one actor. */
 export const rewardProgramActor = (env: Pick<Env, "REWARD_PROGRAMS">, programId: string) => env.REWARD_PROGRAMS.get(env.REWARD_PROGRAMS.idFromName(programId));
 export const rewardDirectory = (env: Pick<Env, "REWARD_DIRECTORY">) => env.REWARD_DIRECTORY.get(env.REWARD_DIRECTORY.idFromName("rewards"));

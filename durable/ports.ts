@@ -313,6 +313,16 @@ export interface WebhookPort extends Rpc.DurableObjectBranded {
   auditEntries(before: number | null, limit: number): Promise<AuditEntry[]>;
 }
 
+// ── Metrics ────────────────────────────────────────────────────────────────
+
+/** One of the metrics shards (`metrics:<n>`, docs/decisions/0022): isolates hand their counts to one at random; a scrape reads them all. */
+export interface MetricsPort extends Rpc.DurableObjectBranded {
+  /** Adds what one isolate counted since its last hand-over. */
+  add(delta: import("../src/metrics/recorder").MetricsDelta): Promise<void>;
+  /** The shard's sums; its spans (recent, day, active accounts) end at `now_ms`, the scrape's time. */
+  read(now_ms: number): Promise<import("../src/metrics/families").SeriesReading>;
+}
+
 // ── Rewards ────────────────────────────────────────────────────────────────
 
 /** What the operator creates (docs/decisions/0021); `fingerprint`: of the admin request, when it carried an Idempotency-Key. */

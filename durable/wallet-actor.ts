@@ -16,6 +16,8 @@ import { Ledger } from "./wallet/ledger";
 import { WALLET_LEGACY_SCHEMA } from "./wallet/legacy-schema";
 import { LightningPayments } from "./wallet/lightning-payments";
 import { Limits } from "./wallet/limits";
+import { PaymentMetrics } from "./wallet/payment-metrics";
+import { flushSoon, isolateMetrics } from "./metrics/isolate";
 import { Transfers } from "./wallet/transfers";
 import { RewardCredits } from "./wallet/rewards";
 import type { AuditEntry } from "../src/audit";
@@ -66,9 +68,11 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   /** Rewards of operator programs, credited once per claim (docs/decisions/0021). */
   readonly rewards = new RewardCredits(this.kit, this.identity, this.ledger, this.events, this.transfers);
   readonly webhookFeed = new WebhookFeed(this.kit, this.identity, this.events, (account_id) => webhookActor(this.env, account_id));
+  /** Payments by kind and status and their amounts, from the events, counted in the isolate's memory after commit (docs/decisions/0022). */
+  readonly paymentMetrics = new PaymentMetrics(this.events, isolateMetrics, () => flushSoon(this.env, (promise) => this.ctx.waitUntil(promise)));
 
   /** Migration order: transfers extends the history's table. */
-  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit, this.rewards];
+  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit, this.paymentMetrics, this.rewards];
 
   /** The benchmark's limits on/off comparison: `LIMITS=off` switches the rolling limits off (development only, `limitsOff`). */
   protected override onStart(): void {

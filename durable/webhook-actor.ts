@@ -2,14 +2,18 @@ import { Actor } from "./kit/actor";
 import { AuditTrail } from "./kit/audit-trail";
 import type { Env } from "./env";
 import type { WebhookDelivery, WebhookEndpoint, WebhookFeedDelivery, WebhookPort } from "./ports";
+import { flushSoon, isolateMetrics } from "./metrics/isolate";
 import { Deliveries } from "./webhooks/deliveries";
 import { Endpoints, MAX_ENDPOINTS } from "./webhooks/endpoints";
 import { refuse, type Refusal } from "../src/errors";
 import { WEBHOOK_TIMEOUT_MS } from "../src/webhooks/schedule";
 import type { ApiAnswer } from "../src/wallet-types";
 import type { AuditEntry } from "../src/audit";
+import { M, WEBHOOK_OUTCOMES, type WebhookOutcome } from "../src/metrics/catalog";
 
 const noEndpoint = () => refuse("not_found", "no such webhook endpoint");
+/** One label object per outcome (the metrics recorder spells each once). */
+const OUTCOME_LABELS = new Map(WEBHOOK_OUTCOMES.map((outcome) => [outcome, { outcome }]));
 
 /**
  * One per account that has webhook endpoints (docs/decisions/0010): the endpoints and their secrets,
@@ -20,11 +24,20 @@ export class WebhookActor extends Actor<Env> implements WebhookPort {
   /** The webhooks chain of the account's audit trail: endpoint changes (docs/decisions/0016). */
   readonly audit = new AuditTrail(this.kit, "webhooks");
   readonly endpoints = new Endpoints(this.kit, this.audit);
-  readonly deliveries = new Deliveries(this.kit, this.endpoints, () => ({
-    retryScale: Number(this.env.WEBHOOK_RETRY_SCALE) || 1,
-    timeoutMs: Number(this.env.WEBHOOK_TIMEOUT_MS) || WEBHOOK_TIMEOUT_MS,
-    fetch: (input, init) => fetch(input, init),
-  }));
+  readonly deliveries = new Deliveries(
+    this.kit,
+    this.endpoints,
+    () => ({
+      retryScale: Number(this.env.WEBHOOK_RETRY_SCALE) || 1,
+      timeoutMs: Number(this.env.WEBHOOK_TIMEOUT_MS) || WEBHOOK_TIMEOUT_MS,
+      fetch: (input, init) => fetch(input, init),
+    }),
+    // Each attempt's outcome, counted in this isolate's memory (docs/decisions/0022).
+    (outcome: WebhookOutcome) => {
+      isolateMetrics.count(M.webhookDeliveries, OUTCOME_LABELS.get(outcome)!);
+      flushSoon(this.env, (promise) => this.ctx.waitUntil(promise));
+    },
+  );
   protected readonly parts = [this.endpoints, this.deliveries, this.audit];
 
   /** Creates an endpoint (the URL was checked by the worker); the secret is shown only here. */

@@ -4,6 +4,7 @@ import { errorJson, onError } from "./errors";
 import { wellFormedJson } from "./middleware/well-formed";
 import { hardening } from "./middleware/hardening";
 import { rateLimits } from "./middleware/rate-limits";
+import { requestMetrics } from "./middleware/metrics";
 import { healthRoute, newRouter, serveOpenApiDocument } from "./openapi";
 import { accounts } from "./routes/accounts";
 import { admin } from "./routes/admin";
@@ -17,6 +18,7 @@ import { lightning } from "./routes/lightning";
 import { lndhub, lndhubCredentials } from "./routes/lndhub";
 import { lnurlPayments, lnurlPublic } from "./routes/lnurl";
 import { limits } from "./routes/limits";
+import { metrics } from "./routes/metrics";
 import { users } from "./routes/users";
 import { wallet } from "./routes/wallet";
 import { webhooks } from "./routes/webhooks";
@@ -28,6 +30,8 @@ export function createApp() {
   const app = newRouter();
   app.onError(onError);
   app.notFound((c) => errorJson(c, 404, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
+  // First: it times everything below, refusals included (in memory, no I/O: docs/decisions/0022).
+  app.use("*", requestMetrics);
   app.use(
     "*",
     bodyLimit({
@@ -59,6 +63,7 @@ export function createApp() {
   app.route("/", audit);
   app.route("/", rewards);
   app.route("/", admin);
+  app.route("/", metrics);
   app.route("/", dev);
 
   serveOpenApiDocument(app);

@@ -11,8 +11,8 @@ export class EventLog implements Part {
   readonly migrations = [`CREATE TABLE events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, created_at TEXT NOT NULL);`];
   /** The next event's seq, once read (the log is append-only, and only this part writes it). */
   private nextSeq: number | null = null;
-  /** Told of every append, inside its unit of work (feeds that forward the log elsewhere). */
-  private readonly listeners: ((seq: number) => void)[] = [];
+  /** Told of every append, inside its unit of work (feeds that forward the log elsewhere, the payment metrics). */
+  private readonly listeners: ((event: WalletEvent) => void)[] = [];
 
   constructor(
     private readonly kit: ActorKit,
@@ -30,12 +30,12 @@ export class EventLog implements Part {
     this.kit.sql`INSERT INTO events (seq, type, data, created_at) VALUES (${seq}, ${type}, ${JSON.stringify(data)}, ${now})`;
     const event = { seq, type, created_at: now, data };
     this.sockets.pushAfterCommit(JSON.stringify(event));
-    for (const listener of this.listeners) listener(seq);
+    for (const listener of this.listeners) listener(event);
     return event;
   }
 
-  /** Calls `listener` with the seq of each event appended from now on (inside the appending unit of work). */
-  onAppend(listener: (seq: number) => void): void {
+  /** Calls `listener` with each event appended from now on (inside the appending unit of work). */
+  onAppend(listener: (event: WalletEvent) => void): void {
     this.listeners.push(listener);
   }
 

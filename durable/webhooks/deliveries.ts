@@ -3,6 +3,7 @@ import { newId } from "../../src/ids";
 import { nextAttemptDelayMs, parseRetryAfter } from "../../src/webhooks/schedule";
 import { webhookHeaders } from "../../src/webhooks/signature";
 import type { WalletEvent } from "../../src/wallet-types";
+import type { WebhookOutcome } from "../../src/metrics/catalog";
 import type { ActorKit, Part, Task } from "../kit/part";
 import type { WebhookDelivery, WebhookEndpoint, WebhookFeedDelivery } from "../ports";
 import type { Endpoints } from "./endpoints";
@@ -112,6 +113,8 @@ export class Deliveries implements Part {
     private readonly kit: ActorKit,
     private readonly endpoints: Endpoints,
     private readonly options: () => DeliveryOptions,
+    /** Told how each attempt ended, once its outcome is recorded (the metrics: docs/decisions/0022). */
+    private readonly onOutcome: (outcome: WebhookOutcome) => void = () => {},
   ) {}
 
   onStart(): void {
@@ -317,6 +320,7 @@ export class Deliveries implements Part {
       const target = d.url !== undefined ? { url: d.url, live: true } : this.endpoints.target(d.endpoint_id);
       if (!target?.live) {
         this.kit.sql`UPDATE deliveries SET status = 'failed', last_error = 'endpoint deleted or disabled', next_attempt_at = NULL WHERE id = ${d.id}`;
+        this.onOutcome("dropped");
         return;
       }
       const { timeoutMs, fetch } = this.options();
@@ -334,23 +338,23 @@ export class Deliveries implements Part {
       } catch (e) {
         error = (e as Error)?.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : `network error: ${(e as Error)?.message ?? String(e)}`.slice(0, ERROR_TEXT_MAX);
       }
-      this.kit.unitOfWork.run(() => this.recordOutcome({ delivery: d, status, error, retryAfter }));
+      this.onOutcome(this.kit.unitOfWork.run(() => this.recordOutcome({ delivery: d, status, error, retryAfter })));
     } finally {
       this.end(d);
     }
   }
 
-  private recordOutcome({ delivery: d, status, error, retryAfter }: Outcome): void {
+  private recordOutcome({ delivery: d, status, error, retryAfter }: Outcome): WebhookOutcome {
     const attempts = d.attempts + 1;
     if (status !== null && status >= 200 && status < 300) {
       this.kit.sql`UPDATE deliveries SET status = 'delivered', attempts = ${attempts}, last_status_code = ${status}, last_error = NULL, next_attempt_at = NULL WHERE id = ${d.id}`;
-      return;
+      return "delivered";
     }
     if (status === 410) {
       this.endpoints.disable(d.endpoint_id, "the receiver answered 410 Gone");
       this.kit.sql`UPDATE deliveries SET status = 'failed', attempts = ${attempts}, last_status_code = 410, last_error = ${error}, next_attempt_at = NULL WHERE id = ${d.id}`;
       this.failPending(d.endpoint_id, "endpoint disabled: the receiver answered 410 Gone");
-      return;
+      return "gone";
     }
     if (status !== null && status >= 300 && status < 400) error = `redirects are not followed (HTTP ${status})`;
     // A manual retry is one more attempt on the same schedule: it neither restarts nor extends it.
@@ -359,6 +363,7 @@ export class Deliveries implements Part {
     this.kit.sql`UPDATE deliveries SET status = ${next === null ? "failed" : "pending"}, attempts = ${attempts}, last_status_code = ${status}, last_error = ${error},
                  next_attempt_at = ${next} WHERE id = ${d.id}`;
     if (next !== null) this.kit.scheduler.arm(next);
+    return next === null ? "failed" : "retrying";
   }
 }
 
