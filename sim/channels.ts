@@ -8,7 +8,6 @@ import {
   CHANNELS,
   HUB_CHANNELS,
   NODES,
-  ONCHAIN_CONFIRMED_SAT,
   channelById,
   peerOf,
   sideOf,
@@ -198,18 +197,6 @@ export function channelBalance(store: Store): JsonObject {
 }
 
 /** lnrpc.WalletBalanceResponse: static funds, 10k sat reserved per anchor channel (LND caps it at 100k). */
-export function walletBalance(): JsonObject {
-  const reserved = Math.min(10_000 * HUB_CHANNELS.length, 100_000);
-  return {
-    total_balance: int64(ONCHAIN_CONFIRMED_SAT),
-    confirmed_balance: int64(ONCHAIN_CONFIRMED_SAT),
-    unconfirmed_balance: "0",
-    locked_balance: "0",
-    reserved_balance_anchor_chan: int64(reserved),
-    account_balance: { default: { confirmed_balance: int64(ONCHAIN_CONFIRMED_SAT), unconfirmed_balance: "0" } },
-  };
-}
-
 /** The whole network (for /sim/info): every channel with both sides' balances. */
 export function networkView(store: Store): JsonObject[] {
   const balances = store.balances();

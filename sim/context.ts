@@ -26,7 +26,7 @@ export class SimContext {
   }
 
   tip(): { height: number; hash: string; timestamp: number } {
-    return chainTip(this.store.counter("genesis_ms"), this.nowMs());
+    return chainTip(this.store.counter("genesis_ms"), this.nowMs(), this.store.counter("mined_blocks"));
   }
 }
 

@@ -4,6 +4,7 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import { InvalidInvoiceError, decodeInvoice, encodeInvoice, type DecodedInvoice } from "../src/bolt11";
+import type { Chain } from "./chain";
 import { failChain, lockChain, networkView } from "./channels";
 import { randomHex32, type SimContext } from "./context";
 import type { InvoiceBook } from "./invoices";
@@ -48,6 +49,7 @@ export class Control {
     private readonly invoices: InvoiceBook,
     private readonly payments: PaymentBook,
     private readonly knobs: KnobAccess,
+    private readonly chain: Chain,
   ) {}
 
   async handle(request: Request, path: string, scope: string): Promise<Response> {
@@ -79,6 +81,20 @@ export class Control {
           return jsonResponse(this.info());
         case "GET /sim/streams":
           return jsonResponse(this.ctx.events.counts());
+        case "POST /sim/onchain/address":
+          return jsonResponse({ address: this.chain.outsideAddress() });
+        case "POST /sim/onchain/send":
+          return jsonResponse(this.sendOnchain(await body(request)));
+        case "POST /sim/mine":
+          return jsonResponse(this.mine(await body(request)));
+        case "POST /sim/onchain/reorg":
+          return jsonResponse(this.reorg(await body(request)));
+        case "POST /sim/onchain/tx": {
+          const b = await body(request);
+          const tx = typeof b.txid === "string" ? this.chain.lookup(b.txid) : null;
+          if (!tx) throw new ControlError(404, "not_found", "no transaction with this txid");
+          return jsonResponse(tx);
+        }
         default:
           throw new ControlError(404, "not_found", `no simulator endpoint ${route}`);
       }
@@ -86,6 +102,39 @@ export class Control {
       if (e instanceof ControlError) return jsonResponse({ error: { code: e.code, message: e.message } }, e.status);
       throw e;
     }
+  }
+
+  /** The outside world pays one address (`address`, `amount_sat`) or several (`outputs`): one transaction in the mempool. */
+  private sendOnchain(b: JsonObject): JsonObject {
+    const raw = Array.isArray(b.outputs) ? b.outputs : [{ address: b.address, amount_sat: b.amount_sat }];
+    if (raw.length === 0 || raw.length > 20) throw badRequest("invalid_request", "give address and amount_sat, or 1 to 20 outputs");
+    const outputs = raw.map((o) => {
+      const out = (typeof o === "object" && o !== null ? o : {}) as JsonObject;
+      if (typeof out.address !== "string") throw badRequest("invalid_request", "address is required");
+      const amount = optionalInt(out, "amount_sat");
+      if (!amount) throw badRequest("invalid_request", "amount_sat (a positive integer) is required");
+      return { address: out.address, amount_sat: amount };
+    });
+    if (b.drop_events !== undefined && typeof b.drop_events !== "boolean") throw badRequest("invalid_request", "drop_events must be a boolean");
+    try {
+      const tx = this.chain.send(outputs, b.drop_events === true);
+      return { txid: tx.txid, outputs: tx.outputs.map((o, vout) => ({ vout, address: o.address, amount_sat: o.amount_sat })) };
+    } catch (e) {
+      throw badRequest("invalid_address", (e as Error).message);
+    }
+  }
+
+  private mine(b: JsonObject): JsonObject {
+    const blocks = optionalInt(b, "blocks") ?? 1;
+    if (blocks < 1 || blocks > 1000) throw badRequest("invalid_request", "blocks must be from 1 to 1000");
+    return this.chain.mine(blocks);
+  }
+
+  private reorg(b: JsonObject): JsonObject {
+    if (typeof b.txid === "string") return this.chain.reorg({ txid: b.txid });
+    const blocks = optionalInt(b, "blocks");
+    if (!blocks || blocks > this.chain.mined()) throw badRequest("invalid_request", "give txid, or blocks (1 to the blocks mined)");
+    return this.chain.reorg({ blocks });
   }
 
   /** An outside node's invoice the hub can pay; the simulator keeps the preimage until it is paid. */

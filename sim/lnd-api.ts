@@ -9,7 +9,8 @@ import { HUB_CHANNELS, HUB } from "./topology";
 import type { InvoiceBook } from "./invoices";
 import type { Knobs } from "./knobs";
 import { NODE_FEATURE_BITS, featureMap, payReqJson } from "./lnd-json";
-import { channelBalance, listChannels, walletBalance } from "./channels";
+import { channelBalance, listChannels } from "./channels";
+import type { Chain } from "./chain";
 import { decodeForRegtest, type PaymentBook } from "./payments";
 import type { SimContext } from "./context";
 import { Code, GrpcError, errorResponse, jsonResponse, streamErrorResponse, lndError, type JsonObject } from "./wire";
@@ -35,6 +36,10 @@ const SEND_PAYMENT: Schema = {
   first_hop_custom_records: "map",
 };
 const ROUTE_FEE: Schema = { dest: "bytes", amt_sat: "int64", payment_request: "string", timeout: "uint32" };
+const SEND_COINS: Schema = {
+  addr: "string", amount: "int64", target_conf: "int32", sat_per_vbyte: "uint64", sat_per_byte: "int64", send_all: "bool",
+  label: "string", min_confs: "int32", spend_unconfirmed: "bool", coin_selection_strategy: "string", outpoints: "repeated",
+};
 
 /** Query parameters the gateway maps onto request fields (unknown ones are ignored). */
 const LOOKUP_QUERY: Schema = { payment_hash: "bytes", payment_addr: "bytes", set_id: "bytes" };
@@ -44,6 +49,9 @@ const LIST_INVOICES_QUERY: Schema = {
 };
 const SUBSCRIBE_QUERY: Schema = { add_index: "uint64", settle_index: "uint64" };
 const TRACK_QUERY: Schema = { no_inflight_updates: "bool" };
+const NEW_ADDRESS_QUERY: Schema = { type: "string", account: "string" };
+const GET_TRANSACTIONS_QUERY: Schema = { start_height: "int32", end_height: "int32", account: "string", index_offset: "uint32", max_transactions: "uint32" };
+const ESTIMATE_FEE_QUERY: Schema = { target_conf: "int32", min_confs: "int32", spend_unconfirmed: "bool", coin_selection_strategy: "string" };
 const CHANNELS_QUERY: Schema = {
   active_only: "bool", inactive_only: "bool", public_only: "bool", private_only: "bool", peer: "bytes", peer_alias_lookup: "bool",
 };
@@ -77,6 +85,7 @@ export class LndApi {
     private readonly ctx: SimContext,
     invoices: InvoiceBook,
     payments: PaymentBook,
+    chain: Chain,
   ) {
     this.routes = [
       { method: "GET", pattern: /^\/v1\/getinfo$/, handle: () => this.getInfo() },
@@ -162,7 +171,27 @@ export class LndApi {
           }),
       },
       { method: "GET", pattern: /^\/v1\/balance\/channels$/, handle: () => channelBalance(this.ctx.store) },
-      { method: "GET", pattern: /^\/v1\/balance\/blockchain$/, handle: () => walletBalance() },
+      { method: "GET", pattern: /^\/v1\/balance\/blockchain$/, handle: () => chain.walletBalance() },
+      { method: "GET", pattern: /^\/v1\/newaddress$/, query: NEW_ADDRESS_QUERY, handle: (c) => chain.newAddress(c.query.raw("type")) },
+      {
+        method: "GET",
+        pattern: /^\/v1\/transactions$/,
+        query: GET_TRANSACTIONS_QUERY,
+        handle: (c) => chain.getTransactions(c.query.int("start_height"), c.query.int("end_height"), c.query.uint("index_offset"), c.query.uint("max_transactions")),
+      },
+      {
+        method: "POST",
+        pattern: /^\/v1\/transactions$/,
+        body: SEND_COINS,
+        handle: (c) => chain.sendCoins(c.body.str("addr"), c.body.int("amount"), c.body.int("target_conf"), c.body.int("sat_per_vbyte"), c.body.str("label")),
+      },
+      { method: "GET", pattern: /^\/v1\/transactions\/subscribe$/, stream: true, handle: (c) => chain.subscribe(c.request.signal) },
+      {
+        method: "GET",
+        pattern: /^\/v1\/transactions\/fee$/,
+        query: ESTIMATE_FEE_QUERY,
+        handle: (c) => chain.estimateFee(c.query.map("AddrToAmount"), c.query.int("target_conf")),
+      },
     ];
   }
 
@@ -186,7 +215,8 @@ export class LndApi {
       for (const [name, kind] of Object.entries(route.query ?? {})) {
         if (kind === "bool") query.bool(name);
         else if (kind === "bytes") query.bytes(name);
-        else query.uint(name);
+        else if (kind === "int32" || kind === "int64") query.int(name);
+        else if (kind !== "string") query.uint(name);
       }
       call = { request, query, body, param, knobs };
     } catch (e) {

@@ -4,6 +4,7 @@
 // (invoice expiry, held payments) runs from its alarm and on every request.
 
 import { DurableObject } from "cloudflare:workers";
+import { Chain } from "./chain";
 import { SimContext } from "./context";
 import { Control, type KnobAccess } from "./control";
 import { Events } from "./events";
@@ -33,6 +34,7 @@ export class SimNetwork extends DurableObject<SimEnv> implements KnobAccess {
   private readonly sim: SimContext;
   private readonly invoices: InvoiceBook;
   private readonly payments: PaymentBook;
+  private readonly chain: Chain;
   private readonly lnd: LndApi;
   private readonly control: Control;
   private alarmAtMs: number | null = null;
@@ -44,8 +46,9 @@ export class SimNetwork extends DurableObject<SimEnv> implements KnobAccess {
     let payments: PaymentBook | undefined;
     this.invoices = new InvoiceBook(this.sim, (chain, preimage) => payments?.chainResolved(chain, preimage));
     this.payments = payments = new PaymentBook(this.sim, this.invoices);
-    this.lnd = new LndApi(this.sim, this.invoices, this.payments);
-    this.control = new Control(this.sim, this.invoices, this.payments, this);
+    this.chain = new Chain(ctx.storage.sql, this.sim);
+    this.lnd = new LndApi(this.sim, this.invoices, this.payments, this.chain);
+    this.control = new Control(this.sim, this.invoices, this.payments, this, this.chain);
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -104,6 +107,7 @@ export class SimNetwork extends DurableObject<SimEnv> implements KnobAccess {
 
   resetNetwork(): void {
     this.events.closeAll();
+    this.chain.wipe();
     this.store.wipe();
     this.alarmAtMs = null;
     void this.ctx.storage.deleteAlarm();

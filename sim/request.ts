@@ -394,6 +394,30 @@ export class Query {
     return Number(v);
   }
 
+  /** A signed integer field (int32/int64): strconv.ParseInt. */
+  int(field: string): number {
+    const v = this.params.get(field);
+    if (v === null || v === "") return 0;
+    if (!/^-?\d+$/.test(v)) this.fail(field, `strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (BigInt(v) > 2n ** 63n - 1n || BigInt(v) < -(2n ** 63n)) this.fail(field, `strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`);
+    return Number(v);
+  }
+
+  /** A string field as given ("" when absent). */
+  raw(field: string): string {
+    return this.params.get(field) ?? "";
+  }
+
+  /** A map field as grpc-gateway reads it from a query: `field[key]=value`, every value as given. */
+  map(field: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, value] of this.params) {
+      const m = /^([^[]+)\[(.+)\]$/.exec(name);
+      if (m && m[1] === field) out[m[2]!] = value;
+    }
+    return out;
+  }
+
   /** strconv.ParseBool. */
   bool(field: string): boolean {
     const v = this.params.get(field);

@@ -146,13 +146,13 @@ export const routingFee = (p: Policy, amountMsat: number): number => p.baseMsat 
 const FIRST_BLOCK = 500;
 const BLOCK_INTERVAL_MS = 10 * 60_000;
 
-/** A regtest chain that mines a block every ten minutes after `genesisMs`. */
-export function chainTip(genesisMs: number, nowMs: number): { height: number; hash: string; timestamp: number } {
+/** A regtest chain that mines a block every ten minutes after `genesisMs`, and `minedOnDemand` more (/sim/mine). */
+export function chainTip(genesisMs: number, nowMs: number, minedOnDemand = 0): { height: number; hash: string; timestamp: number } {
   const mined = Math.max(0, Math.floor((nowMs - genesisMs) / BLOCK_INTERVAL_MS));
-  const height = FIRST_BLOCK + mined;
+  const height = FIRST_BLOCK + mined + minedOnDemand;
   const hash = bytesToHex(sha256(utf8ToBytes(`${SEED}/block/${height}`)));
   return { height, hash, timestamp: Math.floor((genesisMs + mined * BLOCK_INTERVAL_MS) / 1000) };
 }
 
-/** The hub node's confirmed on-chain funds (static: the simulator has no on-chain activity). */
+/** The hub node's confirmed on-chain funds at the start (deposits and withdrawals move them: sim/chain.ts). */
 export const ONCHAIN_CONFIRMED_SAT = 200_000_000;

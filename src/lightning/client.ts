@@ -4,27 +4,46 @@
 
 import { hex32, hexToBase64, hexToBase64Url } from "./bytes";
 import { decodeAddHoldInvoice, decodeInvoice, decodeListInvoices } from "./decode-invoices";
-import { decodeChannelBalance, decodeGetInfo, decodeListChannels, decodePayReq, decodeWalletBalance, decodeWalletState } from "./decode-node";
+import {
+  decodeChannelBalance,
+  decodeFeeEstimate,
+  decodeGetInfo,
+  decodeListChannels,
+  decodeNewAddress,
+  decodeOnchainTransaction,
+  decodePayReq,
+  decodeSendCoins,
+  decodeTransactionDetails,
+  decodeWalletBalance,
+  decodeWalletState,
+} from "./decode-node";
 import { decodePayment, decodeRouteFee } from "./decode-payments";
 import { waitForFinalPayment } from "./payment-outcome";
 import { LndTransport, type CallOptions, type LndTransportConfig, type StreamOptions } from "./transport";
 import type {
   AddHoldInvoiceRequest,
   AddHoldInvoiceResult,
+  AddressType,
   Channel,
   ChannelBalance,
+  EstimateFeeRequest,
   EstimateRouteFeeRequest,
+  FeeEstimate,
+  GetTransactionsRequest,
   Invoice,
   ListChannelsRequest,
   ListInvoicesRequest,
   ListInvoicesResult,
   NodeInfo,
+  OnchainTransaction,
   PayReq,
   Payment,
   PaymentOutcome,
   RouteFeeEstimate,
+  SendCoinsRequest,
   SendPaymentRequest,
   SubscribeInvoicesRequest,
+  TransactionDetails,
   WalletBalance,
   WalletState,
 } from "./types";
@@ -208,6 +227,55 @@ export class LndRestClient {
   async walletBalance(options?: CallOptions): Promise<WalletBalance> {
     return decodeWalletBalance(await this.http.call("GET", "/v1/balance/blockchain", {}, options));
   }
+
+  // ---- on-chain wallet ----
+
+  /** NewAddress: a fresh receive address of LND's wallet (P2WPKH unless told). */
+  async newAddress(type: AddressType = "WITNESS_PUBKEY_HASH", options?: CallOptions): Promise<{ address: string }> {
+    return decodeNewAddress(await this.http.call("GET", "/v1/newaddress", { query: { type } }, options));
+  }
+
+  /** GetTransactions: the wallet's transactions between two heights (end -1: to the tip, unconfirmed included). */
+  async getTransactions(req: GetTransactionsRequest = {}, options?: CallOptions): Promise<TransactionDetails> {
+    const query = {
+      start_height: optSignedInt(req.start_height, "start_height"),
+      end_height: optSignedInt(req.end_height, "end_height"),
+      index_offset: optInt(req.index_offset, "index_offset"),
+      max_transactions: optInt(req.max_transactions, "max_transactions"),
+    };
+    return decodeTransactionDetails(await this.http.call("GET", "/v1/transactions", { query }, options));
+  }
+
+  /**
+   * SubscribeTransactions: a wallet transaction when it is first seen (unconfirmed) and when it first
+   * confirms; nothing about later confirmations or re-orgs (GetTransactions tells those).
+   */
+  async *subscribeTransactions(options: StreamOptions = {}): AsyncGenerator<OnchainTransaction> {
+    for await (const result of this.http.stream("GET", "/v1/transactions/subscribe", {}, options)) yield decodeOnchainTransaction(result);
+  }
+
+  /** EstimateFee: the fee of a transaction paying these outputs (sat), at a target in blocks. */
+  async estimateFee(req: EstimateFeeRequest, options?: CallOptions): Promise<FeeEstimate> {
+    const query: Record<string, string | number | boolean | undefined> = {
+      target_conf: req.target_conf === undefined ? undefined : int32(req.target_conf, "target_conf"),
+      min_confs: req.min_confs === undefined ? undefined : int32(req.min_confs, "min_confs"),
+      spend_unconfirmed: req.spend_unconfirmed,
+    };
+    // grpc-gateway's map query parameters: AddrToAmount[<address>]=<sat>.
+    for (const [addr, sat] of Object.entries(req.addr_to_amount)) query[`AddrToAmount[${addr}]`] = int64Text(sat, "amount");
+    return decodeFeeEstimate(await this.http.call("GET", "/v1/transactions/fee", { query }, options));
+  }
+
+  /** SendCoins: pays an address from the wallet; the txid once LND has published the transaction. */
+  async sendCoins(req: SendCoinsRequest, options?: CallOptions): Promise<{ txid: string }> {
+    const body: Record<string, unknown> = { addr: req.addr, amount: int64Text(req.amount, "amount") };
+    if (req.target_conf !== undefined) body.target_conf = int32(req.target_conf, "target_conf");
+    if (req.sat_per_vbyte !== undefined) body.sat_per_vbyte = int64Text(req.sat_per_vbyte, "sat_per_vbyte");
+    if (req.label !== undefined) body.label = req.label;
+    if (req.min_confs !== undefined) body.min_confs = int32(req.min_confs, "min_confs");
+    if (req.spend_unconfirmed !== undefined) body.spend_unconfirmed = req.spend_unconfirmed;
+    return decodeSendCoins(await this.http.call("POST", "/v1/transactions", { body }, options));
+  }
 }
 
 export function createLndClient(config: LndClientConfig): LndRestClient {
@@ -224,6 +292,12 @@ function int64Text(value: number, name: string): string {
 function int32(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw new TypeError(`${name} must fit an int32`);
   return value;
+}
+
+function optSignedInt(value: number | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || Math.abs(value) > 0x7fffffff) throw new TypeError(`${name} must fit an int32`);
+  return String(value);
 }
 
 function optInt(value: number | undefined, name: string): string | undefined {

@@ -6,7 +6,10 @@ import {
   type Amount,
   type Channel,
   type ChannelBalance,
+  type FeeEstimate,
   type NodeInfo,
+  type OnchainTransaction,
+  type TransactionDetails,
   type PayReq,
   type PayReqFeature,
   type WalletBalance,
@@ -133,4 +136,54 @@ export function decodePayReq(json: unknown): PayReq {
     payment_addr: bytesHex(o, "payment_addr"),
     features,
   };
+}
+
+// ---- on-chain wallet ----
+
+export function decodeNewAddress(json: unknown): { address: string } {
+  return { address: str(asObject(json, "NewAddressResponse"), "address") };
+}
+
+export function decodeOnchainTransaction(json: unknown): OnchainTransaction {
+  const o = asObject(json, "Transaction");
+  return {
+    tx_hash: str(o, "tx_hash"),
+    amount: int(o, "amount"),
+    num_confirmations: int(o, "num_confirmations"),
+    block_hash: str(o, "block_hash"),
+    block_height: int(o, "block_height"),
+    time_stamp: int(o, "time_stamp"),
+    total_fees: int(o, "total_fees"),
+    output_details: list(o, "output_details").map((d, i) => {
+      const od = asObject(d, `output_details[${i}]`);
+      return {
+        output_type: str(od, "output_type"),
+        address: str(od, "address"),
+        pk_script: str(od, "pk_script"),
+        output_index: int(od, "output_index"),
+        amount: int(od, "amount"),
+        is_our_address: bool(od, "is_our_address"),
+      };
+    }),
+    raw_tx_hex: str(o, "raw_tx_hex"),
+    label: str(o, "label"),
+  };
+}
+
+export function decodeTransactionDetails(json: unknown): TransactionDetails {
+  const o = asObject(json, "TransactionDetails");
+  return {
+    transactions: list(o, "transactions").map(decodeOnchainTransaction),
+    last_index: int(o, "last_index"),
+    first_index: int(o, "first_index"),
+  };
+}
+
+export function decodeFeeEstimate(json: unknown): FeeEstimate {
+  const o = asObject(json, "EstimateFeeResponse");
+  return { fee_sat: int(o, "fee_sat"), sat_per_vbyte: int(o, "sat_per_vbyte") };
+}
+
+export function decodeSendCoins(json: unknown): { txid: string } {
+  return { txid: str(asObject(json, "SendCoinsResponse"), "txid") };
 }

@@ -324,3 +324,83 @@ export interface WalletBalance {
   locked_balance: number;
   reserved_balance_anchor_chan: number;
 }
+
+// ---- on-chain wallet (lnrpc.Lightning: NewAddress, GetTransactions, EstimateFee, SendCoins) ----
+
+/** NewAddress's address types (lnrpc.AddressType), by name. */
+export type AddressType =
+  | "WITNESS_PUBKEY_HASH"
+  | "NESTED_PUBKEY_HASH"
+  | "UNUSED_WITNESS_PUBKEY_HASH"
+  | "UNUSED_NESTED_PUBKEY_HASH"
+  | "TAPROOT_PUBKEY"
+  | "UNUSED_TAPROOT_PUBKEY";
+
+/** One output of a wallet transaction (lnrpc.OutputDetail). */
+export interface OutputDetail {
+  output_type: string;
+  address: string;
+  /** hex */
+  pk_script: string;
+  output_index: number;
+  /** sat */
+  amount: number;
+  is_our_address: boolean;
+}
+
+/** A transaction of LND's wallet (lnrpc.Transaction). */
+export interface OnchainTransaction {
+  /** hex, as LND writes it (the txid) */
+  tx_hash: string;
+  /** sat the wallet gained (negative: spent), fees included */
+  amount: number;
+  num_confirmations: number;
+  block_hash: string;
+  /** 0 while unconfirmed */
+  block_height: number;
+  time_stamp: number;
+  /** sat, for transactions this wallet funded */
+  total_fees: number;
+  output_details: OutputDetail[];
+  raw_tx_hex: string;
+  label: string;
+}
+
+export interface GetTransactionsRequest {
+  start_height?: number;
+  /** -1: up to the tip, unconfirmed included (also LND's default when 0). */
+  end_height?: number;
+  index_offset?: number;
+  max_transactions?: number;
+}
+
+export interface TransactionDetails {
+  transactions: OnchainTransaction[];
+  last_index: number;
+  first_index: number;
+}
+
+export interface EstimateFeeRequest {
+  /** address → sat */
+  addr_to_amount: Record<string, number>;
+  target_conf?: number;
+  min_confs?: number;
+  spend_unconfirmed?: boolean;
+}
+
+export interface FeeEstimate {
+  fee_sat: number;
+  sat_per_vbyte: number;
+}
+
+export interface SendCoinsRequest {
+  addr: string;
+  /** sat */
+  amount: number;
+  target_conf?: number;
+  sat_per_vbyte?: number;
+  /** at most 500 characters; GetTransactions reports it with the transaction */
+  label?: string;
+  min_confs?: number;
+  spend_unconfirmed?: boolean;
+}
