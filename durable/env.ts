@@ -1,6 +1,7 @@
 import type { LndEnv } from "./lnd";
 import type { RewardDirectoryPort, RewardProgramPort } from "./ports";
-import type { AccountPort, ConversationPort, LightningNodePort, UsernamePort, WalletPort, WebhookPort } from "./ports";
+import type { AccountPort, ConversationPort, LightningNodePort, SolvencyShardPort, UsernamePort, WalletPort, WebhookPort } from "./ports";
+import { solvencyShardOf } from "../src/solvency";
 
 /** The hub's bindings (wrangler.toml, secrets, `.dev.vars`): one type for the worker and every actor. */
 export interface Env extends LndEnv {
@@ -10,6 +11,8 @@ export interface Env extends LndEnv {
   LIGHTNING: DurableObjectNamespace<LightningNodePort>;
   CONVERSATION: DurableObjectNamespace<ConversationPort>;
   WEBHOOKS: DurableObjectNamespace<WebhookPort>;
+  /** The solvency aggregate's shards (`solvency:<n>`, n < SOLVENCY_SHARDS; docs/decisions/0020). */
+  SOLVENCY: DurableObjectNamespace<SolvencyShardPort>;
   /** The metrics shards (`metrics:<n>`, n < METRICS_SHARDS; docs/decisions/0022). */
   METRICS: DurableObjectNamespace<import("./ports").MetricsPort>;
   /** One per reward program (`rwp_…`): its budget, books and claims (docs/decisions/0021). */
@@ -100,6 +103,9 @@ export const conversationActor = (env: Pick<Env, "CONVERSATION">, conversationId
 /** One webhook actor per account: its endpoints and deliveries. */
 export const webhookActor = (env: Pick<Env, "WEBHOOKS">, accountId: string) => env.WEBHOOKS.get(env.WEBHOOKS.idFromName(`webhooks:${accountId}`));
 export const lightningNode = (env: Pick<Env, "LIGHTNING">) => env.LIGHTNING.get(env.LIGHTNING.idFromName(LIGHTNING_NODE_NAME));
+/** One shard of the solvency aggregate, by its number; `solvencyShardFor` names a wallet's. */
+export const solvencyShard = (env: Pick<Env, "SOLVENCY">, shard: number) => env.SOLVENCY.get(env.SOLVENCY.idFromName(`solvency:${shard}`));
+export const solvencyShardFor = (env: Pick<Env, "SOLVENCY">, walletId: string) => solvencyShard(env, solvencyShardOf(walletId));
 /** One metrics shard, by its number (n < METRICS_SHARDS). */
 export const metricsShard = (env: Pick<Env, "METRICS">, shard: number) => env.METRICS.get(env.METRICS.idFromName(`metrics:${shard}`));
 /** A reward program's actor, by the program's id; the directory of programs is one actor. */

@@ -4,8 +4,10 @@ import { lndClient } from "./lnd";
 import type { HoldInvoiceRequest, LightningNodePort, PaymentRoute } from "./ports";
 import { HubInvoices } from "./lightning-node/hub-invoices";
 import { PaymentClaims } from "./lightning-node/payment-claims";
-import type { Refusal } from "../src/errors";
+import { refuse, type Refusal } from "../src/errors";
 import type { Invoice } from "../src/lightning";
+import type { Msat } from "../src/money";
+import { lndBalanceMsat } from "../src/solvency";
 
 /**
  * One per LND node: the payment-hash → wallet registry, the consumer of the node's invoice
@@ -65,5 +67,16 @@ export class LightningNodeActor extends Actor<Env> implements LightningNodePort 
   /** Applies one invoice update from LND (stream or sweep); safe to deliver any number of times. */
   async applyInvoiceUpdate(update: Pick<Invoice, "r_hash" | "state" | "amt_paid_msat">): Promise<string> {
     return this.invoices.apply(update);
+  }
+
+  /** The node's funds (channels and chain, src/solvency.ts `lndBalanceMsat`), or `lightning_unavailable`. */
+  async balance(): Promise<{ ok: true; balance_msat: Msat } | Refusal> {
+    const lnd = lndClient(this.env);
+    try {
+      const [channels, onchain] = await Promise.all([lnd.channelBalance(), lnd.walletBalance()]);
+      return { ok: true, balance_msat: lndBalanceMsat(channels, onchain) };
+    } catch (error) {
+      return refuse("lightning_unavailable", `LND's balance could not be read: ${(error as Error)?.message ?? String(error)}`);
+    }
   }
 }

@@ -12,6 +12,7 @@ import type { ApiAnswer, Counterparty, Invoice, LightningPayment, Transaction, T
 import type { CarriedChatMessage, CarriedChatThrough, ChatMember, ChatMessage, Conversation, ConversationSummary, NewMessage } from "../src/chat";
 import type { IdempotencyTag } from "./kit/idempotency";
 import type { AuditEntry } from "../src/audit";
+import type { SnapshotTotals, WalletSnapshot } from "../src/solvency";
 
 export type { IdempotencyTag } from "./kit/idempotency";
 export type { BooksReport, WalletBooks } from "../src/books";
@@ -135,6 +136,8 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   receiveReward(payload: import("../src/rewards").RewardPayload): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal>;
   /** Whether the operator froze the account (a frozen account may not claim rewards). */
   frozen(): Promise<boolean>;
+  /** Pushes this wallet's solvency snapshot to its shard now instead of after the debounce (tests, operators); what the shard did with it. */
+  pushSolvency(): Promise<SolvencyPush>;
 }
 
 // ── Lightning node ─────────────────────────────────────────────────────────
@@ -159,6 +162,8 @@ export interface LightningNodePort extends Rpc.DurableObjectBranded {
   finishPayment(payment_hash: string, payment_id: string, state: "succeeded" | "failed"): Promise<void>;
   invoicePaidInternally(payment_hash: string): Promise<void>;
   applyInvoiceUpdate(update: Pick<LndInvoice, "r_hash" | "state" | "amt_paid_msat">): Promise<string>;
+  /** The node's funds (channels and chain, src/solvency.ts `lndBalanceMsat`), or `lightning_unavailable`. */
+  balance(): Promise<{ ok: true; balance_msat: Msat } | Refusal>;
 }
 
 // ── Account ────────────────────────────────────────────────────────────────
@@ -357,4 +362,21 @@ export interface RewardDirectoryPort extends Rpc.DurableObjectBranded {
   register(program_id: string, created_at: string): Promise<{ ok: true }>;
   /** Program ids, newest listed first; `cursor` is the previous page's `next_cursor`. */
   page(limit: number, cursor: string | null): Promise<{ program_ids: string[]; next_cursor: string | null }>;
+}
+
+// ── Solvency ───────────────────────────────────────────────────────────────
+
+/** What a wallet's push of its snapshot came to: `applied` false when the shard had it (or a newer one) already; null when there was nothing to push. */
+export type SolvencyPush = { pushed: WalletSnapshot; applied: boolean } | { pushed: null; applied: false };
+
+/** One of SOLVENCY_SHARDS (src/solvency.ts): the newest snapshot of each of its wallets (docs/decisions/0020). */
+export interface SolvencyShardPort extends Rpc.DurableObjectBranded {
+  /** Keeps a wallet's snapshot unless the shard has a version as new or newer (redelivered or late snapshots change nothing). */
+  record(snapshot: WalletSnapshot): Promise<{ ok: true; applied: boolean } | Refusal>;
+  /** The sums over the shard's wallets. */
+  totals(): Promise<SnapshotTotals>;
+  /** One wallet's snapshot as the shard keeps it, or null. */
+  snapshot(wallet_id: string): Promise<WalletSnapshot | null>;
+  /** The shard's snapshots by wallet id after `after` (null: from the first), at most `limit`. */
+  snapshots(after: string | null, limit: number): Promise<WalletSnapshot[]>;
 }

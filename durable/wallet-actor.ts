@@ -2,9 +2,9 @@ import { Actor } from "./kit/actor";
 import { AuditTrail } from "./kit/audit-trail";
 import { Idempotency, type IdempotencyTag } from "./kit/idempotency";
 import { Sockets, type SocketMatch } from "./kit/sockets";
-import { lightningNode, limitsOff, walletActor, webhookActor, type Env } from "./env";
+import { lightningNode, limitsOff, solvencyShardFor, walletActor, webhookActor, type Env } from "./env";
 import { lndClient } from "./lnd";
-import type { ChatDelivery, CreateInvoiceRequest, InvoicesQuery, PayLightningRequest, SendTransferRequest, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
+import type { ChatDelivery, CreateInvoiceRequest, InvoicesQuery, PayLightningRequest, SendTransferRequest, SolvencyPush, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
 import { Books } from "./wallet/books";
 import { ChatInbox } from "./wallet/chat-inbox";
 import { WebhookFeed } from "./wallet/webhook-feed";
@@ -16,6 +16,7 @@ import { Ledger } from "./wallet/ledger";
 import { WALLET_LEGACY_SCHEMA } from "./wallet/legacy-schema";
 import { LightningPayments } from "./wallet/lightning-payments";
 import { Limits } from "./wallet/limits";
+import { SolvencyFeed } from "./wallet/solvency-feed";
 import { PaymentMetrics } from "./wallet/payment-metrics";
 import { flushSoon, isolateMetrics } from "./metrics/isolate";
 import { Transfers } from "./wallet/transfers";
@@ -68,11 +69,13 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   /** Rewards of operator programs, credited once per claim (docs/decisions/0021). */
   readonly rewards = new RewardCredits(this.kit, this.identity, this.ledger, this.events, this.transfers);
   readonly webhookFeed = new WebhookFeed(this.kit, this.identity, this.events, (account_id) => webhookActor(this.env, account_id));
+  /** Snapshots of the books for the solvency aggregate, pushed to the wallet's shard at most once per SOLVENCY_PUSH_DELAY_MS after money moved (docs/decisions/0020). */
+  readonly solvency = new SolvencyFeed(this.kit, this.identity, this.ledger, this.events, (wallet_id) => solvencyShardFor(this.env, wallet_id));
   /** Payments by kind and status and their amounts, from the events, counted in the isolate's memory after commit (docs/decisions/0022). */
   readonly paymentMetrics = new PaymentMetrics(this.events, isolateMetrics, () => flushSoon(this.env, (promise) => this.ctx.waitUntil(promise)));
 
   /** Migration order: transfers extends the history's table. */
-  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit, this.paymentMetrics, this.rewards];
+  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit, this.paymentMetrics, this.rewards, this.solvency];
 
   /** The benchmark's limits on/off comparison: `LIMITS=off` switches the rolling limits off (development only, `limitsOff`). */
   protected override onStart(): void {
@@ -142,6 +145,13 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   /** The wallet chain of the account's audit trail: the newest entries below seq `before` (null: from the newest), newest first. */
   async auditEntries(before: number | null, limit: number): Promise<AuditEntry[]> {
     return this.audit.entries(before, limit);
+  }
+
+  // ── Solvency ───────────────────────────────────────────────────────────────
+
+  /** Pushes this wallet's solvency snapshot to its shard now instead of after the debounce (tests, operators); what the shard did with it. */
+  async pushSolvency(): Promise<SolvencyPush> {
+    return this.solvency.pushNow();
   }
 
   // ── Moving money inside the hub ────────────────────────────────────────────

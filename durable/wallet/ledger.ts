@@ -22,6 +22,8 @@ export class Ledger implements Part {
   ];
   /** The `wallet` account's balance, once read; kept by `post`, forgotten on rollback. */
   private walletBalance: Msat | null = null;
+  /** Journals this instance posted (rolled back ones too): a part that follows changes of money compares it after each commit. */
+  postings = 0;
 
   constructor(private readonly kit: ActorKit) {}
 
@@ -35,6 +37,7 @@ export class Ledger implements Part {
     this.kit.sql`INSERT INTO entries (journal, account, amount_msat, created_at)
                  SELECT ${journal}, e.value ->> 'account', e.value ->> 'amount_msat', ${now} FROM json_each(${JSON.stringify(entries)}) AS e`;
     if (this.walletBalance !== null) for (const e of entries) if (e.account === "wallet") this.walletBalance += e.amount_msat;
+    this.postings++;
   }
 
   balanceOf(account: LedgerAccount): Msat {
@@ -47,6 +50,13 @@ export class Ledger implements Part {
   /** The balance as the table holds it (not the in-memory copy). */
   storedBalance(account: LedgerAccount): Msat {
     return this.kit.sql<{ balance_msat: number }>`SELECT balance_msat FROM balances WHERE account = ${account}`[0]?.balance_msat ?? 0;
+  }
+
+  /** Every account's balance as the table holds it (a handful of rows, never the entries). */
+  storedBalances(): Partial<Record<LedgerAccount, Msat>> {
+    const balances: Partial<Record<LedgerAccount, Msat>> = {};
+    for (const row of this.kit.sql<{ account: LedgerAccount; balance_msat: number }>`SELECT account, balance_msat FROM balances`) balances[row.account] = row.balance_msat;
+    return balances;
   }
 
   /** The wallet balance held in memory, or null if not read since wake-up. */

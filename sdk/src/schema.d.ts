@@ -1139,6 +1139,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/solvency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The hub's liabilities against LND's balance, and whether every wallet's books balance
+         * @description Summed from an aggregate the wallets feed (docs/decisions/0020): each wallet pushes a snapshot of its books to one of 16 shards at most once per 5 s after its money moved, so the figures lag the wallets by about that much. LND's balance is read now; 503 when LND cannot be reached. Outside development `ok` also needs LND's balance to cover the liabilities.
+         */
+        get: operations["getSolvency"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -1904,6 +1924,21 @@ export interface components {
         LevelBody: {
             /** @description 0, 1 or 2 */
             level: number;
+        };
+        Solvency: {
+            /** @description what the hub owes its users: their balances and what is reserved for their payments not yet final (transfers credited by the receiver but not yet acknowledged to the sender counted once) */
+            liabilities_msat: number;
+            /** @description the part of the liabilities reserved for payments not yet final: transfers not yet acknowledged, Lightning payments' holds (Σ pending_out_msat) */
+            in_flight_msat: number;
+            /** @description LND's funds: the channels' local balance, HTLCs in flight on them, channels being opened, confirmed coins on chain */
+            lnd_balance_msat: number;
+            /** @description every wallet's own books balance (its ledger's accounts sum to zero, nothing negative) */
+            books_balanced: boolean;
+            /** @description the books balance and, outside development (where the faucet issues unbacked money), LND's balance covers the liabilities */
+            ok: boolean;
+            /** @description wallets counted (a wallet that never had money is not) */
+            wallets: number;
+            unbalanced_wallets: number;
         };
         FaucetResult: {
             /** @enum {string} */
@@ -7110,6 +7145,44 @@ export interface operations {
             };
             /** @description the body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSolvency: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the solvency report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Solvency"];
+                };
+            };
+            /** @description missing or invalid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the Lightning node could not be reached (lightning_unavailable) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

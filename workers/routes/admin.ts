@@ -2,9 +2,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { ApiError, isRefusal } from "../../src/errors";
 import { constantTimeEqual } from "../../src/hash";
-import { AccountIdOut } from "../../src/response-bounds";
+import { AccountIdOut, CountOut, MsatOut } from "../../src/response-bounds";
+import { addTotals, SOLVENCY_PUSH_DELAY_MS, SOLVENCY_SHARDS, solvencyReport } from "../../src/solvency";
 import * as s from "../../src/schemas";
-import { accountActor, walletActor, type AppEnv, type Env } from "../env";
+import { accountActor, isDevelopment, lightningNode, solvencyShard, walletActor, type AppEnv, type Env } from "../env";
 import { errorResponses, jsonBody, jsonResponse, newRouter } from "../openapi";
 
 /**
@@ -86,5 +87,41 @@ admin.openapi(
     const result = await (await walletOf(c.env, account_id)).setLevel(c.req.valid("json").level);
     if (isRefusal(result)) throw new ApiError(result.code, result.message);
     return c.json({ account_id, level: result.level, limits: result.limits }, 200);
+  },
+);
+
+const Solvency = z
+  .object({
+    liabilities_msat: MsatOut.openapi({
+      description: "what the hub owes its users: their balances and what is reserved for their payments not yet final (transfers credited by the receiver but not yet acknowledged to the sender counted once)",
+    }),
+    in_flight_msat: MsatOut.openapi({ description: "the part of the liabilities reserved for payments not yet final: transfers not yet acknowledged, Lightning payments' holds (Σ pending_out_msat)" }),
+    lnd_balance_msat: MsatOut.openapi({ description: "LND's funds: the channels' local balance, HTLCs in flight on them, channels being opened, confirmed coins on chain" }),
+    books_balanced: z.boolean().openapi({ description: "every wallet's own books balance (its ledger's accounts sum to zero, nothing negative)" }),
+    ok: z.boolean().openapi({ description: "the books balance and, outside development (where the faucet issues unbacked money), LND's balance covers the liabilities" }),
+    wallets: CountOut.openapi({ description: "wallets counted (a wallet that never had money is not)" }),
+    unbalanced_wallets: CountOut,
+  })
+  .openapi("Solvency");
+
+admin.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/solvency",
+    operationId: "getSolvency",
+    summary: "The hub's liabilities against LND's balance, and whether every wallet's books balance",
+    description:
+      `Summed from an aggregate the wallets feed (docs/decisions/0020): each wallet pushes a snapshot of its books to one of ${SOLVENCY_SHARDS} shards ` +
+      `at most once per ${SOLVENCY_PUSH_DELAY_MS / 1000} s after its money moved, so the figures lag the wallets by about that much. ` +
+      "LND's balance is read now; 503 when LND cannot be reached. Outside development `ok` also needs LND's balance to cover the liabilities.",
+    security: adminSecurity,
+    middleware: [requireAdmin],
+    responses: { 200: jsonResponse(Solvency, "the solvency report"), ...errorResponses(401, 503) },
+  }),
+  async (c) => {
+    const shards = Array.from({ length: SOLVENCY_SHARDS }, (_, n) => solvencyShard(c.env, n).totals());
+    const [totals, lnd] = await Promise.all([Promise.all(shards), lightningNode(c.env).balance()]);
+    if (isRefusal(lnd)) throw new ApiError(lnd.code, lnd.message);
+    return c.json(solvencyReport(addTotals(...totals), lnd.balance_msat, isDevelopment(c.env)), 200);
   },
 );
