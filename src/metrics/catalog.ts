@@ -33,11 +33,15 @@ export const M = {
   nodeUptime: "flash_node_uptime_ratio",
   activeUsers: "flash_active_users",
   dailyVolume: "flash_daily_volume_msat",
-  shardsUnreachable: "flash_metrics_shards_unreachable",
 } as const;
 
-/** Kinds of payment: between wallets; a Lightning payment a wallet makes (to a hub invoice or out through LND); one received through LND. */
-export const PAYMENT_KINDS = ["intraledger", "lightning_send", "lightning_receive"] as const;
+/**
+ * Kinds of payment: between wallets; a Lightning payment a wallet makes (to a hub invoice or out
+ * through LND); one received through LND; an operator program's reward credited (decision 0021).
+ */
+export const PAYMENT_KINDS = ["intraledger", "lightning_send", "lightning_receive", "reward"] as const;
+/** Kinds counted only when they arrive (succeeded): nothing of theirs starts or fails in a wallet. */
+export const RECEIVED_KINDS: readonly PaymentKind[] = ["lightning_receive", "reward"];
 export type PaymentKind = (typeof PAYMENT_KINDS)[number];
 /** How a payment ended. */
 export const PAYMENT_STATUSES = ["succeeded", "failed"] as const;

@@ -2,7 +2,7 @@
  * From what the metrics shards hold (summed) and what LND answered at this scrape, to the families
  * `GET /metrics` renders. Pure; docs/operations.md says what each figure means and how exact it is.
  */
-import { ACTIVE_HOURS, DAY_MINUTES, LATENCY_BOUNDS_S, M, PAYMENT_KINDS, PAYMENT_STATUSES, RECENT_MINUTES, W, WEBHOOK_OUTCOMES, minuteOf } from "./catalog";
+import { ACTIVE_HOURS, DAY_MINUTES, LATENCY_BOUNDS_S, M, PAYMENT_KINDS, PAYMENT_STATUSES, RECEIVED_KINDS, RECENT_MINUTES, W, WEBHOOK_OUTCOMES, minuteOf } from "./catalog";
 import type { Family, HistogramSample, Labels, Sample } from "./exposition";
 import { estimateDistinct, mergeSketch } from "./hll";
 import type { CounterDelta, HistogramDelta } from "./recorder";
@@ -96,8 +96,6 @@ export const channelUtilization = (f: ChannelFigures): number | null => (f.local
 
 export interface ScrapeContext {
   nowMs: number;
-  /** Shards that did not answer this scrape: their counts are missing from it. */
-  shardsUnreachable: number;
 }
 
 const parse = (json: string): Labels => JSON.parse(json) as Labels;
@@ -134,13 +132,13 @@ export function buildFamilies(reading: SeriesReading, node: NodeFigures, context
       name: M.paymentsStarted,
       type: "counter",
       help: "Payments started by a wallet (debited or held), by kind.",
-      samples: counterSamples(reading, M.paymentsStarted, ["intraledger", "lightning_send"].map((kind) => ({ kind }))),
+      samples: counterSamples(reading, M.paymentsStarted, PAYMENT_KINDS.filter((kind) => !RECEIVED_KINDS.includes(kind)).map((kind) => ({ kind }))),
     },
     {
       name: M.payments,
       type: "counter",
       help: "Payments that ended, by kind and status (succeeded or failed; refused requests are not payments: see the 4xx of the request counter).",
-      samples: counterSamples(reading, M.payments, PAYMENT_KINDS.flatMap((kind) => PAYMENT_STATUSES.filter((status) => kind !== "lightning_receive" || status === "succeeded").map((status) => ({ kind, status })))),
+      samples: counterSamples(reading, M.payments, PAYMENT_KINDS.flatMap((kind) => PAYMENT_STATUSES.filter((status) => !RECEIVED_KINDS.includes(kind) || status === "succeeded").map((status) => ({ kind, status })))),
     },
     {
       name: M.paymentVolume,
@@ -208,6 +206,5 @@ export function buildFamilies(reading: SeriesReading, node: NodeFigures, context
       help: `Amounts of the payments that succeeded in the last ${DAY_MINUTES / 60} hours, in millisatoshis (seed: dailyVolume).`,
       samples: one(reading.day[W.volumeMsat] ?? 0),
     },
-    { name: M.shardsUnreachable, type: "gauge", help: "Metrics shards that did not answer this scrape (their counts are missing from it; 0 normally).", samples: one(context.shardsUnreachable) },
   ];
 }

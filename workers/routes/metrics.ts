@@ -41,12 +41,14 @@ async function probeNode(env: Env): Promise<NodeFigures> {
   return figures;
 }
 
-/** This isolate's counts handed over first, then every shard's sums (a shard that does not answer is counted as such). */
-async function readShards(env: Env, nowMs: number): Promise<{ reading: SeriesReading; unreachable: number }> {
+/**
+ * This isolate's counts handed over first, then every shard's sums. A shard that does not answer fails
+ * the scrape (500): an answer without its counts would show counters going backwards, which Prometheus
+ * reads as a reset; a failed scrape is only a gap.
+ */
+async function readShards(env: Env, nowMs: number): Promise<SeriesReading> {
   await flushMetrics(env, { wait: true });
-  const answers = await Promise.allSettled(Array.from({ length: METRICS_SHARDS }, (_, n) => metricsShard(env, n).read(nowMs)));
-  const readings = answers.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
-  return { reading: mergeReadings(readings), unreachable: answers.length - readings.length };
+  return mergeReadings(await Promise.all(Array.from({ length: METRICS_SHARDS }, (_, n) => metricsShard(env, n).read(nowMs))));
 }
 
 metrics.openapi(
@@ -68,7 +70,7 @@ metrics.openapi(
   }),
   async (c) => {
     const nowMs = Date.now();
-    const [node, { reading, unreachable }] = await Promise.all([probeNode(c.env), readShards(c.env, nowMs)]);
+    const [node, reading] = await Promise.all([probeNode(c.env), readShards(c.env, nowMs)]);
     // This scrape's probe counts toward the node's uptime: in this answer now, in the shards with the isolate's next hand-over.
     isolateMetrics.addToWindow(W.lndProbes, 1, nowMs);
     reading.recent[W.lndProbes] = (reading.recent[W.lndProbes] ?? 0) + 1;
@@ -78,7 +80,7 @@ metrics.openapi(
       reading.recent[W.lndProbesUp] = (reading.recent[W.lndProbesUp] ?? 0) + 1;
       reading.day[W.lndProbesUp] = (reading.day[W.lndProbesUp] ?? 0) + 1;
     }
-    const body = renderExposition(buildFamilies(reading, node, { nowMs, shardsUnreachable: unreachable }));
+    const body = renderExposition(buildFamilies(reading, node, { nowMs }));
     return c.body(body, 200, { "content-type": EXPOSITION_CONTENT_TYPE, "cache-control": "no-store" }) as never;
   },
 );
