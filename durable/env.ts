@@ -43,6 +43,8 @@ export interface Env extends LndEnv {
   BITCOIN_NETWORK?: string;
   /** How long a payment request waits on LND before answering `pending` (tests shorten it). */
   LND_PAY_WAIT_MS?: string;
+  /** Confirmations at which an on-chain deposit is credited (3 unless set; 1 to 100; docs/decisions/0023). */
+  ONCHAIN_CONFIRMATIONS?: string;
   /**
    * How long (ms) each isolate trusts what it last learnt of an account's session epoch (access
    * tokens issued before it are refused: logged out everywhere); 5000 unless set, "0" asks the

@@ -1,9 +1,12 @@
 import { Actor } from "./kit/actor";
 import { walletActor, type Env } from "./env";
 import { lndClient } from "./lnd";
-import type { HoldInvoiceRequest, LightningNodePort, PaymentRoute } from "./ports";
+import type { HoldInvoiceRequest, LightningNodePort, OnchainSendRequest, OnchainSendState, PaymentRoute } from "./ports";
 import { HubInvoices } from "./lightning-node/hub-invoices";
+import { OnchainDeposits } from "./lightning-node/onchain-deposits";
+import { OnchainSends } from "./lightning-node/onchain-sends";
 import { PaymentClaims } from "./lightning-node/payment-claims";
+import { onchainConfirmations } from "../src/onchain";
 import { refuse, type Refusal } from "../src/errors";
 import type { Invoice } from "../src/lightning";
 import type { Msat } from "../src/money";
@@ -32,7 +35,16 @@ export class LightningNodeActor extends Actor<Env> implements LightningNodePort 
   };
   readonly invoices = new HubInvoices(this.kit, (timeoutMs = 10_000) => lndClient(this.env, timeoutMs || undefined), (id) => walletActor(this.env, id));
   readonly claims = new PaymentClaims(this.kit, (id) => walletActor(this.env, id));
-  protected readonly parts = [this.invoices, this.claims];
+  /** Deposits to the wallets' on-chain addresses: the registry, LND's transaction stream, the sweep (docs/decisions/0023). */
+  readonly deposits = new OnchainDeposits(
+    this.kit,
+    (timeoutMs = 10_000) => lndClient(this.env, timeoutMs || undefined),
+    (id) => walletActor(this.env, id),
+    () => onchainConfirmations(this.env.ONCHAIN_CONFIRMATIONS),
+  );
+  /** Withdrawals, each sent through LND's wallet at most once. */
+  readonly sends = new OnchainSends(this.kit, (timeoutMs = 10_000) => lndClient(this.env, timeoutMs || undefined));
+  protected readonly parts = [this.invoices, this.claims, this.deposits, this.sends];
 
   /** Creates a hold invoice in LND for a wallet (which keeps the preimage) and watches it. */
   async createHoldInvoice(request: HoldInvoiceRequest): Promise<{ ok: true; payment_request: string } | Refusal> {
@@ -67,6 +79,21 @@ export class LightningNodeActor extends Actor<Env> implements LightningNodePort 
   /** Applies one invoice update from LND (stream or sweep); safe to deliver any number of times. */
   async applyInvoiceUpdate(update: Pick<Invoice, "r_hash" | "state" | "amt_paid_msat">): Promise<string> {
     return this.invoices.apply(update);
+  }
+
+  /** A new receive address of LND's wallet, registered to the wallet (deposits to it are the wallet's). */
+  async newOnchainAddress(wallet_id: string): Promise<{ ok: true; address: string } | Refusal> {
+    return this.deposits.newAddress(wallet_id);
+  }
+
+  /** Sends a withdrawal through LND once per withdrawal id (found again by its label after a crash), and says where it stands. */
+  async sendOnchain(request: OnchainSendRequest): Promise<OnchainSendState | Refusal> {
+    return this.sends.send(request);
+  }
+
+  /** Looks at LND's wallet now (the sweep): deposits seen, confirmed or dropped since the last look. */
+  async syncChain(): Promise<{ deposits: number }> {
+    return { deposits: await this.deposits.sweep() };
   }
 
   /** The node's funds (channels and chain, src/solvency.ts `lndBalanceMsat`), or `lightning_unavailable`. */

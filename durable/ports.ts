@@ -85,6 +85,33 @@ export interface WebhookFeedDelivery {
   events: WalletEvent[];
 }
 
+/** A withdrawal the gateway checked (address of the hub's network, amount): the wallet holds amount + `max_fee_msat`. */
+export interface PayOnchainRequest {
+  idempotency: IdempotencyTag;
+  address: string;
+  amount_msat: Msat;
+  /** The caller's fee rate, or null for LND's estimate at WITHDRAWAL_TARGET_CONF. */
+  fee_rate_sat_vb: number | null;
+  /** What is held for the miners' fee until LND reports the real one (src/onchain.ts `feeHoldSat`). */
+  max_fee_msat: Msat;
+}
+
+/**
+ * Where a deposit stands, as the node actor delivers it (its outbox, redelivered until acknowledged):
+ * `seen` (in the mempool or below the threshold), `confirmed` (at ONCHAIN_CONFIRMATIONS: credit once),
+ * `dropped` (a re-org took it away before the threshold). `version` grows with every change.
+ */
+export interface OnchainDepositUpdate {
+  outpoint: string;
+  txid: string;
+  vout: number;
+  address: string;
+  amount_msat: Msat;
+  confirmations: number;
+  state: "seen" | "confirmed" | "dropped";
+  version: number;
+}
+
 export interface WalletPort extends Rpc.DurableObjectBranded {
   open(identity: WalletIdentity): Promise<WalletIdentity>;
   describe(): Promise<WalletIdentity | null>;
@@ -138,6 +165,10 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   frozen(): Promise<boolean>;
   /** Pushes this wallet's solvency snapshot to its shard now instead of after the debounce (tests, operators); what the shard did with it. */
   pushSolvency(): Promise<SolvencyPush>;
+  /** A deposit to one of this wallet's addresses changed (the node actor's outbox): `onchain.pending`, then credited once at the threshold. */
+  receiveOnchainDeposit(update: OnchainDepositUpdate): Promise<{ ok: true; transaction_id: string; status: string } | Refusal>;
+  /** Withdraws to an address through LND's wallet: amount + fee held, SendCoins, settled at the real fee once LND confirms it. */
+  payOnchain(request: PayOnchainRequest): Promise<ApiAnswer<import("../src/onchain-schemas").OnchainPayment> | Refusal>;
 }
 
 // ── Lightning node ─────────────────────────────────────────────────────────
@@ -152,6 +183,23 @@ export interface HoldInvoiceRequest {
   description_hash?: string | null;
 }
 
+/** A wallet's withdrawal as the node actor sends it (once per `withdrawal_id`, labelled in LND). */
+export interface OnchainSendRequest {
+  withdrawal_id: string;
+  wallet_id: string;
+  address: string;
+  amount_sat: number;
+  fee_rate_sat_vb: number | null;
+}
+
+/**
+ * Where a withdrawal stands in LND: `pending` (not known to have reached LND yet), `sent` (published,
+ * unconfirmed), `confirmed` (in a block, with its real fee), or `failed` (LND refused it: nothing was sent).
+ */
+export type OnchainSendState =
+  | { ok: true; state: "pending" | "sent" | "confirmed"; txid: string | null; fee_sat: number | null; confirmations: number }
+  | { ok: true; state: "failed"; reason: string };
+
 /** Where a payment to a hash goes: a hub wallet (paid internally) or out through LND. */
 export type PaymentRoute = { route: "internal"; wallet_id: string } | { route: "external" };
 
@@ -164,6 +212,12 @@ export interface LightningNodePort extends Rpc.DurableObjectBranded {
   applyInvoiceUpdate(update: Pick<LndInvoice, "r_hash" | "state" | "amt_paid_msat">): Promise<string>;
   /** The node's funds (channels and chain, src/solvency.ts `lndBalanceMsat`), or `lightning_unavailable`. */
   balance(): Promise<{ ok: true; balance_msat: Msat } | Refusal>;
+  /** A new receive address of LND's wallet, registered to the wallet (deposits to it are the wallet's). */
+  newOnchainAddress(wallet_id: string): Promise<{ ok: true; address: string } | Refusal>;
+  /** Sends a withdrawal through LND once per withdrawal id (found again by its label after a crash), and says where it stands. */
+  sendOnchain(request: OnchainSendRequest): Promise<OnchainSendState | Refusal>;
+  /** Looks at LND's wallet now (the sweep): deposits seen, confirmed or dropped since the last look. */
+  syncChain(): Promise<{ deposits: number }>;
 }
 
 // ── Account ────────────────────────────────────────────────────────────────

@@ -4,7 +4,7 @@ import { Idempotency, type IdempotencyTag } from "./kit/idempotency";
 import { Sockets, type SocketMatch } from "./kit/sockets";
 import { lightningNode, limitsOff, solvencyShardFor, walletActor, webhookActor, type Env } from "./env";
 import { lndClient } from "./lnd";
-import type { ChatDelivery, CreateInvoiceRequest, InvoicesQuery, PayLightningRequest, SendTransferRequest, SolvencyPush, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
+import type { ChatDelivery, CreateInvoiceRequest, InvoicesQuery, OnchainDepositUpdate, PayLightningRequest, PayOnchainRequest, SendTransferRequest, SolvencyPush, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
 import { Books } from "./wallet/books";
 import { ChatInbox } from "./wallet/chat-inbox";
 import { WebhookFeed } from "./wallet/webhook-feed";
@@ -21,6 +21,7 @@ import { PaymentMetrics } from "./wallet/payment-metrics";
 import { flushSoon, isolateMetrics } from "./metrics/isolate";
 import { Transfers } from "./wallet/transfers";
 import { RewardCredits } from "./wallet/rewards";
+import { OnchainWallet } from "./wallet/onchain";
 import type { AuditEntry } from "../src/audit";
 import type { BooksReport } from "../src/books";
 import type { LimitsReport } from "../src/limits";
@@ -30,6 +31,7 @@ import type { RewardPayload } from "../src/rewards";
 import { MAX_FAUCET_SAT, isPaymentAmount, type Msat } from "../src/money";
 import { PAY_WAIT_MS } from "../src/payment-rules";
 import type { EventPage, TransactionPage, Wallet } from "../src/schemas";
+import type { OnchainPayment } from "../src/onchain-schemas";
 import type { ApiAnswer, Invoice, LightningPayment, Transaction, TransferPayload } from "../src/wallet-types";
 
 /**
@@ -64,7 +66,9 @@ export class WalletActor extends Actor<Env> implements WalletPort {
     lnd: () => lndClient(this.env),
     payWaitMs: Number(this.env.LND_PAY_WAIT_MS) || PAY_WAIT_MS,
   });
-  readonly booksReport = new Books(this.ledger, this.history, this.events, this.transfers, this.lightning);
+  /** On-chain deposits (credited once per output at ONCHAIN_CONFIRMATIONS) and withdrawals (docs/decisions/0023). */
+  readonly onchain: OnchainWallet = new OnchainWallet(this.kit, this.identity, this.ledger, this.history, this.events, this.idempotency, this.spendLimits, () => lightningNode(this.env));
+  readonly booksReport = new Books(this.ledger, this.history, this.events, this.transfers, this.lightning, this.onchain);
   readonly chatInbox = new ChatInbox(this.kit, this.identity, this.events);
   /** Rewards of operator programs, credited once per claim (docs/decisions/0021). */
   readonly rewards = new RewardCredits(this.kit, this.identity, this.ledger, this.events, this.transfers);
@@ -75,7 +79,7 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   readonly paymentMetrics = new PaymentMetrics(this.events, isolateMetrics, () => flushSoon(this.env, (promise) => this.ctx.waitUntil(promise)));
 
   /** Migration order: transfers extends the history's table. */
-  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit, this.paymentMetrics, this.rewards, this.solvency];
+  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit, this.paymentMetrics, this.rewards, this.solvency, this.onchain];
 
   /** The benchmark's limits on/off comparison: `LIMITS=off` switches the rolling limits off (development only, `limitsOff`). */
   protected override onStart(): void {
@@ -244,6 +248,18 @@ export class WalletActor extends Actor<Env> implements WalletPort {
     return this.lightning.state(payment_id);
   }
 
+  // ── On-chain ───────────────────────────────────────────────────────────────
+
+  /** A deposit to one of this wallet's addresses changed (the node actor's outbox): `onchain.pending`, then credited once at the threshold. */
+  async receiveOnchainDeposit(update: OnchainDepositUpdate): Promise<{ ok: true; transaction_id: string; status: string } | Refusal> {
+    return this.onchain.receiveDeposit(update);
+  }
+
+  /** Withdraws to an address through LND's wallet: amount + fee held, SendCoins, settled at the real fee once LND confirms it. */
+  async payOnchain(request: PayOnchainRequest): Promise<ApiAnswer<OnchainPayment> | Refusal> {
+    return this.onchain.pay(request);
+  }
+
   // ── Chat ───────────────────────────────────────────────────────────────────
 
   /** Appends a conversation's events for this member, exactly once and in order. */
@@ -291,7 +307,7 @@ export class WalletActor extends Actor<Env> implements WalletPort {
 
   /** The API's answer for a money movement as it stands now: a Lightning payment or a transfer. */
   private answerFor(transaction_id: string): Record<string, unknown> {
-    const payment = this.lightning.byTransaction(transaction_id);
+    const payment = this.lightning.byTransaction(transaction_id) ?? this.onchain.byTransaction(transaction_id);
     return payment ? { ...payment } : this.transfers.answer(transaction_id);
   }
 }

@@ -14,7 +14,9 @@ export interface WalletBooks {
   fees_msat: Msat;
   /** Rewards credited to this wallet by operator programs (negative: the `rewards` source account, docs/decisions/0021). */
   rewards_msat: Msat;
-  /** Amounts (not fees) of outgoing Lightning payments whose hold is still open. */
+  /** On-chain money through LND's wallet: − deposits credited, + withdrawals sent with their fees (docs/decisions/0023). */
+  chain_msat: Msat;
+  /** Amounts (not fees) of outgoing Lightning payments and on-chain withdrawals whose hold is still open. */
   pending_holds_amount_msat: Msat;
   unbalanced_journals: number;
   history_sum_msat: Msat;
@@ -51,7 +53,7 @@ export function checkBooks(b: WalletBooks): string[] {
 /**
  * Conservation over a set of wallets (all the wallets that exchanged money), each consistent:
  * what moved between them sums to zero, and Σ balances + Σ holds + Σ in-flight = faucet + rewards + received − sent − fees
- * (faucet and rewards credits, Lightning received less sent).
+ * (faucet and rewards credits, Lightning and on-chain received less sent).
  */
 export function checkConservation(books: readonly WalletBooks[]): string[] {
   const problems = books.flatMap((b, i) => checkBooks(b).map((p) => `wallet #${i}: ${p}`));
@@ -59,7 +61,7 @@ export function checkConservation(books: readonly WalletBooks[]): string[] {
   const peers = sum((b) => b.peers_msat);
   if (peers !== 0) problems.push(`transfers between the wallets do not cancel out: ${peers} msat`);
   const held = sum((b) => b.balance_msat + b.holds_msat + b.in_flight_msat);
-  const sources = -sum((b) => b.faucet_msat) - sum((b) => b.rewards_msat) - sum((b) => b.lnd_msat) - sum((b) => b.fees_msat);
-  if (held !== sources) problems.push(`wallets hold ${held} msat, faucet + rewards + Lightning − fees say ${sources}`);
+  const sources = -sum((b) => b.faucet_msat) - sum((b) => b.rewards_msat) - sum((b) => b.lnd_msat) - sum((b) => b.fees_msat) - sum((b) => b.chain_msat);
+  if (held !== sources) problems.push(`wallets hold ${held} msat, faucet + rewards + Lightning + on-chain − fees say ${sources}`);
   return problems;
 }

@@ -31,6 +31,8 @@ export const errorStatus = {
   budget_spent: 422,
   /** The reward program's end date has passed. */
   program_ended: 410,
+  /** Not a Bitcoin address the hub can pay, or one of another network (docs/decisions/0023). */
+  invalid_address: 400,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

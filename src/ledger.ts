@@ -12,8 +12,9 @@ import type { Msat } from "./money";
  *  lnd        the hub's LND node: − what came in through it, + what went out through it
  *  fees       routing fees paid to the Lightning network
  *  rewards    operator reward programs: a claim's credit comes out of it, so it runs negative (docs/decisions/0021)
+ *  chain      the hub's on-chain funds in LND's wallet: − deposits credited, + withdrawals sent, miners' fees included (docs/decisions/0023)
  */
-export type LedgerAccount = "wallet" | "faucet" | "in_flight" | "peers" | "holds" | "lnd" | "fees" | "rewards";
+export type LedgerAccount = "wallet" | "faucet" | "in_flight" | "peers" | "holds" | "lnd" | "fees" | "rewards" | "chain";
 
 export interface Entry<Account extends string = LedgerAccount> {
   account: Account;
@@ -62,6 +63,23 @@ export const journals = {
     { account: "lnd", amount_msat: -amount },
     { account: "wallet", amount_msat: amount },
   ],
+  /** A deposit credited at ONCHAIN_CONFIRMATIONS (docs/decisions/0023). */
+  onchainCredit: (amount: Msat): Entry[] => [
+    { account: "chain", amount_msat: -amount },
+    { account: "wallet", amount_msat: amount },
+  ],
+  /**
+   * A withdrawal LND confirmed: the hold (amount + the fee held) leaves for the chain at the real fee,
+   * what was held beyond it comes back; a fee above the hold is taken from the balance (a negative refund).
+   */
+  withdrawalSettled: (reserved: Msat, amount: Msat, fee: Msat): Entry[] => {
+    const entries: Entry[] = [
+      { account: "holds", amount_msat: -reserved },
+      { account: "chain", amount_msat: amount + fee },
+    ];
+    if (reserved - amount - fee !== 0) entries.push({ account: "wallet", amount_msat: reserved - amount - fee });
+    return entries;
+  },
   paymentHold: (reserved: Msat): Entry[] => [
     { account: "wallet", amount_msat: -reserved },
     { account: "holds", amount_msat: reserved },

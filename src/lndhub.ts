@@ -110,6 +110,8 @@ const FROM_HUB: Record<ErrorCode, { code: LndhubCode; status?: number }> = {
   already_claimed: { code: 8, status: 409 },
   budget_spent: { code: 8, status: 422 },
   program_ended: { code: 8, status: 410 },
+  // On-chain withdrawals are no LndHub route (decision 0023).
+  invalid_address: { code: 8 },
 };
 
 /** A hub refusal or `ApiError` in LndHub's terms (the hub's message kept as the detail). */

@@ -15,6 +15,7 @@ import { payments } from "./routes/payments";
 import { rewards } from "./routes/rewards";
 import { security } from "./routes/security";
 import { lightning } from "./routes/lightning";
+import { onchain } from "./routes/onchain";
 import { lndhub, lndhubCredentials } from "./routes/lndhub";
 import { lnurlPayments, lnurlPublic } from "./routes/lnurl";
 import { limits } from "./routes/limits";
@@ -51,6 +52,7 @@ export function createApp() {
   app.route("/", wallet);
   app.route("/", payments);
   app.route("/", lightning);
+  app.route("/", onchain);
   app.route("/", lndhubCredentials);
   app.route("/", lndhub);
   app.route("/", lnurlPublic);

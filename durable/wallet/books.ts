@@ -4,6 +4,7 @@ import type { EventLog } from "./event-log";
 import type { History } from "./history";
 import type { Ledger } from "./ledger";
 import type { LightningPayments } from "./lightning-payments";
+import type { OnchainWallet } from "./onchain";
 import type { Transfers } from "./transfers";
 
 /**
@@ -19,6 +20,7 @@ export class Books implements Part {
     private readonly events: EventLog,
     private readonly transfers: Transfers,
     private readonly lightning: LightningPayments,
+    private readonly onchain: OnchainWallet,
   ) {}
 
   report(): BooksReport {
@@ -35,7 +37,8 @@ export class Books implements Part {
       lnd_msat: l.entriesSum("lnd"),
       fees_msat: l.entriesSum("fees"),
       rewards_msat: l.entriesSum("rewards"),
-      pending_holds_amount_msat: this.lightning.pendingHoldsAmount(),
+      chain_msat: l.entriesSum("chain"),
+      pending_holds_amount_msat: this.lightning.pendingHoldsAmount() + this.onchain.pendingHoldsAmount(),
       unbalanced_journals: l.unbalancedJournals(),
       history_sum_msat: this.history.sum(),
       ...this.events.figures(),

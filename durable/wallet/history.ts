@@ -46,12 +46,15 @@ export class History implements Part {
     else this.kit.sql`UPDATE transactions SET status = ${status}, fee_msat = ${fee_msat} WHERE id = ${id}`;
   }
 
-  /** What the history says the balance is: money in, less money out and fees, of rows not failed. */
+  /**
+   * What the history says the balance is: money in, less money out and fees, of rows not failed. Money
+   * in counts once it succeeded (an on-chain deposit is shown pending before it is credited).
+   */
   sum(): Msat {
     return (
       this.kit.sql<{ s: number | null }>`
         SELECT SUM(CASE direction WHEN 'in' THEN amount_msat ELSE -(amount_msat + fee_msat) END) AS s
-        FROM transactions WHERE status <> 'failed'`[0]?.s ?? 0
+        FROM transactions WHERE status <> 'failed' AND NOT (direction = 'in' AND status = 'pending')`[0]?.s ?? 0
     );
   }
 }

@@ -3,7 +3,8 @@ import { createMiddleware } from "hono/factory";
 import { ApiError } from "../../src/errors";
 import { satToMsat } from "../../src/money";
 import * as s from "../../src/schemas";
-import { isDevelopment, walletActor, type AppEnv } from "../env";
+import { SimMineBody, SimOnchainSendBody } from "../../src/onchain-schemas";
+import { isDevelopment, lightningNode, walletActor, type AppEnv } from "../env";
 import { answer } from "../errors";
 import { authedRoute, errorResponses, idempotencyTag, jsonBody, jsonResponse, newRouter, optionalIdempotencyKey } from "../openapi";
 
@@ -64,4 +65,51 @@ dev.openapi(
     responses: { 200: { description: "`{payment_request, payment_hash}`" }, ...errorResponses(400, 404, 413) },
   }),
   async (c) => simulator(c.env, "/sim/invoices", c.req.valid("json")) as never,
+);
+
+dev.openapi(
+  createRoute({
+    method: "post",
+    path: "/dev/sim/onchain/send",
+    operationId: "devSimOnchainSend",
+    summary: "Development only: the outside world pays a Bitcoin address (a transaction in the simulator's mempool)",
+    middleware: [developmentOnly] as const,
+    request: jsonBody(SimOnchainSendBody),
+    responses: { 200: { description: "`{txid, outputs: [{vout, address, amount_sat}]}`" }, ...errorResponses(400, 404, 413) },
+  }),
+  async (c) => {
+    const res = await simulator(c.env, "/sim/onchain/send", c.req.valid("json"));
+    // The hub's node learns of it at once (as LND's transaction stream would tell it).
+    if (res.ok) await lightningNode(c.env).syncChain().catch(() => undefined);
+    return res as never;
+  },
+);
+
+dev.openapi(
+  createRoute({
+    method: "post",
+    path: "/dev/sim/onchain/address",
+    operationId: "devSimOnchainAddress",
+    summary: "Development only: an address of the outside world to withdraw to",
+    middleware: [developmentOnly] as const,
+    responses: { 200: { description: "`{address}`" }, ...errorResponses(404) },
+  }),
+  async (c) => simulator(c.env, "/sim/onchain/address", {}) as never,
+);
+
+dev.openapi(
+  createRoute({
+    method: "post",
+    path: "/dev/sim/mine",
+    operationId: "devSimMine",
+    summary: "Development only: mine blocks on the simulator's chain (the first takes the mempool); the hub's node looks at its wallet right after",
+    middleware: [developmentOnly] as const,
+    request: jsonBody(SimMineBody),
+    responses: { 200: { description: "`{mined, height, txids}`" }, ...errorResponses(400, 404, 413) },
+  }),
+  async (c) => {
+    const res = await simulator(c.env, "/sim/mine", c.req.valid("json"));
+    if (res.ok) await lightningNode(c.env).syncChain().catch(() => undefined);
+    return res as never;
+  },
 );
