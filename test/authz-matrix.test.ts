@@ -1,3 +1,4 @@
+import { bech32 } from "@scure/base";
 import { SignJWT, importJWK, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Scope } from "../src/auth/tokens";
@@ -24,6 +25,9 @@ import { api, createAccount, fund, newKey, PASSWORD, testEnv, uniqueName, type R
  * `{error: true, code, message}` under /lndhub/ (1 bad auth: 401, or 403 for a missing scope);
  * the LUDs' `{status: "ERROR", reason}` on the public LNURL routes.
  */
+
+/** A regtest address of no one the hub knows (withdrawals in the matrix go there). */
+const OUTSIDE_ADDRESS = bech32.encode("bcrt", [0, ...bech32.toWords(new Uint8Array(20).fill(0x42))]);
 
 type Column = "none" | "garbage" | "expired" | "revoked" | "refresh" | "admin" | "other" | "jwt" | "key:read" | "key:receive" | "key:send" | "lndhub";
 const COLUMNS: readonly Column[] = ["none", "garbage", "expired", "revoked", "refresh", "admin", "other", "jwt", "key:read", "key:receive", "key:send", "lndhub"];
@@ -187,6 +191,18 @@ const ROUTES: Record<string, Entry> = {
     rule: { kind: "scope", scope: "send" },
     ok: [200],
     req: async (w) => ({ path: "/v1/payments/lightning", body: { payment_request: (await w.invoiceOf(w.c)).payment_request }, headers: { "idempotency-key": newKey() } }),
+  },
+  "POST /v1/onchain/address": { rule: { kind: "scope", scope: "receive" }, ok: [200], req: () => ({ path: "/v1/onchain/address" }) },
+  "POST /v1/payments/onchain/estimate": {
+    rule: { kind: "scope", scope: "read" },
+    ok: [200],
+    req: () => ({ path: "/v1/payments/onchain/estimate", body: { address: OUTSIDE_ADDRESS, amount_sat: 1000 } }),
+  },
+  "POST /v1/payments/onchain": {
+    rule: { kind: "scope", scope: "send" },
+    // Sent (then followed up) while the subject's balance lasts, then 422.
+    ok: [200, 422],
+    req: () => ({ path: "/v1/payments/onchain", body: { address: OUTSIDE_ADDRESS, amount_sat: 1000 }, headers: { "idempotency-key": newKey() } }),
   },
   "POST /v1/payments/lnurl": {
     rule: { kind: "scope", scope: "send" },
@@ -365,6 +381,10 @@ const ROUTES: Record<string, Entry> = {
     req: async (w) => ({ path: "/dev/sim/pay", body: { payment_request: (await w.invoiceOf(w.a)).payment_request, wait_ms: 2000 } }),
   },
   "POST /dev/sim/invoices": { rule: { kind: "dev" }, ok: [200], req: () => ({ path: "/dev/sim/invoices", body: { amount_sat: 1 } }) },
+  "POST /dev/sim/onchain/send": { rule: { kind: "dev" }, ok: [200], req: () => ({ path: "/dev/sim/onchain/send", body: { address: OUTSIDE_ADDRESS, amount_sat: 1000 } }) },
+  "POST /dev/sim/onchain/address": { rule: { kind: "dev" }, ok: [200], req: () => ({ path: "/dev/sim/onchain/address" }) },
+  // No block is mined (a refused count): suites that count confirmations may run alongside.
+  "POST /dev/sim/mine": { rule: { kind: "dev" }, ok: [400], req: () => ({ path: "/dev/sim/mine", body: { blocks: 0 } }) },
 };
 
 /** `METHOD path` of every route the app serves, once each (a route's middleware and handler are listed separately). */

@@ -179,7 +179,6 @@ describe("on-chain deposits", () => {
     // Confirmations drop (two blocks replaced): pending again at 0, credited only at 3 of the new chain.
     const first = await outsidePays(address, 10_000);
     await mine(2);
-    await api("POST", "/dev/sim/onchain/reorg", {});
     const reorged = await sim("/sim/onchain/reorg", { blocks: 2 });
     expect(reorged.json.unconfirmed).toContain(first);
     await onNode((n) => n.deposits.sweep());
