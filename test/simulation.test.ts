@@ -1,4 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
+import type { WalletActor } from "../durable/wallet-actor";
+import { walletStub } from "./helpers";
 import { deriveSeed, Rng } from "./sim/prng";
 import { runWorkload, type World } from "./sim/runner";
 import { shrink } from "./sim/shrink";
@@ -80,10 +83,13 @@ function summary(outcomes: Outcome[]): string {
   const ops = total((w) => w.stats.ops);
   const time: Record<string, number> = {};
   for (const o of outcomes) for (const [k, v] of Object.entries(o.world.stats.ms)) time[k] = (time[k] ?? 0) + v;
+  const statuses: Record<string, number> = {};
+  for (const o of outcomes) for (const [k, v] of Object.entries(o.world.stats.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
   return [
     `simulation: ${outcomes.length} seeds (${outcomes.map((o) => o.seed).join(", ")}), ${ops} operations in ${(ms / 1000).toFixed(1)} s: ${((ops * 1000) / ms).toFixed(1)} operations/s`,
     `  faults injected: ${Object.values(faults).reduce((s, v) => s + v, 0)} (${Object.entries(faults).sort().map(([k, v]) => `${k} ${v}`).join(", ")})`,
     `  time by operation (s, summed over concurrent ones): ${Object.entries(time).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(", ")}`,
+    `  answers: ${Object.entries(statuses).sort().map(([k, v]) => `${k} ${v}`).join(", ")}`,
     `  checkpoints ${total((w) => w.stats.checkpoints)}, conservation checked ${total((w) => w.stats.conservation_checked)} times (skipped ${total((w) => w.stats.conservation_skipped)} while money moved)`,
   ].join("\n");
 }
@@ -104,6 +110,38 @@ describe("deterministic simulation", () => {
     const needed = [ops[17]!.n, ops[64]!.n, ops[101]!.n];
     const { ops: found } = await shrink(ops, async (c) => needed.every((n) => c.some((op) => op.n === n)), { tries: 500, until: Date.now() + 10_000 });
     expect(found.map((op) => op.n)).toEqual(needed);
+  });
+
+  it("the checks see what they are for: money made behind the answers' back, an event rewritten, a chat message logged twice", async () => {
+    // A small hand-made workload: two accounts, funded, a conversation with a text and a payment, a transfer.
+    const ops: Op[] = [
+      { t: "account", n: 0, g: 0 },
+      { t: "account", n: 1, g: 0 },
+      { t: "faucet", a: 0, sat: 5_000, n: 2, g: 1 },
+      { t: "dm", a: 0, b: 1, both: false, n: 3, g: 2 },
+      { t: "text", c: 3, from: 1, copies: 1, n: 4, g: 3 },
+      { t: "chatPay", c: 3, from: 0, to: 1, sat: 100, copies: 1, n: 5, g: 3 },
+      { t: "pay", a: 0, b: 1, sat: 7, copies: 2, n: 6, g: 4 },
+    ];
+    const clean = await runWorkload(ops, { checkEvery: 1, label: "clean" });
+    expect(clean.violations).toEqual([]);
+    const planted = await runWorkload(ops, {
+      checkEvery: 1,
+      label: "planted",
+      plant: async (world) => {
+        const [a, b] = [world.accounts.get(0)!, world.accounts.get(1)!];
+        // Money no answer said was credited.
+        await walletStub(a.wallet_id).creditFromFaucet(1_000, null);
+        await runInDurableObject(walletStub(b.wallet_id) as unknown as DurableObjectStub<WalletActor>, (actor: WalletActor, state) => {
+          // An event already seen, rewritten in place; and a chat message appended a second time.
+          state.storage.sql.exec("UPDATE events SET data = '{\"rewritten\":true}' WHERE seq = 1");
+          const message = state.storage.sql.exec<{ data: string }>("SELECT data FROM events WHERE type = 'chat.message' LIMIT 1").one().data;
+          actor.kit.unitOfWork.run(() => actor.events.append("chat.message", JSON.parse(message), new Date().toISOString()));
+        });
+      },
+    });
+    const names = new Set(planted.violations.map((v) => v.invariant));
+    expect([...names].sort()).toEqual(expect.arrayContaining(["chat delivered once", "conservation", "event log never rewritten"]));
   });
 
   if (config.soak_s > 0) {

@@ -1,6 +1,7 @@
 import { Webhook } from "standardwebhooks";
+import { createLndClient } from "../../src/lightning";
 import { checkBooks, checkConservation, type BooksReport } from "../../src/books";
-import { api, walletStub } from "../helpers";
+import { api, testEnv, walletStub } from "../helpers";
 import type { Account, Keyed, World } from "./runner";
 
 /**
@@ -13,6 +14,8 @@ export interface Violation {
   invariant: string;
   detail: string;
 }
+
+const lnd = createLndClient({ baseUrl: "http://lnd", fetch: (input, init) => testEnv.LND_SIM!.fetch(input, init) });
 
 const add = (world: World, invariant: string, detail: string) => world.violations.push({ invariant, detail });
 
@@ -176,13 +179,21 @@ export async function finalChecks(world: World): Promise<void> {
   const faucetBooks = -books.reduce((s, b) => s + b.faucet_msat, 0);
   if (faucetModel !== faucetBooks) add(world, "conservation", `faucet: the answers credited ${faucetModel} msat, the books ${faucetBooks}`);
 
-  // Invoices the outside world paid: paid in the hub, for what it paid.
-  for (const [hash, paid] of world.paidIn) {
-    const a = world.accounts.get(paid.account)!;
-    const inv = await get(`/v1/invoices/${hash}`, a.access_token);
-    if (inv.json?.status !== "paid" || inv.json?.paid_msat !== paid.amount_msat) {
-      add(world, "invoices paid once", `invoice ${hash} of #${paid.account}: the outside world paid ${paid.amount_msat} (${paid.status}), the hub says ${inv.json?.status} ${inv.json?.paid_msat}`);
+  // Hub invoices: LND and the hub agree. Settled in LND (the outside world's HTLC taken) is paid in the hub, for
+  // what LND took; an HTLC the outside world holds is settled or given back, never left; what the outside
+  // world was told succeeded is settled.
+  for (const [n, invoice] of world.invoices) {
+    const a = world.accounts.get(invoice.account)!;
+    const hub = (await get(`/v1/invoices/${invoice.payment_hash}`, a.access_token)).json;
+    const node = await lnd.lookupInvoice(invoice.payment_hash).catch((e) => ({ state: `lookup failed: ${String(e)}`, amt_paid_msat: "0" }));
+    const outside = world.paidIn.get(invoice.payment_hash);
+    const where = `invoice of op ${n} (#${invoice.account}, ${invoice.payment_hash.slice(0, 12)}…)`;
+    if (node.state === "SETTLED" && (hub?.status !== "paid" || hub?.paid_msat !== Number(node.amt_paid_msat))) {
+      add(world, "invoices paid once", `${where}: LND settled ${node.amt_paid_msat} msat, the hub says ${hub?.status} ${hub?.paid_msat}`);
     }
+    if (node.state !== "SETTLED" && node.state !== "CANCELED" && node.state !== "OPEN") add(world, "final after quiescence", `${where}: LND says ${node.state}`);
+    if (outside?.status === "succeeded" && node.state !== "SETTLED") add(world, "invoices paid once", `${where}: the outside world was told it paid, LND says ${node.state}`);
+    if (hub?.status === "paid" && node.state === "OPEN" && outside) add(world, "final after quiescence", `${where}: paid in the hub, and the outside world's HTLC is still open in LND`);
   }
 
   // Chat: every message of a conversation reaches each member's log exactly once, and only those; payments final.

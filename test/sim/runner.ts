@@ -76,6 +76,8 @@ export interface RunOptions {
   checkEvery: number;
   /** A label for the run's usernames and webhook tokens. */
   label: string;
+  /** Runs after the last step, before quiescence: the self-test plants faults here that the checks must see. */
+  plant?: (world: World) => Promise<void>;
 }
 
 export interface World {
@@ -167,6 +169,7 @@ export async function runWorkload(ops: readonly Op[], options: RunOptions): Prom
       );
       if (options.checkEvery > 0 && (s + 1) % options.checkEvery === 0) await timed(world, "checkpoint", () => checkpoint(world));
     }
+    if (options.plant) await options.plant(world);
     await timed(world, "quiescence", () => settle(world));
     await timed(world, "final checks", () => finalChecks(world));
   } catch (e) {
@@ -178,7 +181,7 @@ export async function runWorkload(ops: readonly Op[], options: RunOptions): Prom
 }
 
 function answerOf(world: World, op: Op, faulty: boolean, r: { status: number; json: any }): Answer {
-  bump(world.stats.statuses, String(r.status));
+  bump(world.stats.statuses, r.status >= 400 || r.status === 0 ? `${r.status} ${r.json?.error?.code ?? ""}` : String(r.status));
   const uncertain = faulty || r.status === 0;
   // A 500 with no fault in its step is the hub failing on its own.
   if (r.status === 500 && !faulty) world.violations.push({ invariant: "no internal errors", detail: `op ${op.n} (${op.t}) answered 500: ${JSON.stringify(r.json)}` });
@@ -382,6 +385,7 @@ async function runOp(world: World, op: Op, faulty: boolean): Promise<void> {
       const stub = stubOf(world, op.actor, op.i);
       if (!stub) return;
       if (op.t === "evict") bump(world.stats.faults, `evict ${op.actor}`);
+      if (op.delay_ms) await new Promise((r) => setTimeout(r, op.delay_ms));
       try {
         if (op.t === "evict") await evictDurableObject(stub);
         else await runDurableObjectAlarm(stub);
@@ -393,6 +397,7 @@ async function runOp(world: World, op: Op, faulty: boolean): Promise<void> {
     }
     case "abort":
       bump(world.stats.faults, "abort all");
+      if (op.delay_ms) await new Promise((r) => setTimeout(r, op.delay_ms));
       try {
         await abortAllDurableObjects();
       } catch {

@@ -36,9 +36,9 @@ export type OpBody =
   | { t: "knobs"; knobs: Knobs }
   | { t: "webhook"; a: number; fail_first: number }
   | { t: "refresh"; a: number }
-  | { t: "evict"; actor: ActorKind; i: number }
-  | { t: "abort" }
-  | { t: "alarm"; actor: ActorKind; i: number }
+  | { t: "evict"; actor: ActorKind; i: number; delay_ms: number }
+  | { t: "abort"; delay_ms: number }
+  | { t: "alarm"; actor: ActorKind; i: number; delay_ms?: never }
   | { t: "wait"; ms: number };
 
 export type Op = OpBody & { n: number; g: number };
@@ -100,6 +100,8 @@ export function generate(seed: number, options: WorkloadOptions): Op[] {
   const sat = () => (rng.chance(0.08) ? rng.range(20_000, 90_000) : rng.chance(0.5) ? rng.range(1, 200) : rng.range(1, 3_000));
   const copies = () => (rng.chance(0.15) ? rng.range(2, 3) : 1);
   const account = () => rng.pick(accounts);
+  // How long a fault waits into its step: 0 strikes before the step's requests arrive, more lands amid them.
+  const faultDelay = () => (rng.chance(0.3) ? 0 : rng.range(1, 40));
   const other = (a: number) => rng.pick(accounts.filter((x) => x !== a));
 
   // The opening: a few accounts, each funded.
@@ -183,10 +185,10 @@ export function generate(seed: number, options: WorkloadOptions): Op[] {
         // its drain timeout (seconds); an abort restarts it instead.
         const actor = rng.weighted({ wallet: 5, conversation: convs.length ? 3 : 0, webhook: webhooks.size ? 1 : 0, node: kind === "alarm" ? 1 : 0 } as Record<ActorKind, number>);
         const i = actor === "wallet" ? a : actor === "conversation" ? rng.pick(convs).n : actor === "webhook" ? rng.pick([...webhooks]) : 0;
-        return { t: kind, actor, i };
+        return kind === "evict" ? { t: kind, actor, i, delay_ms: faultDelay() } : { t: kind, actor, i };
       }
       case "abort":
-        return faults ? { t: "abort" } : null;
+        return faults ? { t: "abort", delay_ms: faultDelay() } : null;
       case "wait":
         return { t: "wait", ms: rng.range(5, 60) };
     }
