@@ -90,7 +90,7 @@ function summary(outcomes: Outcome[]): string {
     `  faults injected: ${Object.values(faults).reduce((s, v) => s + v, 0)} (${Object.entries(faults).sort().map(([k, v]) => `${k} ${v}`).join(", ")})`,
     `  time by operation (s, summed over concurrent ones): ${Object.entries(time).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(", ")}`,
     `  answers: ${Object.entries(statuses).sort().map(([k, v]) => `${k} ${v}`).join(", ")}`,
-    `  checkpoints ${total((w) => w.stats.checkpoints)}, conservation checked ${total((w) => w.stats.conservation_checked)} times (skipped ${total((w) => w.stats.conservation_skipped)} while money moved)`,
+    `  checkpoints ${total((w) => w.stats.checkpoints)}, conservation checked ${total((w) => w.stats.conservation_checked)} times (skipped ${total((w) => w.stats.conservation_skipped)} while money moved), balances against the answers in ${total((w) => w.stats.balances_checked)} of ${outcomes.length} runs`,
   ].join("\n");
 }
 

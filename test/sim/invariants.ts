@@ -196,6 +196,11 @@ export async function finalChecks(world: World): Promise<void> {
     if (hub?.status === "paid" && node.state === "OPEN" && outside) add(world, "final after quiescence", `${where}: paid in the hub, and the outside world's HTLC is still open in LND`);
   }
 
+  // Each wallet's balance is what the final answers say moved in and out of it (money to the right wallet,
+  // not only conserved): faucet credits, intraledger, chat and Lightning payments as their answers finally
+  // stand, request shares as their request's paid_by finally lists them, hub invoices as the hub says paid.
+  await checkBalances(world);
+
   // Chat: every message of a conversation reaches each member's log exactly once, and only those; payments final.
   const byConversation = new Map<string, Set<string>>();
   for (const c of world.conversations.values()) {
@@ -231,14 +236,22 @@ export async function finalChecks(world: World): Promise<void> {
     const a = world.accounts.get(e.account)!;
     const received = (await (await fetch(`http://127.0.0.1:9999/_outside/recorded/${e.token}`)).json()) as { headers: Record<string, string>; body: string }[];
     const log = world.logs.get(e.account) ?? [];
-    const verifier = new Webhook(e.secret);
+    const verifiers = e.secrets.map((secret) => new Webhook(secret));
     const delivered = new Set<string>();
     received.forEach((d, i) => {
-      let payload: any;
-      try {
-        payload = verifier.verify(d.body, d.headers);
-      } catch (err) {
-        add(world, "webhooks signed", `endpoint of #${e.account}: delivery ${i} does not verify: ${String(err)}`);
+      // Signed by one of the endpoint's secrets (a rotation's old one signs alongside the new for 24 h).
+      let payload: any = null;
+      const errors: string[] = [];
+      for (const verifier of verifiers) {
+        try {
+          payload = verifier.verify(d.body, d.headers);
+          break;
+        } catch (err) {
+          errors.push(String(err));
+        }
+      }
+      if (payload === null) {
+        add(world, "webhooks signed", `endpoint of #${e.account}: delivery ${i} does not verify: ${errors.join("; ")}`);
         return;
       }
       const id = d.headers["webhook-id"]!;
@@ -256,5 +269,61 @@ export async function finalChecks(world: World): Promise<void> {
       const left = await get(`/v1/webhooks/${e.id}/deliveries?status=${status}&limit=100`, a.access_token);
       if (left.json?.deliveries?.length) add(world, "webhooks delivered", `endpoint of #${e.account}: ${left.json.deliveries.length} deliveries ${status} after quiescence`);
     }
+  }
+}
+
+/** The last answer a key got: its replay after quiescence, else its last certain 2xx. */
+function finalAnswer(rec: Keyed): any | null {
+  const oks = rec.answers.filter((a) => !a.uncertain && isOk(a.status));
+  return (rec.answers.find((a) => a.final && isOk(a.status)) ?? oks[oks.length - 1])?.json ?? null;
+}
+
+async function checkBalances(world: World): Promise<void> {
+  // A request whose outcome is still unknown leaves the model unknown: nothing to compare.
+  if ([...world.keyed.values()].some((rec) => rec.answers.length && rec.answers.every((a) => a.uncertain))) return;
+  world.stats.balances_checked++;
+  const expected = new Map<number, number>([...world.accounts.keys()].map((n) => [n, 0]));
+  const byName = new Map([...world.accounts.values()].map((a) => [a.username, a.n]));
+  const move = (n: number | undefined, msat: number) => {
+    if (n !== undefined && expected.has(n)) expected.set(n, expected.get(n)! + msat);
+  };
+  for (const rec of world.keyed.values()) {
+    const j = finalAnswer(rec);
+    if (!j) continue;
+    const op = rec.op;
+    if (op.t === "faucet") move(rec.who, j.transaction.amount_msat);
+    if (op.t === "pay" && j.status === "succeeded") {
+      move(rec.who, -j.transaction.amount_msat);
+      move(byName.get((rec.body as { to: string }).to), j.transaction.amount_msat);
+    }
+    if ((op.t === "payOut" || op.t === "payInternal") && j.status === "succeeded") move(rec.who, -(j.amount_msat + j.fee_msat));
+    if (op.t === "chatPay" && j.message?.payment?.status === "succeeded") {
+      move(rec.who, -j.message.payment.amount_msat);
+      move(byName.get(j.message.payment.to), j.message.payment.amount_msat);
+    }
+  }
+  for (const [n, invoice] of world.invoices) {
+    const owner = world.accounts.get(invoice.account)!;
+    const hub = (await get(`/v1/invoices/${invoice.payment_hash}`, owner.access_token)).json;
+    if (hub?.status === "paid") move(invoice.account, hub.paid_msat);
+    void n;
+  }
+  const seenRequests = new Set<string>();
+  for (const req of world.requests.values()) {
+    const conv = world.conversations.get(req.conversation);
+    const from = world.accounts.get(req.from);
+    if (!conv || !from || seenRequests.has(req.message_id)) continue;
+    seenRequests.add(req.message_id);
+    const messages = await conversationMessages(conv.id, from.access_token);
+    const message = messages?.find((m) => m.id === req.message_id);
+    if (!message) continue;
+    for (const payer of message.request.paid_by as string[]) {
+      move(byName.get(payer), -message.request.amount_msat);
+      move(req.from, message.request.amount_msat);
+    }
+  }
+  for (const a of world.accounts.values()) {
+    const balance = (await walletStub(a.wallet_id).books()).balance_msat;
+    if (balance !== expected.get(a.n)) add(world, "balances as answered", `wallet #${a.n}: balance ${balance} msat, the final answers add up to ${expected.get(a.n)}`);
   }
 }

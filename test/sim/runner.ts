@@ -52,7 +52,8 @@ export interface Conversation {
 export interface Endpoint {
   account: number;
   id: string;
-  secret: string;
+  /** Every secret the endpoint had (a rotated one keeps signing for 24 h). */
+  secrets: string[];
   token: string;
   fail_first: number;
   /** Every event after this seq must reach the endpoint. */
@@ -69,6 +70,8 @@ export interface Stats {
   checkpoints: number;
   conservation_checked: number;
   conservation_skipped: number;
+  /** Runs whose every balance was compared with what the final answers moved (none left unknown). */
+  balances_checked: number;
 }
 
 export interface RunOptions {
@@ -95,6 +98,8 @@ export interface World {
   messages: Map<string, number>;
   /** Refresh tokens possibly spent by an attempt whose answer was lost: the account logs in again instead. */
   spentRefresh: Set<number>;
+  /** Each account's refreshes, one after another. */
+  refreshing: Map<number, Promise<void>>;
   violations: Violation[];
   stats: Stats;
   /** When the last payment held in flight by the simulator resolves. */
@@ -136,8 +141,9 @@ export function newWorld(label: string): World {
     logs: new Map(),
     messages: new Map(),
     spentRefresh: new Set(),
+    refreshing: new Map(),
     violations: [],
-    stats: { ops: 0, by_type: {}, faults: {}, statuses: {}, ms: {}, checkpoints: 0, conservation_checked: 0, conservation_skipped: 0 },
+    stats: { ops: 0, by_type: {}, faults: {}, statuses: {}, ms: {}, checkpoints: 0, conservation_checked: 0, conservation_skipped: 0, balances_checked: 0 },
     inFlightUntil: 0,
     label,
   };
@@ -237,6 +243,8 @@ async function runOp(world: World, op: Op, faulty: boolean): Promise<void> {
       if (!account) return;
       const before = rec.answers.filter((a) => !a.uncertain && a.status >= 200 && a.status < 300);
       const r = answerOf(world, op, faulty, await call(rec.method, rec.path, { body, token: account.access_token, key: rec.key }));
+      // Taken by this body (the key had no answer stored: a refusal, or never sent): it is a request of its own.
+      if (r.status >= 200 && r.status < 300) world.keyed.set(`${rec.key}#${op.n}`, { ...rec, body, answers: [r] });
       // A key that has an answer is taken by its request: another body with it is 409, never a second payment.
       if (before.length && !r.uncertain && r.status !== 409) {
         world.violations.push({ invariant: "idempotency", detail: `op ${op.n}: key ${rec.key} (op ${rec.op.n}, answered ${before[0]!.status}) with another body answered ${r.status} ${JSON.stringify(r.json)}` });
@@ -287,6 +295,23 @@ async function runOp(world: World, op: Op, faulty: boolean): Promise<void> {
       const conv = req && world.conversations.get(req.conversation);
       if (!req || !conv) return;
       await sendKeyed(world, op, faulty, { key: keyOf(op.n), who: op.payer, method: "POST", path: `/v1/conversations/${conv.id}/messages/${req.message_id}/pay`, body: undefined, identity: messageId }, op.copies);
+      return;
+    }
+    case "cancel": {
+      const req = world.requests.get(op.r);
+      const conv = req && world.conversations.get(req.conversation);
+      const from = req && acct(req.from);
+      if (!req || !conv || !from) return;
+      answerOf(world, op, faulty, await call("POST", `/v1/conversations/${conv.id}/messages/${req.message_id}/cancel`, { token: from.access_token }));
+      return;
+    }
+    case "rotate": {
+      const a = acct(op.a);
+      const endpoint = world.endpoints.find((e) => e.account === op.a);
+      if (!a || !endpoint) return;
+      const r = await call("POST", `/v1/webhooks/${endpoint.id}/rotate-secret`, { token: a.access_token });
+      answerOf(world, op, faulty, r);
+      if (r.status === 200) endpoint.secrets.push(r.json.secret);
       return;
     }
     case "invoice": {
@@ -351,33 +376,18 @@ async function runOp(world: World, op: Op, faulty: boolean): Promise<void> {
       if (r.status !== 201) return;
       // Every event committed after the endpoint exists reaches it: those after the log's end as it is now.
       const after_seq = (await walletStub(a.wallet_id).books()).max_seq;
-      world.endpoints.push({ account: op.a, id: r.json.id, secret: r.json.secret, token, fail_first: op.fail_first, after_seq });
+      world.endpoints.push({ account: op.a, id: r.json.id, secrets: [r.json.secret], token, fail_first: op.fail_first, after_seq });
       return;
     }
     case "refresh": {
       const a = acct(op.a);
       if (!a) return;
-      if (world.spentRefresh.has(op.a)) {
-        const login = await call("POST", "/v1/auth/login", { body: { username: a.username, password: PASSWORD } });
-        answerOf(world, op, faulty, login);
-        if (login.status === 200) {
-          Object.assign(a, { access_token: login.json.access_token, refresh_token: login.json.refresh_token });
-          world.spentRefresh.delete(op.a);
-        }
-        return;
-      }
-      const r = await call("POST", "/v1/auth/refresh", { body: { refresh_token: a.refresh_token } });
-      const answer = answerOf(world, op, faulty, r);
-      if (r.status === 200) {
-        Object.assign(a, { access_token: r.json.access_token, refresh_token: r.json.refresh_token });
-        const check = await call("GET", "/v1/wallet", { token: a.access_token });
-        if (check.status !== 200 && !faulty) world.violations.push({ invariant: "token refresh", detail: `op ${op.n}: the refreshed access token answered ${check.status}` });
-      } else if (answer.uncertain) {
-        world.spentRefresh.add(op.a);
-      } else {
-        world.violations.push({ invariant: "token refresh", detail: `op ${op.n}: an unspent refresh token answered ${r.status} ${JSON.stringify(r.json)}` });
-        world.spentRefresh.add(op.a);
-      }
+      // A client refreshes one at a time (two refreshes at once present the same token, which is its reuse:
+      // the hub then revokes the session, as it should): this account's refreshes wait for each other.
+      const before = world.refreshing.get(op.a) ?? Promise.resolve();
+      const mine = before.then(() => refresh(world, op, a, faulty));
+      world.refreshing.set(op.a, mine);
+      await mine;
       return;
     }
     case "evict":
@@ -407,6 +417,30 @@ async function runOp(world: World, op: Op, faulty: boolean): Promise<void> {
     case "wait":
       await new Promise((r) => setTimeout(r, op.ms));
       return;
+  }
+}
+
+async function refresh(world: World, op: Op & { t: "refresh" }, a: Account, faulty: boolean): Promise<void> {
+  if (world.spentRefresh.has(op.a)) {
+    const login = await call("POST", "/v1/auth/login", { body: { username: a.username, password: PASSWORD } });
+    answerOf(world, op, faulty, login);
+    if (login.status === 200) {
+      Object.assign(a, { access_token: login.json.access_token, refresh_token: login.json.refresh_token });
+      world.spentRefresh.delete(op.a);
+    }
+    return;
+  }
+  const r = await call("POST", "/v1/auth/refresh", { body: { refresh_token: a.refresh_token } });
+  const answer = answerOf(world, op, faulty, r);
+  if (r.status === 200) {
+    Object.assign(a, { access_token: r.json.access_token, refresh_token: r.json.refresh_token });
+    const check = await call("GET", "/v1/wallet", { token: a.access_token });
+    if (check.status !== 200 && !faulty) world.violations.push({ invariant: "token refresh", detail: `op ${op.n}: the refreshed access token answered ${check.status}` });
+  } else if (answer.uncertain) {
+    world.spentRefresh.add(op.a);
+  } else {
+    world.violations.push({ invariant: "token refresh", detail: `op ${op.n}: an unspent refresh token answered ${r.status} ${JSON.stringify(r.json)}` });
+    world.spentRefresh.add(op.a);
   }
 }
 

@@ -29,12 +29,14 @@ export type OpBody =
   | { t: "chatPay"; c: number; from: number; to: number; sat: number; copies: number }
   | { t: "request"; c: number; from: number; sat: number }
   | { t: "share"; r: number; payer: number; copies: number }
+  | { t: "cancel"; r: number }
   | { t: "invoice"; a: number; sat: number | null }
   | { t: "payIn"; inv: number; sat: number; drop: boolean; wait_ms: number }
   | { t: "payInternal"; a: number; inv: number; copies: number }
   | { t: "payOut"; a: number; sat: number; fault: PayOutFault; ms: number; copies: number }
   | { t: "knobs"; knobs: Knobs }
   | { t: "webhook"; a: number; fail_first: number }
+  | { t: "rotate"; a: number }
   | { t: "refresh"; a: number }
   | { t: "evict"; actor: ActorKind; i: number; delay_ms: number }
   | { t: "abort"; delay_ms: number }
@@ -63,12 +65,14 @@ const WEIGHTS = {
   chatPay: 10,
   request: 4,
   share: 6,
+  cancel: 1,
   invoice: 5,
   payIn: 5,
   payInternal: 3,
   payOut: 7,
   knobs: 2,
   webhook: 2,
+  rotate: 1,
   refresh: 2,
   account: 1,
   evict: 3,
@@ -147,6 +151,12 @@ export function generate(seed: number, options: WorkloadOptions): Op[] {
         const r = requests.length ? rng.pick(requests.slice(-10)) : null;
         return r ? { t: "share", r: r.n, payer: rng.pick(r.payers), copies: copies() } : null;
       }
+      case "cancel": {
+        const r = requests.length ? rng.pick(requests.slice(-10)) : null;
+        return r ? { t: "cancel", r: r.n } : null;
+      }
+      case "rotate":
+        return webhooks.size ? { t: "rotate", a: rng.pick([...webhooks]) } : null;
       case "invoice":
         return { t: "invoice", a, sat: rng.chance(0.2) ? null : rng.range(1, 5_000) };
       case "payIn": {
