@@ -80,6 +80,8 @@ interface World {
   /** Ids of the subject's API keys (another account's answers must not carry them). */
   keyIds: string[];
   invoiceHash: string;
+  /** The hash of a hub invoice (c's) the subject paid. */
+  paymentHash: string;
   externalId: string;
   conversationId: string;
   webhookId: string;
@@ -186,6 +188,12 @@ const ROUTES: Record<string, Entry> = {
     rule: { kind: "scope", scope: "read" },
     ok: [200],
     req: async (w) => ({ path: "/v1/payments/lightning/estimate", body: { payment_request: (await w.invoiceOf(w.c)).payment_request } }),
+  },
+  "GET /v1/payments/lightning/:payment_hash": {
+    rule: { kind: "scope", scope: "read" },
+    ok: [200],
+    owned: true,
+    req: (w) => ({ path: `/v1/payments/lightning/${w.paymentHash}`, ids: [w.paymentHash] }),
   },
   "POST /v1/payments/lightning": {
     rule: { kind: "scope", scope: "send" },
@@ -496,6 +504,7 @@ beforeAll(async () => {
   const invoiceOf = async (who: TestAccount) => ok(api("POST", "/v1/invoices", { body: { amount_sat: 1 }, token: who.access_token }), 201, "invoice");
   const externalId = uniqueName("authz_ext");
   const invoice = await ok(api("POST", "/v1/invoices", { body: { amount_sat: 1, external_id: externalId }, token: a.access_token }), 201, "invoice");
+  const paid = await ok(api("POST", "/v1/payments/lightning", { body: { payment_request: (await invoiceOf(c)).payment_request }, token: a.access_token, key: newKey() }), 200, "payment");
   const conversation = await ok(api("POST", "/v1/conversations", { body: { members: [c.username] }, token: a.access_token }), 201, "conversation");
   await ok(api("POST", `/v1/conversations/${conversation.conversation_id}/messages`, { body: { text: "hello" }, token: c.access_token }), 201, "message");
   const webhookId = await newWebhook({ a } as World);
@@ -524,6 +533,7 @@ beforeAll(async () => {
     lndhubLogin: lndhub.login,
     keyIds: [lndhub.login, read.id, receive.id, send.id, revoked.id],
     invoiceHash: invoice.payment_hash,
+    paymentHash: paid.payment_hash,
     externalId,
     conversationId: conversation.conversation_id,
     webhookId,
@@ -534,7 +544,7 @@ beforeAll(async () => {
 });
 
 /** The identifiers of the subject that another account's answers must not carry. */
-const subjectIds = (w: World) => [w.a.account_id, w.a.wallet_id, w.invoiceHash, w.conversationId, w.webhookId, w.deliveryId, ...w.keyIds];
+const subjectIds = (w: World) => [w.a.account_id, w.a.wallet_id, w.invoiceHash, w.paymentHash, w.conversationId, w.webhookId, w.deliveryId, ...w.keyIds];
 
 /** A route may end sessions (logout-all): the subject and the other account log in again if theirs ended. */
 async function reviveSessions(w: World): Promise<void> {
