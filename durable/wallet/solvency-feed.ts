@@ -17,7 +17,7 @@ import type { Ledger } from "./ledger";
  * call for it: what a payment's unit of work pays is one comparison, and one alarm write per push.
  *
  * Nothing is lost with the instance: the alarm is durable, and the version last acknowledged is
- * stored, so a wallet that wakes up with its log ahead of it pushes at once.
+ * stored, so a wallet that wakes up with its log ahead of it owes the push again (within the delay).
  */
 export class SolvencyFeed implements Part {
   readonly name = "solvency-feed";
@@ -65,7 +65,9 @@ export class SolvencyFeed implements Part {
     if (this.events.lastSeq() <= this.pushedVersion) return;
     const snapshot = this.inShard ? null : this.snapshot();
     if (snapshot && isEmptySnapshot(snapshot)) this.pushedVersion = snapshot.version;
-    else this.owe(0);
+    // As after a change: within the delay. (Not at once: an alarm moved to now would cut short a run of the
+    // alarm that woke the wallet, for the tasks due between now and when that alarm was set for.)
+    else this.owe(this.delayMs);
   }
 
   onCommit(): void {
