@@ -211,6 +211,12 @@ describe("the recorder and the shards' sums (src/metrics/recorder.ts, families.t
     expect(paymentFactOf("invoice.paid", tx(9))).toEqual({ kind: "lightning_receive", status: "succeeded", amount_msat: 9 });
     expect(paymentFactOf("invoice.paid", tx(9, { wallet_id: "w", username: "u" }))).toBeNull(); // the payer's lightning_send
     expect(paymentFactOf("reward.credited", { ...tx(4), program_id: "rwp_1", claim_id: "rwc_1" })).toEqual({ kind: "reward", status: "succeeded", amount_msat: 4 });
+    expect(paymentFactOf("onchain.withdrawal.pending", { amount_msat: 3 })).toEqual({ kind: "onchain_send", started: true });
+    expect(paymentFactOf("onchain.withdrawal.succeeded", { amount_msat: 3 })).toEqual({ kind: "onchain_send", status: "succeeded", amount_msat: 3 });
+    expect(paymentFactOf("onchain.withdrawal.failed", { amount_msat: 3 })).toEqual({ kind: "onchain_send", status: "failed", amount_msat: 3 });
+    expect(paymentFactOf("onchain.received", { ...tx(8), txid: "t", vout: 0 })).toEqual({ kind: "onchain_receive", status: "succeeded", amount_msat: 8 });
+    expect(paymentFactOf("onchain.pending", { ...tx(8), txid: "t", vout: 0 })).toBeNull();
+    expect(paymentFactOf("onchain.dropped", { ...tx(8), txid: "t", vout: 0 })).toBeNull();
     expect(paymentFactOf("faucet.credited", tx(9))).toBeNull();
   });
 });

@@ -37,11 +37,12 @@ export const M = {
 
 /**
  * Kinds of payment: between wallets; a Lightning payment a wallet makes (to a hub invoice or out
- * through LND); one received through LND; an operator program's reward credited (decision 0021).
+ * through LND); one received through LND; an on-chain withdrawal; an on-chain deposit credited
+ * (decision 0023); an operator program's reward credited (decision 0021).
  */
-export const PAYMENT_KINDS = ["intraledger", "lightning_send", "lightning_receive", "reward"] as const;
+export const PAYMENT_KINDS = ["intraledger", "lightning_send", "lightning_receive", "onchain_send", "onchain_receive", "reward"] as const;
 /** Kinds counted only when they arrive (succeeded): nothing of theirs starts or fails in a wallet. */
-export const RECEIVED_KINDS: readonly PaymentKind[] = ["lightning_receive", "reward"];
+export const RECEIVED_KINDS: readonly PaymentKind[] = ["lightning_receive", "onchain_receive", "reward"];
 export type PaymentKind = (typeof PAYMENT_KINDS)[number];
 /** How a payment ended. */
 export const PAYMENT_STATUSES = ["succeeded", "failed"] as const;
