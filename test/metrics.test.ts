@@ -196,7 +196,15 @@ describe("the recorder and the shards' sums (src/metrics/recorder.ts, families.t
   it("utilisation is the peers' share of the channels' balance; none without channels", () => {
     expect(channelUtilization(channelFigures([]))).toBeNull();
     expect(channelUtilization(channelFigures([{ active: true, capacity: 10, local_balance: 10, remote_balance: 0 }]))).toBe(0);
-    expect(channelUtilization(channelFigures([{ active: false, capacity: 10, local_balance: 0, remote_balance: 10 }]))).toBe(1);
+    expect(channelUtilization(channelFigures([{ active: true, capacity: 10, local_balance: 0, remote_balance: 10 }]))).toBe(1);
+    // Inactive channels count in the balances, not in the utilisation (as the liquidity policy computes it).
+    const mixed = channelFigures([
+      { active: true, capacity: 10, local_balance: 6, remote_balance: 2 },
+      { active: false, capacity: 10, local_balance: 0, remote_balance: 10 },
+    ]);
+    expect(mixed).toMatchObject({ active: 1, inactive: 1, local_sat: 6, remote_sat: 12 });
+    expect(channelUtilization(mixed)).toBe(0.25);
+    expect(channelUtilization(channelFigures([{ active: false, capacity: 10, local_balance: 5, remote_balance: 5 }]))).toBeNull();
   });
 
   it("a wallet event says which payment started or ended, from the payer's side", () => {

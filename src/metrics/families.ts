@@ -72,27 +72,40 @@ export interface ChannelFigures {
   capacity_sat: number;
   local_sat: number;
   remote_sat: number;
+  /** The same balances over the active channels only (what utilisation is computed on). */
+  active_local_sat: number;
+  active_remote_sat: number;
 }
 
 /** The node's open channels, summed (LND's ListChannels: capacity and each side's balance in sat). */
 export function channelFigures(channels: readonly { active: boolean; capacity: number; local_balance: number; remote_balance: number }[]): ChannelFigures {
-  const f: ChannelFigures = { active: 0, inactive: 0, capacity_sat: 0, local_sat: 0, remote_sat: 0 };
+  const f: ChannelFigures = { active: 0, inactive: 0, capacity_sat: 0, local_sat: 0, remote_sat: 0, active_local_sat: 0, active_remote_sat: 0 };
   for (const c of channels) {
-    if (c.active) f.active++;
-    else f.inactive++;
+    const local = Math.max(0, c.local_balance);
+    const remote = Math.max(0, c.remote_balance);
     f.capacity_sat += c.capacity;
-    f.local_sat += c.local_balance;
-    f.remote_sat += c.remote_balance;
+    f.local_sat += local;
+    f.remote_sat += remote;
+    if (!c.active) {
+      f.inactive++;
+      continue;
+    }
+    f.active++;
+    f.active_local_sat += local;
+    f.active_remote_sat += remote;
   }
   return f;
 }
 
 /**
- * Channel utilisation: the share of the channels' balance on the peers' side, remote / (local +
- * remote): 0 when the hub could send all of it, 1 when it can send nothing more and only receive.
- * Null without channels.
+ * Channel utilisation: the share of the active channels' balance on the peers' side, remote / (local +
+ * remote), as the liquidity policy computes it (src/liquidity.ts): 0 when the hub could send all of it,
+ * 1 when it can send nothing more and only receive. Null without an active channel's balance.
  */
-export const channelUtilization = (f: ChannelFigures): number | null => (f.local_sat + f.remote_sat > 0 ? f.remote_sat / (f.local_sat + f.remote_sat) : null);
+export const channelUtilization = (f: ChannelFigures): number | null => {
+  const balance = f.active_local_sat + f.active_remote_sat;
+  return balance > 0 ? f.active_remote_sat / balance : null;
+};
 
 export interface ScrapeContext {
   nowMs: number;
@@ -185,7 +198,7 @@ export function buildFamilies(reading: SeriesReading, node: NodeFigures, context
     {
       name: M.channelUtilization,
       type: "gauge",
-      help: "Share of LND's channel balance on the peers' side, remote / (local + remote), at this scrape (seed: channelUtilization).",
+      help: "Share of LND's active channels' balance on the peers' side, remote / (local + remote), at this scrape (seed: channelUtilization).",
       samples: one(channels ? channelUtilization(channels) : null),
     },
     {
