@@ -2,7 +2,7 @@
 // the deterministic simulation (test/simulation.test.ts, docs/decisions/0024) with these options.
 //   --seed N           replay seed N (repeat it, or N,M,…, for several)
 //   --ops M            operations per seed (default 500)
-//   --only a,b,c       only these operations of the seed's list (as a failure prints them)
+//   --only a,b-c       only these operations of the seed's list (as a failure prints them: numbers and ranges)
 //   --soak SECONDS     run fresh seeds for this long, reporting operations per second and faults injected
 //   --check-every K    steps between checkpoints (default 25)
 //   --no-shrink        print a failure without shrinking it
@@ -30,7 +30,12 @@ const int = (s, what) => {
 const config = {};
 if (values.seed) config.seeds = values.seed.flatMap((s) => s.split(",")).map((s) => int(s, "seed"));
 if (values.ops) config.ops = int(values.ops, "ops");
-if (values.only) config.only = values.only.split(",").map((s) => int(s, "only"));
+if (values.only) {
+  config.only = values.only.split(",").flatMap((part) => {
+    const [from, to = from] = part.split("-").map((s) => int(s, "only"));
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+}
 if (values["check-every"]) config.check_every = int(values["check-every"], "check-every");
 if (values["no-shrink"]) config.shrink_s = 0;
 if (values.soak) {

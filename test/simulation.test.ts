@@ -26,7 +26,7 @@ interface SimConfig {
   shrink_s: number;
 }
 
-const DEFAULTS: SimConfig = { seeds: [1, 2, 3], ops: 500, only: null, soak_s: 0, base: 0, check_every: 25, shrink_s: 120 };
+const DEFAULTS: SimConfig = { seeds: [1, 2, 3, 4], ops: 500, only: null, soak_s: 0, base: 0, check_every: 25, shrink_s: 120 };
 const provided = (inject as (key: string) => unknown)("sim");
 const config: SimConfig = { ...DEFAULTS, ...(typeof provided === "string" && provided ? (JSON.parse(provided) as Partial<SimConfig>) : {}) };
 
@@ -53,16 +53,18 @@ async function report(outcome: Outcome, ops: number): Promise<string> {
   let shrunk: Op[] = list;
   let tries = 0;
   if (config.shrink_s > 0) {
-    const result = await shrink(
-      list,
-      async (candidate) => {
-        const w = await runWorkload(candidate, { checkEvery: config.check_every, label: `shrink${seed}` });
-        return w.violations.some((v) => names.has(v.invariant));
-      },
-      { tries: 200, until: Date.now() + config.shrink_s * 1000 },
-    );
+    const until = Date.now() + config.shrink_s * 1000;
+    const fails = async (candidate: readonly Op[]) => {
+      const w = await runWorkload(candidate, { checkEvery: config.check_every, label: `shrink${seed}` });
+      tries++;
+      return w.violations.some((v) => names.has(v.invariant));
+    };
+    // Seen at a checkpoint: what came after it is not needed, if the prefix alone still fails.
+    const failedAt = world.failedAtStep;
+    const prefix = failedAt === null ? list : list.filter((op) => op.g <= failedAt);
+    const start = prefix.length < list.length && (await fails(prefix)) ? prefix : list;
+    const result = await shrink(start, fails, { tries: 200, until });
     shrunk = result.ops;
-    tries = result.tries;
   }
   return [
     `simulation seed ${seed} (${ops} operations) broke: ${[...names].join(", ")}`,
@@ -70,9 +72,21 @@ async function report(outcome: Outcome, ops: number): Promise<string> {
     world.violations.length > 20 ? `  … ${world.violations.length - 20} more` : "",
     `shortest operation list found (${shrunk.length} of ${list.length}, ${tries} shrinking runs):`,
     describeOps(shrunk),
-    `replay: npm run sim -- --seed ${seed} --ops ${ops} --only ${shrunk.map((op) => op.n).join(",")}`,
+    `replay: npm run sim -- --seed ${seed} --ops ${ops} --only ${ranges(shrunk.map((op) => op.n))}`,
     `replay the whole run: npm run sim -- --seed ${seed} --ops ${ops}`,
   ].join("\n");
+}
+
+/** Operation numbers as ranges: 0-62,314,320-499. */
+function ranges(ns: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < ns.length; ) {
+    let j = i;
+    while (j + 1 < ns.length && ns[j + 1] === ns[j]! + 1) j++;
+    out.push(j > i ? `${ns[i]}-${ns[j]}` : `${ns[i]}`);
+    i = j + 1;
+  }
+  return out.join(",");
 }
 
 function summary(outcomes: Outcome[]): string {
@@ -103,6 +117,7 @@ describe("deterministic simulation", () => {
     const r = new Rng(1);
     expect([r.next(), r.next()]).toEqual([new Rng(1).next(), (() => { const x = new Rng(1); x.next(); return x.next(); })()]);
     expect(deriveSeed(5, 0)).not.toBe(deriveSeed(5, 1));
+    expect(ranges([0, 1, 2, 5, 7, 8])).toBe("0-2,5,7-8");
   });
 
   it("the shrinker finds the operations a failure needs", async () => {

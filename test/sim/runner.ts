@@ -35,7 +35,7 @@ export interface Keyed {
 export interface Answer {
   status: number;
   json: any;
-  /** Sent while a fault (abort, eviction) ran in the same step, or the call threw: its outcome is not known. */
+  /** The call threw or answered 5xx: its outcome is not known (the client sends it again). */
   uncertain: boolean;
   /** A replay sent after quiescence (its answer tells the final state). */
   final?: boolean;
@@ -105,11 +105,25 @@ export interface World {
   /** When the last payment held in flight by the simulator resolves. */
   inFlightUntil: number;
   label: string;
+  /** The step after which the first violation was seen (null: none, or only after quiescence). */
+  failedAtStep: number | null;
 }
 
-const sim = async (path: string, body?: unknown) => {
-  const res = await testEnv.LND_SIM!.fetch(`http://sim${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  return { status: res.status, json: (await res.json().catch(() => null)) as any };
+/**
+ * The simulated outside world (the simulator's control routes). An abort restarts the simulator's own
+ * Durable Object too, so a call may throw: the outside world then tries again, as a client on a flaky
+ * network would; status 0 if it never got through.
+ */
+const sim = async (path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await testEnv.LND_SIM!.fetch(`http://sim${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return { status: res.status, json: (await res.json().catch(() => null)) as any };
+    } catch (e) {
+      if (attempt >= 4) return { status: 0, json: { error: { code: "thrown", message: String(e) } } };
+      await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+    }
+  }
 };
 export const resetKnobs = () => sim("/sim/knobs", {});
 
@@ -146,6 +160,7 @@ export function newWorld(label: string): World {
     stats: { ops: 0, by_type: {}, faults: {}, statuses: {}, ms: {}, checkpoints: 0, conservation_checked: 0, conservation_skipped: 0, balances_checked: 0 },
     inFlightUntil: 0,
     label,
+    failedAtStep: null,
   };
 }
 
@@ -174,6 +189,7 @@ export async function runWorkload(ops: readonly Op[], options: RunOptions): Prom
         }),
       );
       if (options.checkEvery > 0 && (s + 1) % options.checkEvery === 0) await timed(world, "checkpoint", () => checkpoint(world));
+      if (world.violations.length && world.failedAtStep === null) world.failedAtStep = step[0]!.g;
     }
     if (options.plant) await options.plant(world);
     await timed(world, "quiescence", () => settle(world));
@@ -188,10 +204,10 @@ export async function runWorkload(ops: readonly Op[], options: RunOptions): Prom
 
 function answerOf(world: World, op: Op, faulty: boolean, r: { status: number; json: any }): Answer {
   bump(world.stats.statuses, r.status >= 400 || r.status === 0 ? `${r.status} ${r.json?.error?.code ?? ""}` : String(r.status));
-  const uncertain = faulty || r.status === 0;
-  // A 500 with no fault in its step is the hub failing on its own.
+  // A 500 with no fault in its step is the hub failing on its own. An answer a crash did not prevent is an
+  // answer: only a thrown call or a 5xx leaves the outcome unknown.
   if (r.status === 500 && !faulty) world.violations.push({ invariant: "no internal errors", detail: `op ${op.n} (${op.t}) answered 500: ${JSON.stringify(r.json)}` });
-  return { status: r.status, json: r.json, uncertain: uncertain || r.status >= 500, step: op.g };
+  return { status: r.status, json: r.json, uncertain: r.status === 0 || r.status >= 500, step: op.g };
 }
 
 /** Sends a keyed request `copies` times at once, recording every answer under its key. */
@@ -351,6 +367,7 @@ async function runOp(world: World, op: Op, faulty: boolean): Promise<void> {
               : undefined;
       if (op.fault !== "none") bump(world.stats.faults, `payment ${op.fault}`);
       const inv = await sim("/sim/invoices", { amount_sat: op.sat, memo: `o${op.n}`, ...(knobs ? { knobs } : {}) });
+      if (inv.status === 0) return; // the outside world never got its invoice made
       if (inv.status !== 200) {
         world.violations.push({ invariant: "harness", detail: `op ${op.n}: the simulator refused an invoice: ${JSON.stringify(inv.json)}` });
         return;
@@ -400,7 +417,7 @@ async function runOp(world: World, op: Op, faulty: boolean): Promise<void> {
         if (op.t === "evict") await evictDurableObject(stub);
         else await runDurableObjectAlarm(stub);
       } catch (e) {
-        bump(world.stats.statuses, `${op.t} threw`);
+        bump(world.stats.statuses, `${op.t} ${op.actor} threw: ${String(e).slice(0, 100)}`);
         if (op.t === "alarm" && !faulty) world.violations.push({ invariant: "alarms do not throw", detail: `op ${op.n}: ${op.actor} alarm threw ${String(e)}` });
       }
       return;
