@@ -46,6 +46,12 @@ export interface Env extends LndEnv {
   /** Confirmations at which an on-chain deposit is credited (3 unless set; 1 to 100; docs/decisions/0023). */
   ONCHAIN_CONFIRMATIONS?: string;
   /**
+   * The liquidity policy (the seed's channelStrategy) as JSON: minChannelSize, maxChannelSize (sat),
+   * targetUtilization, rebalanceThreshold, autoOpenChannels, preferredPeers ("pubkey@host:port"),
+   * evaluateEveryS; unset: no evaluation (src/liquidity.ts, docs/decisions/0025).
+   */
+  LIQUIDITY_POLICY?: string;
+  /**
    * How long (ms) each isolate trusts what it last learnt of an account's session epoch (access
    * tokens issued before it are refused: logged out everywhere); 5000 unless set, "0" asks the
    * AccountActor on every request (tests). A logout-all takes effect everywhere within this

@@ -5,8 +5,10 @@ import type { HoldInvoiceRequest, LightningNodePort, OnchainSendRequest, Onchain
 import { HubInvoices } from "./lightning-node/hub-invoices";
 import { OnchainDeposits } from "./lightning-node/onchain-deposits";
 import { OnchainSends } from "./lightning-node/onchain-sends";
+import { Liquidity, type LiquidityReport } from "./lightning-node/liquidity";
 import { PaymentClaims } from "./lightning-node/payment-claims";
 import { onchainConfirmations } from "../src/onchain";
+import { parseLiquidityPolicy } from "../src/liquidity";
 import { refuse, type Refusal } from "../src/errors";
 import type { Invoice } from "../src/lightning";
 import type { Msat } from "../src/money";
@@ -44,7 +46,9 @@ export class LightningNodeActor extends Actor<Env> implements LightningNodePort 
   );
   /** Withdrawals, each sent through LND's wallet at most once. */
   readonly sends = new OnchainSends(this.kit, (timeoutMs = 10_000) => lndClient(this.env, timeoutMs || undefined));
-  protected readonly parts = [this.invoices, this.claims, this.deposits, this.sends];
+  /** The liquidity policy: evaluated on a schedule, channels to preferred peers opened once each (docs/decisions/0025). */
+  readonly liquidityPolicy = new Liquidity(this.kit, (timeoutMs = 10_000) => lndClient(this.env, timeoutMs || undefined), () => parseLiquidityPolicy(this.env.LIQUIDITY_POLICY));
+  protected readonly parts = [this.invoices, this.claims, this.deposits, this.sends, this.liquidityPolicy];
 
   /** Creates a hold invoice in LND for a wallet (which keeps the preimage) and watches it. */
   async createHoldInvoice(request: HoldInvoiceRequest): Promise<{ ok: true; payment_request: string } | Refusal> {
@@ -94,6 +98,11 @@ export class LightningNodeActor extends Actor<Env> implements LightningNodePort 
   /** Looks at LND's wallet now (the sweep): deposits seen, confirmed or dropped since the last look. */
   async syncChain(): Promise<{ deposits: number }> {
     return { deposits: await this.deposits.sweep() };
+  }
+
+  /** The liquidity policy's last evaluation against LND's channels and the recent channel opens (docs/decisions/0025). */
+  async liquidity(): Promise<LiquidityReport | Refusal> {
+    return this.liquidityPolicy.report();
   }
 
   /** The node's funds (channels and chain, src/solvency.ts `lndBalanceMsat`), or `lightning_unavailable`. */

@@ -218,6 +218,8 @@ export interface LightningNodePort extends Rpc.DurableObjectBranded {
   sendOnchain(request: OnchainSendRequest): Promise<OnchainSendState | Refusal>;
   /** Looks at LND's wallet now (the sweep): deposits seen, confirmed or dropped since the last look. */
   syncChain(): Promise<{ deposits: number }>;
+  /** The liquidity policy's last evaluation against LND's channels and the recent channel opens (docs/decisions/0025). */
+  liquidity(): Promise<import("./lightning-node/liquidity").LiquidityReport | Refusal>;
 }
 
 // ── Account ────────────────────────────────────────────────────────────────

@@ -32,6 +32,26 @@ for (const name of Object.keys(base.vars)) {
 }
 if (production.vars.ENVIRONMENT === "development") problems.push(`[env.production.vars] ENVIRONMENT is "development": /dev/* would be open`);
 if (production.vars.LIMITS === "off") problems.push(`[env.production.vars] LIMITS is "off": production never runs without its limits (the hub refuses it)`);
+// The liquidity policy (src/liquidity.ts parses it at run time; a malformed one stops the evaluation): JSON with the seed's keys, sizes in order.
+for (const [where, config] of [["[vars]", base], ["[env.production.vars]", production]]) {
+  const text = config.vars.LIQUIDITY_POLICY;
+  if (text === undefined) continue;
+  let policy;
+  try {
+    policy = JSON.parse(text);
+  } catch {
+    problems.push(`${where} LIQUIDITY_POLICY is not JSON`);
+    continue;
+  }
+  for (const key of ["minChannelSize", "maxChannelSize", "targetUtilization", "rebalanceThreshold", "autoOpenChannels", "preferredPeers"]) {
+    if (!(key in policy)) problems.push(`${where} LIQUIDITY_POLICY lacks ${key}`);
+  }
+  if (!(policy.minChannelSize <= policy.maxChannelSize)) problems.push(`${where} LIQUIDITY_POLICY: minChannelSize above maxChannelSize`);
+  if (!(policy.targetUtilization > 0 && policy.targetUtilization < 1)) problems.push(`${where} LIQUIDITY_POLICY: targetUtilization outside (0, 1)`);
+  for (const peer of policy.preferredPeers ?? []) {
+    if (!/^0[23][0-9a-f]{64}(@\S+)?$/.test(peer)) problems.push(`${where} LIQUIDITY_POLICY: preferred peer ${JSON.stringify(peer)} is not <pubkey>[@host:port]`);
+  }
+}
 if (!production.vars.LND_REST_URL) problems.push(`[env.production.vars] lacks LND_REST_URL (production has no simulator binding)`);
 
 const exported = new Set([...text("workers/index.ts").matchAll(/^export \{ (\w+) \} from/gm)].map((m) => m[1]));

@@ -136,6 +136,18 @@ export class Chain {
     return { txid: tx.txid };
   }
 
+  /**
+   * A channel's funding transaction (OpenChannel): pays `amount` to a fresh P2WSH output from the confirmed
+   * balance, like SendCoins; its txid. The channel itself is kept by sim/channel-opens.ts.
+   */
+  fundChannel(amount: number, satPerVbyte: number, targetConf: number): string {
+    const rate = satPerVbyte || feeRateFor(targetConf || 6);
+    const fee = rate * TX_VSIZE;
+    if (amount + fee > this.balances().confirmed) throw lndError(`not enough witness outputs to create funding transaction, need ${(amount + fee) / 1e8} BTC only have ${this.balances().confirmed / 1e8} BTC available`);
+    const address = bech32.encode("bcrt", [0, ...bech32.toWords(hexToBytes(randomHex32()))]);
+    return this.add([{ address, amount_sat: amount, script: scriptOf(address) }], fee, amount + fee, "", false).txid;
+  }
+
   walletBalance(): JsonObject {
     const { confirmed, unconfirmed } = this.balances();
     const reserved = Math.min(10_000 * HUB_CHANNELS.length, 100_000);

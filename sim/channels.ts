@@ -163,7 +163,7 @@ export function listChannels(store: Store, filter: { peer: string; inactiveOnly:
 }
 
 /** lnrpc.ChannelBalanceResponse over the hub node's channels. */
-export function channelBalance(store: Store): JsonObject {
+export function channelBalance(store: Store, pendingOpenLocalSat = 0): JsonObject {
   const balances = store.balances();
   const pending = store.pendingHtlcs();
   let local = 0;
@@ -184,12 +184,12 @@ export function channelBalance(store: Store): JsonObject {
   }
   return {
     balance: int64(sat(local)),
-    pending_open_balance: "0",
+    pending_open_balance: int64(pendingOpenLocalSat),
     local_balance: amount(local),
     remote_balance: amount(remote),
     unsettled_local_balance: amount(unsettledLocal),
     unsettled_remote_balance: amount(unsettledRemote),
-    pending_open_local_balance: amount(0),
+    pending_open_local_balance: amount(pendingOpenLocalSat * 1000),
     pending_open_remote_balance: amount(0),
     // What lnd 0.21 answers when no custom channels (taproot assets) exist.
     custom_channel_data: "AwAAAAA=",

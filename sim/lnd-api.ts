@@ -11,6 +11,7 @@ import type { Knobs } from "./knobs";
 import { NODE_FEATURE_BITS, featureMap, payReqJson } from "./lnd-json";
 import { channelBalance, listChannels } from "./channels";
 import type { Chain } from "./chain";
+import type { ChannelOpens } from "./channel-opens";
 import { decodeForRegtest, type PaymentBook } from "./payments";
 import type { SimContext } from "./context";
 import { Code, GrpcError, errorResponse, jsonResponse, streamErrorResponse, lndError, type JsonObject } from "./wire";
@@ -40,6 +41,16 @@ const SEND_COINS: Schema = {
   addr: "string", amount: "int64", target_conf: "int32", sat_per_vbyte: "uint64", sat_per_byte: "int64", send_all: "bool",
   label: "string", min_confs: "int32", spend_unconfirmed: "bool", coin_selection_strategy: "string", outpoints: "repeated",
 };
+
+const OPEN_CHANNEL: Schema = {
+  sat_per_vbyte: "uint64", node_pubkey: "bytes", node_pubkey_string: "string", local_funding_amount: "int64", push_sat: "int64",
+  target_conf: "int32", sat_per_byte: "int64", private: "bool", min_htlc_msat: "int64", remote_csv_delay: "uint32", min_confs: "int32",
+  spend_unconfirmed: "bool", close_address: "string", funding_shim: "message", remote_max_value_in_flight_msat: "uint64",
+  remote_max_htlcs: "uint32", max_local_csv: "uint32", commitment_type: "string", zero_conf: "bool", scid_alias: "bool", base_fee: "uint64",
+  fee_rate: "uint64", use_base_fee: "bool", use_fee_rate: "bool", remote_chan_reserve_sat: "uint64", fund_max: "bool", memo: "string",
+  outpoints: "repeated",
+};
+const CONNECT_PEER: Schema = { addr: "message", perm: "bool", timeout: "uint64" };
 
 /** Query parameters the gateway maps onto request fields (unknown ones are ignored). */
 const LOOKUP_QUERY: Schema = { payment_hash: "bytes", payment_addr: "bytes", set_id: "bytes" };
@@ -86,6 +97,7 @@ export class LndApi {
     invoices: InvoiceBook,
     payments: PaymentBook,
     chain: Chain,
+    opens: ChannelOpens,
   ) {
     this.routes = [
       { method: "GET", pattern: /^\/v1\/getinfo$/, handle: () => this.getInfo() },
@@ -170,7 +182,15 @@ export class LndApi {
             peerAliasLookup: c.query.bool("peer_alias_lookup"),
           }),
       },
-      { method: "GET", pattern: /^\/v1\/balance\/channels$/, handle: () => channelBalance(this.ctx.store) },
+      { method: "GET", pattern: /^\/v1\/balance\/channels$/, handle: () => channelBalance(this.ctx.store, opens.pendingLocalSat()) },
+      { method: "GET", pattern: /^\/v1\/channels\/pending$/, handle: () => opens.pending() },
+      {
+        method: "POST",
+        pattern: /^\/v1\/channels$/,
+        body: OPEN_CHANNEL,
+        handle: (c) => opens.open(c.body.bytes("node_pubkey"), c.body.int("local_funding_amount"), c.body.int("sat_per_vbyte"), c.body.int("target_conf")),
+      },
+      { method: "POST", pattern: /^\/v1\/peers$/, body: CONNECT_PEER, handle: (c) => opens.connectPeer(c.body.object("addr")) },
       { method: "GET", pattern: /^\/v1\/balance\/blockchain$/, handle: () => chain.walletBalance() },
       { method: "GET", pattern: /^\/v1\/newaddress$/, query: NEW_ADDRESS_QUERY, handle: (c) => chain.newAddress(c.query.raw("type")) },
       {

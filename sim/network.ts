@@ -5,6 +5,7 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { Chain } from "./chain";
+import { ChannelOpens } from "./channel-opens";
 import { SimContext } from "./context";
 import { Control, type KnobAccess } from "./control";
 import { Events } from "./events";
@@ -35,6 +36,7 @@ export class SimNetwork extends DurableObject<SimEnv> implements KnobAccess {
   private readonly invoices: InvoiceBook;
   private readonly payments: PaymentBook;
   private readonly chain: Chain;
+  private readonly opens: ChannelOpens;
   private readonly lnd: LndApi;
   private readonly control: Control;
   private alarmAtMs: number | null = null;
@@ -47,7 +49,8 @@ export class SimNetwork extends DurableObject<SimEnv> implements KnobAccess {
     this.invoices = new InvoiceBook(this.sim, (chain, preimage) => payments?.chainResolved(chain, preimage));
     this.payments = payments = new PaymentBook(this.sim, this.invoices);
     this.chain = new Chain(ctx.storage.sql, this.sim);
-    this.lnd = new LndApi(this.sim, this.invoices, this.payments, this.chain);
+    this.opens = new ChannelOpens(ctx.storage.sql, this.chain);
+    this.lnd = new LndApi(this.sim, this.invoices, this.payments, this.chain, this.opens);
     this.control = new Control(this.sim, this.invoices, this.payments, this, this.chain);
   }
 
@@ -108,6 +111,7 @@ export class SimNetwork extends DurableObject<SimEnv> implements KnobAccess {
   resetNetwork(): void {
     this.events.closeAll();
     this.chain.wipe();
+    this.opens.wipe();
     this.store.wipe();
     this.alarmAtMs = null;
     void this.ctx.storage.deleteAlarm();

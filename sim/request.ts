@@ -338,6 +338,11 @@ export class Fields {
     const v = this.o[field];
     return Array.isArray(v) ? v : [];
   }
+  /** A `message` field as its JSON object ({} when unset). */
+  object(field: string): JsonObject {
+    const v = this.o[field];
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as JsonObject) : {};
+  }
 }
 
 // ---- query parameters and path segments ----

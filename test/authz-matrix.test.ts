@@ -369,6 +369,7 @@ const ROUTES: Record<string, Entry> = {
   "POST /v1/admin/accounts/:account_id/unfreeze": { rule: { kind: "admin" }, ok: [200], req: (w) => ({ path: `/v1/admin/accounts/${w.d.account_id}/unfreeze` }) },
   "POST /v1/admin/accounts/:account_id/level": { rule: { kind: "admin" }, ok: [200], req: (w) => ({ path: `/v1/admin/accounts/${w.d.account_id}/level`, body: { level: 1 } }) },
   "GET /v1/admin/solvency": { rule: { kind: "admin" }, ok: [200], req: () => ({ path: "/v1/admin/solvency" }) },
+  "GET /v1/admin/liquidity": { rule: { kind: "admin" }, ok: [200], req: () => ({ path: "/v1/admin/liquidity" }) },
   "GET /metrics": { rule: { kind: "admin" }, ok: [200], req: () => ({ path: "/metrics" }) },
 
   // ── Rewards (docs/decisions/0021): a fresh program for each call, so every claim is the account's first ──

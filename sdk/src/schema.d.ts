@@ -1210,6 +1210,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/liquidity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The liquidity policy's last evaluation of LND's channels: utilisation and imbalance per channel, recommendations, the channels it opened
+         * @description The LightningNodeActor evaluates LIQUIDITY_POLICY (the seed's channelStrategy) against LND's channels every evaluateEveryS seconds (docs/decisions/0025): an open to a preferred peer when the overall utilisation is above the target, sized back to it within the size bounds; a rebalance for a channel past the threshold; never a close. With autoOpenChannels the recommended open is made through LND, once.
+         */
+        get: operations["getLiquidity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -2061,6 +2081,90 @@ export interface components {
             /** @description wallets counted (a wallet that never had money is not) */
             wallets: number;
             unbalanced_wallets: number;
+        };
+        Liquidity: {
+            /** @description LIQUIDITY_POLICY; null when none is configured (nothing is evaluated) */
+            policy: {
+                min_channel_size_sat: number;
+                max_channel_size_sat: number;
+                /** @description the overall utilisation (remote / (local + remote)) above which a channel is opened */
+                target_utilization: number;
+                /** @description a channel whose utilisation is further than this from the hub's overall utilisation is to be rebalanced */
+                rebalance_threshold: number;
+                auto_open_channels: boolean;
+                preferred_peers: {
+                    pubkey: string;
+                    host: string | null;
+                }[];
+                evaluate_every_s: number;
+            } | null;
+            /** Format: date-time */
+            evaluated_at: string | null;
+            /** @description null before the first evaluation, or when LND could not be read at it */
+            evaluation: {
+                totals: {
+                    channels: number;
+                    capacity_sat: number;
+                    local_sat: number;
+                    remote_sat: number;
+                    pending_open_local_sat: number;
+                    onchain_confirmed_sat: number;
+                    utilization: number | null;
+                };
+                channels: components["schemas"]["ChannelLiquidity"][];
+                /** @description at most one open; rebalances; never a close */
+                recommendations: components["schemas"]["LiquidityRecommendation"][];
+            } | null;
+            /** @description the 20 latest channel opens, newest first */
+            opens: components["schemas"]["ChannelOpen"][];
+        };
+        ChannelLiquidity: {
+            chan_id: string;
+            remote_pubkey: string;
+            capacity_sat: number;
+            local_sat: number;
+            remote_sat: number;
+            active: boolean;
+            /** @description remote / (local + remote): 0 when the hub could send all of it, 1 when it can only receive */
+            utilization: number;
+            /** @description |utilization − the hub's overall utilization| */
+            imbalance: number;
+        };
+        LiquidityRecommendation: {
+            /** @enum {string} */
+            kind: "open";
+            /** @description a preferred peer without a channel being opened to it; null when there is none */
+            peer: string | null;
+            /** @description within the policy's size bounds */
+            amount_sat: number;
+            /** @description LND's confirmed on-chain funds cover it; only then is it opened automatically (autoOpenChannels) */
+            fundable: boolean;
+            reason: string;
+        } | {
+            /** @enum {string} */
+            kind: "rebalance";
+            chan_id: string;
+            remote_pubkey: string;
+            /** @enum {string} */
+            direction: "increase_outbound" | "increase_inbound";
+            amount_sat: number;
+            reason: string;
+        };
+        ChannelOpen: {
+            open_id: string;
+            peer_pubkey: string;
+            amount_sat: number;
+            /**
+             * @description opening: OpenChannel called, no answer yet; pending: funding published (LND's pending channel); failed: LND refused; abandoned: no answer and no pending channel found
+             * @enum {string}
+             */
+            state: "opening" | "pending" | "failed" | "abandoned";
+            funding_txid: string | null;
+            failure_reason: string | null;
+            /** @description epoch ms */
+            created_at: number;
+            /** @description epoch ms */
+            updated_at: number;
         };
         FaucetResult: {
             /** @enum {string} */
@@ -7594,6 +7698,35 @@ export interface operations {
             };
             /** @description the Lightning node could not be reached (lightning_unavailable) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getLiquidity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the last evaluation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Liquidity"];
+                };
+            };
+            /** @description missing or invalid credential */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

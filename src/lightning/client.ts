@@ -6,11 +6,13 @@ import { hex32, hexToBase64, hexToBase64Url } from "./bytes";
 import { decodeAddHoldInvoice, decodeInvoice, decodeListInvoices } from "./decode-invoices";
 import {
   decodeChannelBalance,
+  decodeChannelPoint,
   decodeFeeEstimate,
   decodeGetInfo,
   decodeListChannels,
   decodeNewAddress,
   decodeOnchainTransaction,
+  decodePendingChannels,
   decodePayReq,
   decodeSendCoins,
   decodeTransactionDetails,
@@ -26,6 +28,7 @@ import type {
   AddressType,
   Channel,
   ChannelBalance,
+  ChannelPoint,
   EstimateFeeRequest,
   EstimateRouteFeeRequest,
   FeeEstimate,
@@ -36,9 +39,11 @@ import type {
   ListInvoicesResult,
   NodeInfo,
   OnchainTransaction,
+  OpenChannelRequest,
   PayReq,
   Payment,
   PaymentOutcome,
+  PendingChannels,
   RouteFeeEstimate,
   SendCoinsRequest,
   SendPaymentRequest,
@@ -218,6 +223,32 @@ export class LndRestClient {
       peer: req.peer === undefined ? undefined : hexToBase64Url(req.peer),
     };
     return decodeListChannels(await this.http.call("GET", "/v1/channels", { query }, options));
+  }
+
+  /** PendingChannels: channels being opened (and closed); the hub reads the opening ones. */
+  async pendingChannels(options?: CallOptions): Promise<PendingChannels> {
+    return decodePendingChannels(await this.http.call("GET", "/v1/channels/pending", {}, options));
+  }
+
+  /**
+   * OpenChannelSync: funds a channel to a connected peer from LND's wallet and answers its funding
+   * outpoint once the funding transaction is published (the channel is pending until it confirms).
+   */
+  async openChannel(req: OpenChannelRequest, options?: CallOptions): Promise<ChannelPoint> {
+    const body: Record<string, unknown> = {
+      node_pubkey: hexToBase64(req.node_pubkey),
+      local_funding_amount: int64Text(req.local_funding_amount, "local_funding_amount"),
+    };
+    if (req.sat_per_vbyte !== undefined) body.sat_per_vbyte = int64Text(req.sat_per_vbyte, "sat_per_vbyte");
+    if (req.target_conf !== undefined) body.target_conf = int32(req.target_conf, "target_conf");
+    if (req.private !== undefined) body.private = req.private;
+    if (req.spend_unconfirmed !== undefined) body.spend_unconfirmed = req.spend_unconfirmed;
+    return decodeChannelPoint(await this.http.call("POST", "/v1/channels", { body }, options));
+  }
+
+  /** ConnectPeer to pubkey@host; LND refuses a peer it is already connected to ("already connected to peer"). */
+  async connectPeer(pubkey: string, host: string, options?: CallOptions): Promise<void> {
+    await this.http.call("POST", "/v1/peers", { body: { addr: { pubkey, host }, perm: false } }, options);
   }
 
   async channelBalance(options?: CallOptions): Promise<ChannelBalance> {

@@ -8,7 +8,9 @@ import {
   type ChannelBalance,
   type FeeEstimate,
   type NodeInfo,
+  type ChannelPoint,
   type OnchainTransaction,
+  type PendingChannels,
   type TransactionDetails,
   type PayReq,
   type PayReqFeature,
@@ -186,4 +188,33 @@ export function decodeFeeEstimate(json: unknown): FeeEstimate {
 
 export function decodeSendCoins(json: unknown): { txid: string } {
   return { txid: str(asObject(json, "SendCoinsResponse"), "txid") };
+}
+
+// ---- channel opening ----
+
+export function decodePendingChannels(json: unknown): PendingChannels {
+  const o = asObject(json, "PendingChannelsResponse");
+  return {
+    total_limbo_balance: int(o, "total_limbo_balance"),
+    pending_open_channels: list(o, "pending_open_channels").map((p, i) => {
+      const c = optObject(asObject(p, `pending_open_channels[${i}]`), "channel") ?? {};
+      return {
+        remote_node_pub: str(c, "remote_node_pub"),
+        channel_point: str(c, "channel_point"),
+        capacity: int(c, "capacity"),
+        local_balance: int(c, "local_balance"),
+        remote_balance: int(c, "remote_balance"),
+        initiator: str(c, "initiator") === "INITIATOR_LOCAL" || c.initiator === 1,
+      };
+    }),
+  };
+}
+
+/** lnrpc.ChannelPoint: funding_txid_bytes is the txid in internal (reversed) byte order; funding_txid_str as displayed. */
+export function decodeChannelPoint(json: unknown): ChannelPoint {
+  const o = asObject(json, "ChannelPoint");
+  const text = str(o, "funding_txid_str");
+  const bytes = bytesHex(o, "funding_txid_bytes");
+  const funding_txid = text !== "" ? text : (bytes?.match(/../g) ?? []).reverse().join("");
+  return { funding_txid, output_index: int(o, "output_index") };
 }

@@ -303,6 +303,37 @@ export interface Channel {
   peer_alias: string;
 }
 
+/** One of PendingChannels' pending_open_channels: a channel whose funding transaction is not yet confirmed. */
+export interface PendingOpenChannel {
+  remote_node_pub: string;
+  channel_point: string;
+  capacity: number;
+  local_balance: number;
+  remote_balance: number;
+  initiator: boolean;
+}
+
+export interface PendingChannels {
+  total_limbo_balance: number;
+  pending_open_channels: PendingOpenChannel[];
+}
+
+export interface OpenChannelRequest {
+  /** the peer's public key, hex. */
+  node_pubkey: string;
+  local_funding_amount: number;
+  sat_per_vbyte?: number;
+  target_conf?: number;
+  private?: boolean;
+  spend_unconfirmed?: boolean;
+}
+
+/** The funding outpoint of a channel being opened (txid in the usual, displayed byte order). */
+export interface ChannelPoint {
+  funding_txid: string;
+  output_index: number;
+}
+
 export interface Amount {
   sat: number;
   msat: number;

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { ApiError, isRefusal } from "../../src/errors";
 import { constantTimeEqual } from "../../src/hash";
-import { AccountIdOut, CountOut, MsatOut } from "../../src/response-bounds";
+import { AccountIdOut, CountOut, MsatOut, SatOut, TimestampOut, hexOut } from "../../src/response-bounds";
 import { addTotals, SOLVENCY_PUSH_DELAY_MS, SOLVENCY_SHARDS, solvencyReport } from "../../src/solvency";
 import * as s from "../../src/schemas";
 import { accountActor, isDevelopment, lightningNode, solvencyShard, walletActor, type AppEnv, type Env } from "../env";
@@ -123,5 +123,108 @@ admin.openapi(
     const [totals, lnd] = await Promise.all([Promise.all(shards), lightningNode(c.env).balance()]);
     if (isRefusal(lnd)) throw new ApiError(lnd.code, lnd.message);
     return c.json(solvencyReport(addTotals(...totals), lnd.balance_msat, isDevelopment(c.env)), 200);
+  },
+);
+
+const Ratio = z.number().min(0).max(1);
+const Pubkey = hexOut(33);
+const LiquidityPolicyOut = z
+  .object({
+    min_channel_size_sat: SatOut,
+    max_channel_size_sat: SatOut,
+    target_utilization: Ratio.openapi({ description: "the overall utilisation (remote / (local + remote)) above which a channel is opened" }),
+    rebalance_threshold: Ratio.openapi({ description: "a channel whose utilisation is further than this from the hub's overall utilisation is to be rebalanced" }),
+    auto_open_channels: z.boolean(),
+    preferred_peers: z.array(z.object({ pubkey: Pubkey, host: z.string().max(250).nullable() })).max(50),
+    evaluate_every_s: CountOut,
+  });
+const ChannelLiquidity = z
+  .object({
+    chan_id: z.string().openapi({ pattern: "^\\d{1,20}$", maxLength: 20 }),
+    remote_pubkey: Pubkey,
+    capacity_sat: SatOut,
+    local_sat: SatOut,
+    remote_sat: SatOut,
+    active: z.boolean(),
+    utilization: Ratio.openapi({ description: "remote / (local + remote): 0 when the hub could send all of it, 1 when it can only receive" }),
+    imbalance: Ratio.openapi({ description: "|utilization − the hub's overall utilization|" }),
+  })
+  .openapi("ChannelLiquidity");
+const Reason = z.string().max(300);
+const LiquidityRecommendation = z
+  .discriminatedUnion("kind", [
+    z.object({
+      kind: z.literal("open"),
+      peer: Pubkey.nullable().openapi({ description: "a preferred peer without a channel being opened to it; null when there is none" }),
+      amount_sat: SatOut.openapi({ description: "within the policy's size bounds" }),
+      fundable: z.boolean().openapi({ description: "LND's confirmed on-chain funds cover it; only then is it opened automatically (autoOpenChannels)" }),
+      reason: Reason,
+    }),
+    z.object({
+      kind: z.literal("rebalance"),
+      chan_id: z.string().openapi({ pattern: "^\\d{1,20}$", maxLength: 20 }),
+      remote_pubkey: Pubkey,
+      direction: z.enum(["increase_outbound", "increase_inbound"]),
+      amount_sat: SatOut,
+      reason: Reason,
+    }),
+  ])
+  .openapi("LiquidityRecommendation");
+const ChannelOpen = z
+  .object({
+    open_id: z.string().openapi({ pattern: "^open_[0-9a-f]{32}$", maxLength: 37 }),
+    peer_pubkey: Pubkey,
+    amount_sat: SatOut,
+    state: z.enum(["opening", "pending", "failed", "abandoned"]).openapi({
+      description: "opening: OpenChannel called, no answer yet; pending: funding published (LND's pending channel); failed: LND refused; abandoned: no answer and no pending channel found",
+    }),
+    funding_txid: hexOut(32).nullable(),
+    failure_reason: z.string().max(300).nullable(),
+    created_at: CountOut.openapi({ description: "epoch ms" }),
+    updated_at: CountOut.openapi({ description: "epoch ms" }),
+  })
+  .openapi("ChannelOpen");
+const Liquidity = z
+  .object({
+    policy: LiquidityPolicyOut.nullable().openapi({ description: "LIQUIDITY_POLICY; null when none is configured (nothing is evaluated)" }),
+    evaluated_at: TimestampOut.nullable(),
+    evaluation: z
+      .object({
+        totals: z.object({
+          channels: CountOut,
+          capacity_sat: SatOut,
+          local_sat: SatOut,
+          remote_sat: SatOut,
+          pending_open_local_sat: SatOut,
+          onchain_confirmed_sat: SatOut,
+          utilization: Ratio.nullable(),
+        }),
+        channels: z.array(ChannelLiquidity).max(10_000),
+        recommendations: z.array(LiquidityRecommendation).max(10_001).openapi({ description: "at most one open; rebalances; never a close" }),
+      })
+      .nullable()
+      .openapi({ description: "null before the first evaluation, or when LND could not be read at it" }),
+    opens: z.array(ChannelOpen).max(20).openapi({ description: "the 20 latest channel opens, newest first" }),
+  })
+  .openapi("Liquidity");
+
+admin.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/liquidity",
+    operationId: "getLiquidity",
+    summary: "The liquidity policy's last evaluation of LND's channels: utilisation and imbalance per channel, recommendations, the channels it opened",
+    description:
+      "The LightningNodeActor evaluates LIQUIDITY_POLICY (the seed's channelStrategy) against LND's channels every evaluateEveryS seconds (docs/decisions/0025): " +
+      "an open to a preferred peer when the overall utilisation is above the target, sized back to it within the size bounds; a rebalance for a channel past the threshold; " +
+      "never a close. With autoOpenChannels the recommended open is made through LND, once.",
+    security: adminSecurity,
+    middleware: [requireAdmin],
+    responses: { 200: jsonResponse(Liquidity, "the last evaluation"), ...errorResponses(401) },
+  }),
+  async (c) => {
+    const report = await lightningNode(c.env).liquidity();
+    if (isRefusal(report)) throw new ApiError(report.code, report.message);
+    return c.json({ ...report, evaluated_at: report.evaluated_at === null ? null : new Date(report.evaluated_at).toISOString() }, 200);
   },
 );
