@@ -164,7 +164,7 @@ export function generate(seed: number, options: WorkloadOptions): Op[] {
         const inv = invoices.length ? rng.pick(invoices.slice(-8)) : null;
         if (!inv) return null;
         const drop = rng.chance(0.25);
-        return { t: "payIn", inv: inv.n, sat: rng.range(1, 5_000), drop, wait_ms: drop ? rng.range(50, 200) : 1_500 };
+        return { t: "payIn", inv: inv.n, sat: rng.range(1, 5_000), drop, wait_ms: drop ? rng.range(50, 200) : 800 };
       }
       case "payInternal": {
         const inv = invoices.length ? rng.pick(invoices.slice(-8)) : null;
