@@ -16,9 +16,12 @@ import { paymentJson } from "./lnd-json";
 import { attemptFailure, findRoutes, totalOutbound } from "./routing";
 import type { Attempt, HubPayment, Route } from "./store";
 import { NdjsonStream } from "./streams";
-import { HUB, HUB_CLTV_DELTA, nodeByPubkey, type NodeName } from "./topology";
+import { HUB, HUB_CLTV_DELTA, OUTSIDE_FINAL_CLTV, nodeByPubkey, type NodeName } from "./topology";
 import { Code, GrpcError, bytesToHex, goTimeString, hash32, hexToBytes, int64, lndError, type JsonObject } from "./wire";
-import type { Fields } from "./request";
+import { bodyBytesToHex, type Fields } from "./request";
+
+/** The keysend record's TLV type (bLIP-3). */
+const KEYSEND_TYPE = "5482373484";
 
 /** routerrpc's fee limit for fee estimates (routeFeeLimitSat: 100M sat). */
 const ESTIMATE_FEE_LIMIT_MSAT = 100_000_000_000;
@@ -68,7 +71,7 @@ export class PaymentBook {
     if (amtSat !== 0 && amtMsatField !== 0) throw lndError("sat and msat arguments are mutually exclusive");
     const requested = amtMsatField || amtSat * 1000;
     const paymentRequest = f.str("payment_request");
-    if (paymentRequest === "") throw lndError("sim: only payments of a payment_request are supported");
+    if (paymentRequest === "") return this.sendKeysend(f, knobs, signal, requested, feeLimitMsatField || feeLimitSat * 1000);
     if (f.bytes("dest") !== "") throw lndError("dest and payment_request cannot appear together");
     if (f.bytes("payment_hash") !== "") throw lndError("payment_hash and payment_request cannot appear together");
     if (f.int("final_cltv_delta") !== 0) throw lndError("final_cltv_delta and payment_request cannot appear together");
@@ -118,6 +121,56 @@ export class PaymentBook {
     const outside = this.ctx.store.outsideInvoice(hash);
     const effective: Knobs = { ...knobs, ...(outside?.knobs ?? {}) };
     this.pay(payment, decoded, options, effective);
+    return stream.response;
+  }
+
+  /**
+   * SendPaymentV2 to a node's public key with the preimage in the keysend record (5482373484): the
+   * destination (an outside node) accepts it when the preimage hashes to payment_hash. One part.
+   */
+  private sendKeysend(f: Fields, knobs: Knobs, signal: AbortSignal, amountMsat: number, feeLimitMsat: number): Promise<Response> {
+    const dest = f.bytes("dest");
+    if (dest === "") throw lndError("sim: a payment needs a payment_request or a dest");
+    if (dest.length !== 66) throw lndError(`invalid vertex length of ${dest.length / 2}, want 33`);
+    if (amountMsat === 0) throw lndError("amount must be specified when paying to a node");
+    const hash = f.bytes("payment_hash");
+    if (hash.length !== 64) throw lndError("payment hash must be given when paying to a node");
+    const records = f.object("dest_custom_records");
+    const record = records[KEYSEND_TYPE];
+    const preimage = typeof record === "string" ? (bodyBytesToHex(record) ?? "") : "";
+    if (!f.bool("allow_self_payment") && dest === HUB.pubkey) throw lndError("self-payments not allowed");
+    const existing = this.ctx.store.payment(hash);
+    if (existing?.status === "SUCCEEDED") throw new GrpcError(Code.ALREADY_EXISTS, "invoice is already paid");
+    if (existing?.status === "IN_FLIGHT") throw new GrpcError(Code.ALREADY_EXISTS, "payment is in transition");
+    const node = nodeByPubkey(dest);
+    // The destination keeps what the onion carried: a preimage of the hash is a payment it can settle.
+    if (node && node.name !== "hub" && preimage.length === 64 && bytesToHex(sha256(hexToBytes(preimage))) === hash) {
+      this.ctx.store.putOutsideInvoice({
+        hash, preimage, node: node.name, paymentRequest: "", paymentAddr: "", amountMsat: null,
+        expiresAtMs: this.ctx.nowMs() + 24 * 3600_000, knobs: {}, paid: false,
+      });
+    }
+    const payment: HubPayment = {
+      hash,
+      paymentIndex: this.ctx.store.next("payment_index"),
+      paymentRequest: "",
+      paymentAddr: "",
+      valueMsat: amountMsat,
+      feeMsat: 0,
+      status: "IN_FLIGHT",
+      failureReason: "FAILURE_REASON_NONE",
+      preimage: null,
+      creationTimeNs: this.ctx.nowNs(),
+      attempts: [],
+      resolveAtMs: null,
+      outcome: "succeed",
+    };
+    const stream = new NdjsonStream(signal);
+    this.ctx.events.payments.add(hash, stream, { noInflightUpdates: f.bool("no_inflight_updates") });
+    this.update(payment);
+    const decoded = { payee: dest, payment_hash: hash, payment_secret: "", min_final_cltv_expiry: OUTSIDE_FINAL_CLTV } as unknown as DecodedInvoice;
+    const options: SendOptions = { feeLimitMsat, outgoingChanIds: f.list("outgoing_chan_ids").map(String), lastHopPubkey: f.bytes("last_hop_pubkey") };
+    this.pay(payment, decoded, options, knobs);
     return stream.response;
   }
 

@@ -31,3 +31,6 @@ export const PAY_WAIT_MS = 8_000;
 /** LND may try routes for this long before giving up on an outgoing payment. */
 export const PAY_TIMEOUT_S = 30;
 export const PAY_MAX_PARTS = 16;
+
+/** The keysend TLV record (bLIP-3): the preimage, carried to the destination in the onion. */
+export const KEYSEND_RECORD = "5482373484";

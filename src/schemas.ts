@@ -277,6 +277,14 @@ export const LightningPayBody = z
     max_fee_sat: z.number().int().min(0).max(MAX_PAYMENT_SAT).optional().openapi({ description: "default max(10 sat, 0.5 %)" }),
   })
   .strict();
+export const KeysendBody = z
+  .object({
+    destination: z.string().regex(/^0[23][0-9a-f]{64}$/, "a node public key: 33 bytes, compressed, lowercase hex").max(66).openapi({ description: "the paid node's public key" }),
+    amount_sat: amountSat(MAX_PAYMENT_SAT),
+    max_fee_sat: z.number().int().min(0).max(MAX_PAYMENT_SAT).optional().openapi({ description: "default max(10 sat, 0.5 %)" }),
+    memo: z.string().max(200).optional().openapi({ description: "kept in the payer's history; not sent" }),
+  })
+  .strict();
 export const EstimateBody = z.object({ payment_request: PaymentRequest, amount_sat: amountSat(MAX_PAYMENT_SAT).optional() }).strict();
 export const FeeEstimate = z.object({ fee_msat: MsatOut, internal: z.boolean(), max_fee_msat: MsatOut }).openapi("FeeEstimate");
 export type FeeEstimate = z.infer<typeof FeeEstimate>;

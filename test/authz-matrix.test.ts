@@ -5,6 +5,10 @@ import type { Scope } from "../src/auth/tokens";
 import { createApp } from "../workers/app";
 import worker from "../workers/index";
 import { api, createAccount, fund, newKey, PASSWORD, testEnv, uniqueName, type Reply, type TestAccount } from "./helpers";
+import { NODES } from "../sim/topology";
+
+/** A node of the simulated network that accepts keysend (a leaf with a channel to the hub). */
+const KEYSEND_DESTINATION = NODES.erin.pubkey;
 
 /**
  * The authorization matrix (issue 12, point 9): every route of the app × every kind of credential
@@ -199,6 +203,11 @@ const ROUTES: Record<string, Entry> = {
     rule: { kind: "scope", scope: "send" },
     ok: [200],
     req: async (w) => ({ path: "/v1/payments/lightning", body: { payment_request: (await w.invoiceOf(w.c)).payment_request }, headers: { "idempotency-key": newKey() } }),
+  },
+  "POST /v1/payments/keysend": {
+    rule: { kind: "scope", scope: "send" },
+    ok: [200, 422],
+    req: () => ({ path: "/v1/payments/keysend", body: { destination: KEYSEND_DESTINATION, amount_sat: 1 }, headers: { "idempotency-key": newKey() } }),
   },
   "POST /v1/onchain/address": { rule: { kind: "scope", scope: "receive" }, ok: [200], req: () => ({ path: "/v1/onchain/address" }) },
   "POST /v1/payments/onchain/estimate": {

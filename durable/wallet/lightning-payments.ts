@@ -3,7 +3,7 @@ import { newId } from "../../src/ids";
 import { journals } from "../../src/ledger";
 import { GrpcCode, LndError, type LndRestClient, type PaymentOutcome } from "../../src/lightning";
 import type { Msat } from "../../src/money";
-import { PAY_MAX_PARTS, PAY_TIMEOUT_S, selfPaymentRefusal } from "../../src/payment-rules";
+import { KEYSEND_RECORD, PAY_MAX_PARTS, PAY_TIMEOUT_S, selfPaymentRefusal } from "../../src/payment-rules";
 import type { ApiAnswer, Counterparty, LightningPayment, TransferPayload } from "../../src/wallet-types";
 import type { Idempotency } from "../kit/idempotency";
 import type { Delivery } from "../kit/outbox";
@@ -30,6 +30,8 @@ interface PaymentRow {
   failure_reason: string | null;
   transaction_id: string;
   created_at: string;
+  keysend_destination: string | null;
+  keysend_preimage: string | null;
 }
 
 /** How long one tracking run waits on LND for a pending payment, and how soon it looks again. */
@@ -65,6 +67,9 @@ export class LightningPayments implements Part {
      CREATE UNIQUE INDEX lightning_payments_live_hash ON lightning_payments (payment_hash) WHERE status <> 'failed';
      CREATE INDEX lightning_payments_pending ON lightning_payments (status) WHERE status = 'pending';
      CREATE INDEX lightning_payments_by_transaction ON lightning_payments (transaction_id);`,
+    // Keysend (docs/decisions/0025): the destination and the preimage the hub made, kept to send it again after a crash.
+    `ALTER TABLE lightning_payments ADD COLUMN keysend_destination TEXT;
+     ALTER TABLE lightning_payments ADD COLUMN keysend_preimage TEXT;`,
   ];
   readonly tasks: readonly Task[] = [
     {
@@ -148,9 +153,10 @@ export class LightningPayments implements Part {
         this.history.insert(transaction);
       }
       this.limits.record(kind, request.amount_msat, transaction);
-      this.kit.sql`INSERT INTO lightning_payments (payment_id, payment_hash, payment_request, route, amountless, amount_msat, reserved_msat, status, transaction_id, created_at, updated_at)
+      this.kit.sql`INSERT INTO lightning_payments (payment_id, payment_hash, payment_request, route, amountless, amount_msat, reserved_msat, status, transaction_id,
+                                                   created_at, updated_at, keysend_destination, keysend_preimage)
                    VALUES (${payment_id}, ${request.payment_hash}, ${request.payment_request}, ${route}, ${request.amountless ? 1 : 0}, ${request.amount_msat},
-                           ${reserved}, 'pending', ${transaction.id}, ${now}, ${now})`;
+                           ${reserved}, 'pending', ${transaction.id}, ${now}, ${now}, ${request.keysend?.destination ?? null}, ${request.keysend?.preimage ?? null})`;
       if (transfer_id) this.ledger.post(`${transfer_id}:debit`, journals.transferDebit(request.amount_msat), now);
       else this.ledger.post(`${payment_id}:hold`, journals.paymentHold(reserved), now);
       this.events.append("payment.pending", { ...this.byId(payment_id)!, balance_msat: this.ledger.balanceOf("wallet") }, now);
@@ -230,14 +236,19 @@ export class LightningPayments implements Part {
     if (!p || p.status !== "pending" || this.sending.has(payment_id)) return;
     this.sending.add(payment_id);
     try {
+      const common = { fee_limit_msat: p.reserved_msat - p.amount_msat, timeout_seconds: PAY_TIMEOUT_S };
       const outcome = await this.wiring.lnd().payInvoice(
-        {
-          payment_request: p.payment_request,
-          amt_msat: p.amountless ? p.amount_msat : undefined,
-          fee_limit_msat: p.reserved_msat - p.amount_msat,
-          timeout_seconds: PAY_TIMEOUT_S,
-          max_parts: PAY_MAX_PARTS,
-        },
+        p.keysend_destination && p.keysend_preimage
+          ? {
+              // Keysend: the preimage travels to the destination in its TLV record; one part (no payment secret to tie parts together).
+              ...common,
+              payment_request: "",
+              dest: p.keysend_destination,
+              amt_msat: p.amount_msat,
+              payment_hash: p.payment_hash,
+              dest_custom_records: { [KEYSEND_RECORD]: p.keysend_preimage },
+            }
+          : { ...common, payment_request: p.payment_request, amt_msat: p.amountless ? p.amount_msat : undefined, max_parts: PAY_MAX_PARTS },
         { waitMs: this.wiring.payWaitMs },
       );
       await this.applyOutcome(payment_id, outcome);

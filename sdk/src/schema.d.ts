@@ -355,6 +355,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payments/keysend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pay a node by its public key (keysend): no invoice; the hub makes the preimage and sends it in the onion
+         * @description Held like an outgoing Lightning payment (amount + maximum fee), settled at the real fee, followed until final. The preimage is made by the hub and carried in the keysend record (5482373484); the payment hash is its SHA-256. The hub's own node is refused (pay its users by username instead). The destination must accept keysend.
+         */
+        post: operations["payKeysend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/onchain/address": {
         parameters: {
             query?: never;
@@ -3764,6 +3784,127 @@ export interface operations {
                 headers: {
                     /** @description seconds until the limit's window has started again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    payKeysend: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description same key and body replays the stored response; same key, other body is 409 */
+                "idempotency-key": string;
+                /** @description needed when TOTP is on: for a send above totp_threshold_sat, a new credential or webhook, a settings change */
+                "x-totp-code"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the paid node's public key */
+                    destination: string;
+                    /** @example 1000 */
+                    amount_sat: number;
+                    /** @description default max(10 sat, 0.5 %) */
+                    max_fee_sat?: number;
+                    /** @description kept in the payer's history; not sent */
+                    memo?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description succeeded, failed, or pending (followed up by the hub) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LightningPayment"];
+                };
+            };
+            /** @description invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description credential lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused by the ledger */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate limited (rate_limited): retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds until the limit's window has started again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the Lightning node could not be reached (lightning_unavailable) */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -154,10 +154,15 @@ export class LndRestClient {
    */
   async *sendPayment(req: SendPaymentRequest, options: StreamOptions = {}): AsyncGenerator<Payment> {
     const body: Record<string, unknown> = {
-      payment_request: req.payment_request,
       fee_limit_msat: int64Text(req.fee_limit_msat, "fee_limit_msat"),
       timeout_seconds: int32(req.timeout_seconds, "timeout_seconds"),
     };
+    if (req.payment_request !== "") body.payment_request = req.payment_request;
+    if (req.dest !== undefined) body.dest = hexToBase64(req.dest);
+    if (req.payment_hash !== undefined) body.payment_hash = hexToBase64(hex32(req.payment_hash, "payment_hash"));
+    if (req.dest_custom_records !== undefined) {
+      body.dest_custom_records = Object.fromEntries(Object.entries(req.dest_custom_records).map(([type, value]) => [uint64IdText(type), hexToBase64(value)]));
+    }
     if (req.amt_msat !== undefined) body.amt_msat = int64Text(req.amt_msat, "amt_msat");
     if (req.max_parts !== undefined) body.max_parts = int32(req.max_parts, "max_parts");
     if (req.no_inflight_updates !== undefined) body.no_inflight_updates = req.no_inflight_updates;

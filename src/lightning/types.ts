@@ -150,7 +150,14 @@ export interface SubscribeInvoicesRequest {
 // ---- payments ----
 
 export interface SendPaymentRequest {
+  /** the invoice; "" for a payment to `dest` (keysend). */
   payment_request: string;
+  /** keysend: the destination's public key (hex), with `payment_hash`, `amt_msat` and the preimage in `dest_custom_records`. */
+  dest?: string;
+  /** keysend: sha256 of the preimage carried in dest_custom_records[5482373484], hex. */
+  payment_hash?: string;
+  /** TLV records for the final hop: type (decimal) → value (hex). */
+  dest_custom_records?: Record<string, string>;
   /** only for zero-amount invoices. */
   amt_msat?: number;
   /** required on purpose: LND's default of 0 allows only fee-free routes. */

@@ -1,6 +1,9 @@
 import { ApiError } from "../../src/errors";
 import { MSAT_PER_SAT, satToMsat } from "../../src/money";
 import { defaultMaxFeeMsat } from "../../src/payment-rules";
+import { sha256HexOfBytes } from "../../src/hash";
+import { randomHex } from "../../src/ids";
+import { hexToBytes } from "../../src/lightning/bytes";
 import * as s from "../../src/schemas";
 import { lndClient } from "../../durable/lnd";
 import { LndError } from "../../src/lightning";
@@ -156,5 +159,62 @@ lightning.openapi(
     // The amount is the invoice's (or the caller's for an amountless one): TOTP is checked on it before paying.
     await requireTotpForSend(c, checked.amount_msat, idempotency);
     return answer(c, await payInvoice(c.env, walletId, request, idempotency, checked)) as never;
+  },
+);
+
+/** The node's own public key, once per isolate (it never changes for a node). */
+let hubPubkey: Promise<string> | null = null;
+const nodePubkey = (env: Parameters<typeof lndClient>[0]) =>
+  (hubPubkey ??= lndClient(env)
+    .getInfo()
+    .then((i) => i.identity_pubkey)
+    .catch((error) => {
+      hubPubkey = null;
+      throw error;
+    }));
+
+lightning.openapi(
+  authedRoute({
+    method: "post",
+    path: "/v1/payments/keysend",
+    operationId: "payKeysend",
+    summary: "Pay a node by its public key (keysend): no invoice; the hub makes the preimage and sends it in the onion",
+    description:
+      "Held like an outgoing Lightning payment (amount + maximum fee), settled at the real fee, followed until final. " +
+      "The preimage is made by the hub and carried in the keysend record (5482373484); the payment hash is its SHA-256. " +
+      "The hub's own node is refused (pay its users by username instead). The destination must accept keysend.",
+    scope: "send",
+    request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(s.KeysendBody) },
+    responses: { 200: jsonResponse(s.LightningPayment, "succeeded, failed, or pending (followed up by the hub)"), ...errorResponses(400, 401, 403, 409, 413, 422, 503) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const walletId = c.get("principal").walletId;
+    const idempotency = await idempotencyTag(c, "POST /v1/payments/keysend", body);
+    const stored = await walletActor(c.env, walletId).storedAnswer(idempotency);
+    if (stored) return answer(c, stored) as never;
+    let own: string;
+    try {
+      own = await nodePubkey(c.env);
+    } catch (error) {
+      throw new ApiError("lightning_unavailable", `the Lightning node could not be reached: ${(error as Error).message}`);
+    }
+    if (body.destination === own) throw new ApiError("invalid_request", "that is this hub's own node: pay its users by username (POST /v1/payments/intraledger)");
+    const amount_msat = satToMsat(body.amount_sat);
+    await requireTotpForSend(c, amount_msat, idempotency);
+    const preimage = randomHex(32);
+    return answer(
+      c,
+      await walletActor(c.env, walletId).payLightning({
+        idempotency,
+        payment_request: "",
+        payment_hash: await sha256HexOfBytes(hexToBytes(preimage)),
+        amount_msat,
+        amountless: false,
+        max_fee_msat: body.max_fee_sat === undefined ? defaultMaxFeeMsat(amount_msat) : satToMsat(body.max_fee_sat),
+        memo: body.memo ?? null,
+        keysend: { destination: body.destination, preimage },
+      }),
+    ) as never;
   },
 );
