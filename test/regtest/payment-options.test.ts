@@ -1,0 +1,68 @@
+// Payment options against real lnd (docs/decisions/0025): keysend from a hub wallet to alice (lnd
+// --accept-keysend), and a payment too large for any one of the hub's channels to alice, split by
+// lnd over both (MPP, max_parts). Conservation after each.
+
+import { afterEach, describe, expect, it } from "vitest";
+import { createLndClient } from "../../src/lightning";
+import { sha256HexOfBytes } from "../../src/hash";
+import { hexToBytes } from "../../src/lightning/bytes";
+import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, walletStub, type TestAccount } from "../helpers";
+import { Rest, regtestContext } from "./regtest";
+
+const ctx = regtestContext();
+const base64ToHex = (b64: string) => Array.from(atob(b64), (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+
+describe.skipIf(!ctx)("payment options against real lnd", () => {
+  const hubLnd = createLndClient({ baseUrl: ctx?.hub.restUrl ?? "http://unused", fetch: (input, init) => fetch(input, init), macaroonHex: ctx?.hub.macaroonHex });
+  const alice = ctx && new Rest(ctx.alice);
+  const wallets: TestAccount[] = [];
+  const account = async (prefix: string) => {
+    const a = await createAccount(prefix);
+    wallets.push(a);
+    return a;
+  };
+
+  afterEach(async () => {
+    const audits = await Promise.all(wallets.map((a) => auditOf(a.wallet_id)));
+    expectConservation(audits);
+    for (const a of audits) expect(a.problems).toEqual([]);
+  });
+
+  it("keysend: a wallet pays alice by her public key; alice's lnd settles a keysend invoice with the hub's preimage", async () => {
+    const a = await account("ksr");
+    await fund(a, 20_000);
+    const r = await api("POST", "/v1/payments/keysend", { token: a.access_token, key: newKey(), body: { destination: ctx!.alice.pubkey, amount_sat: 1_500, memo: "keysend" } });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json).toMatchObject({ status: "succeeded", amount_msat: 1_500_000 });
+    expect(await sha256HexOfBytes(hexToBytes(r.json.preimage))).toBe(r.json.payment_hash);
+    expect(await balanceOf(a)).toBe(20_000_000 - 1_500_000 - r.json.fee_msat);
+    const { invoices } = await alice!.ok("GET", "/v1/invoices?reversed=true&num_max_invoices=20");
+    const received = invoices.find((i: { r_hash: string }) => base64ToHex(i.r_hash) === r.json.payment_hash);
+    expect(received).toMatchObject({ is_keysend: true, state: "SETTLED", amt_paid_sat: "1500" });
+    expect(base64ToHex(received.r_preimage)).toBe(r.json.preimage);
+    // The hub's own node is refused, nothing moved.
+    const own = await api("POST", "/v1/payments/keysend", { token: a.access_token, key: newKey(), body: { destination: ctx!.hub.pubkey, amount_sat: 1_000 } });
+    expect(own.status).toBe(400);
+    expect(await balanceOf(a)).toBe(20_000_000 - 1_500_000 - r.json.fee_msat);
+  });
+
+  it("MPP: 6.5M sat to alice, more than any one of the hub's channels to her holds, arrives in several parts", async () => {
+    const channels = (await hubLnd.listChannels({ active_only: true })).filter((c) => c.remote_pubkey === ctx!.alice.pubkey);
+    expect(channels.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...channels.map((c) => c.local_balance))).toBeLessThan(6_500_000);
+    const a = await account("mpp");
+    expect(await walletStub(a.wallet_id).setLevel(2)).not.toHaveProperty("code");
+    await fund(a, 7_000_000);
+    const invoice = await alice!.addInvoice(6_500_000, "mpp");
+    const r = await api("POST", "/v1/payments/lightning", { token: a.access_token, key: newKey(), body: { payment_request: invoice.payment_request } });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.status).toBe("succeeded");
+    expect(await balanceOf(a)).toBe(7_000_000_000 - 6_500_000_000 - r.json.fee_msat);
+    const outcome = await hubLnd.waitForPayment(invoice.payment_hash, { waitMs: 5_000 });
+    expect(outcome.final).toBe(true);
+    const parts = outcome.payment!.htlcs.filter((h) => h.status === "SUCCEEDED");
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(parts.map((h) => h.route!.hops[0]!.chan_id)).size).toBeGreaterThanOrEqual(2);
+    expect(parts.reduce((s, h) => s + h.route!.total_amt_msat - h.route!.total_fees_msat, 0)).toBe(6_500_000_000);
+  });
+});
