@@ -11,7 +11,7 @@ const transactionOf = (data: Data) => (data.transaction ?? {}) as { amount_msat?
  * The payment fact of a wallet event, from the payer's side so a payment between two wallets counts
  * once: a transfer sent, delivered or returned (`intraledger`, chat payments included); a Lightning
  * payment held, succeeded or failed (`lightning_send`, whether the invoice was a hub wallet's or the
- * outside world's); an invoice paid from outside the hub, through LND (`lightning_receive`; one paid by
+ * outside world's, and keysend payments); an invoice paid from outside the hub, through LND (`lightning_receive`; one paid by
  * another hub wallet is that wallet's `lightning_send`); an on-chain withdrawal held, sent or failed
  * (`onchain_send`); an on-chain deposit credited once confirmed (`onchain_receive`; one seen unconfirmed
  * or dropped is no payment yet); a reward credited (`reward`). Every other event (the faucet's credits
