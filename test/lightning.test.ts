@@ -379,6 +379,25 @@ describe("sending", () => {
     await conserved(a, b);
   });
 
+  it("an outside HTLC held unseen (its invoice events lost) when another wallet pays the amountless invoice inside the hub: the HTLC goes back, credited once (simulation, seed 5)", async () => {
+    // Found by the deterministic simulation (test/simulation.test.ts, seed 5 of 400 operations, before its invariant
+    // compared the hub with LND): the outside world was told `pending` for 2,270 sat, the hub says paid for 7.
+    const [owner, payer] = [await createAccount("rx"), await createAccount("tx")];
+    await fund(payer, 100);
+    const inv = await api("POST", "/v1/invoices", { body: {}, token: owner.access_token });
+    const outside = await sim("/sim/pay", { payment_request: inv.json.payment_request, amount_sat: 2270, wait_ms: 100, drop_invoice_events: true });
+    expect(outside.json.status).toBe("pending");
+    expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("ACCEPTED");
+    const inside = await payLn(payer, inv.json.payment_request, { amount_sat: 7 });
+    expect(inside.json).toMatchObject({ status: "succeeded", amount_msat: 7_000, fee_msat: 0 });
+    await runDurableObjectAlarm(node());
+    await waitFor(async () => (await lnd.lookupInvoice(inv.json.payment_hash)).state === "CANCELED", "the outside HTLC given back");
+    expect((await api("GET", `/v1/invoices/${inv.json.payment_hash}`, { token: owner.access_token })).json).toMatchObject({ status: "paid", paid_msat: 7_000 });
+    expect([await balanceOf(owner), await balanceOf(payer)]).toEqual([7_000, 93_000]);
+    expect((await api("GET", "/v1/events?after=0", { token: owner.access_token })).json.events.map((e: any) => e.type)).toEqual(["invoice.paid"]);
+    await conserved(owner, payer);
+  });
+
   it("refuses expired, foreign-network, malformed invoices and insufficient balance, changing nothing", async () => {
     const a = await createAccount("tx");
     await fund(a, 1000);
