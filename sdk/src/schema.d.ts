@@ -313,7 +313,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Estimate the routing fee of paying an invoice (zero for hub invoices) */
+        /** Estimate the routing fee of paying an invoice (zero for hub invoices): probed along the route for an invoice with an amount, from the graph for an amountless one */
         post: operations["estimateLightningFee"];
         delete?: never;
         options?: never;

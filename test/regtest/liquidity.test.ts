@@ -79,5 +79,13 @@ describe.skipIf(!ctx)("liquidity policy against real lnd", () => {
       60_000,
     );
     expect((await hubLnd.listChannels({ active_only: true })).filter((c) => c.remote_pubkey === alice)).toHaveLength(before + 1);
+
+    // The test's own cleanup (the hub never closes a channel): closed cooperatively, so that the other files
+    // see the network's three channels.
+    const point = (await hubLnd.listChannels()).find((c) => c.channel_point.startsWith(opened.funding_txid!))!.channel_point;
+    await control!.lncli("hub", "closechannel", "--funding_txid", point.split(":")[0]!, "--output_index", point.split(":")[1]!, "--sat_per_vbyte", "5");
+    await control!.mine(1);
+    await waitFor(async () => !(await hubLnd.listChannels()).some((c) => c.channel_point === point), "the test's channel closed", 60_000);
+    await waitFor(async () => (await hubLnd.pendingChannels()).pending_open_channels.length === 0, "nothing pending", 30_000);
   });
 });

@@ -99,12 +99,15 @@ lightning.openapi(
   },
 );
 
+/** How long the fee estimate's probe may take (seconds). */
+const PROBE_TIMEOUT_S = 10;
+
 lightning.openapi(
   authedRoute({
     method: "post",
     path: "/v1/payments/lightning/estimate",
     operationId: "estimateLightningFee",
-    summary: "Estimate the routing fee of paying an invoice (zero for hub invoices)",
+    summary: "Estimate the routing fee of paying an invoice (zero for hub invoices): probed along the route for an invoice with an amount, from the graph for an amountless one",
     scope: "read",
     request: jsonBody(s.EstimateBody),
     responses: { 200: jsonResponse(s.FeeEstimate, "estimate"), ...errorResponses(400, 401, 403, 413, 422, 503) },
@@ -115,7 +118,12 @@ lightning.openapi(
     if (await lightningNode(c.env).isHubInvoice(invoice.payment_hash)) return c.json({ fee_msat: 0, internal: true, max_fee_msat: 0 }, 200);
     let estimate;
     try {
-      estimate = await lndClient(c.env).estimateRouteFee({ dest: invoice.payee, amt_sat: Math.ceil(amount_msat / MSAT_PER_SAT) });
+      // An invoice with an amount is probed (LND sends an HTLC no one can settle along the route it would
+      // take: the fee of a route with the liquidity today); an amountless one is estimated from the graph.
+      estimate =
+        invoice.amount_msat !== null
+          ? await lndClient(c.env, (PROBE_TIMEOUT_S + 5) * 1000).estimateRouteFee({ payment_request: body.payment_request, timeout: PROBE_TIMEOUT_S })
+          : await lndClient(c.env).estimateRouteFee({ dest: invoice.payee, amt_sat: Math.ceil(amount_msat / MSAT_PER_SAT) });
     } catch (error) {
       // LND answered (e.g. "unable to find a path to destination"): a fact about the route.
       if (error instanceof LndError) throw new ApiError("no_route", `no route: ${error.message}`);
