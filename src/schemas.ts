@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { ACCESS_TOKEN_TTL_S, ALL_SCOPES } from "./auth/tokens";
 import { MESSAGE_TEXT } from "./chat";
 import { MAX_INVOICE_LENGTH } from "./bolt11";
+import { PAY_MAX_PARTS } from "./payment-rules";
 import { ERROR_MESSAGE_MAX_LENGTH } from "./errors";
 import { ENCRYPTION_PUBLIC_KEY_PATTERN, ENCRYPTION_PUBLIC_KEY_RULE } from "./encryption-key";
 import { USERNAME_PATTERN, USERNAME_RULE, isReservedUsername } from "./identifiers";
@@ -275,6 +276,7 @@ export const LightningPayBody = z
     payment_request: PaymentRequest,
     amount_sat: amountSat(MAX_PAYMENT_SAT).optional().openapi({ description: "only for invoices without an amount" }),
     max_fee_sat: z.number().int().min(0).max(MAX_PAYMENT_SAT).optional().openapi({ description: "default max(10 sat, 0.5 %)" }),
+    max_parts: z.number().int().min(1).max(PAY_MAX_PARTS).optional().openapi({ description: `the most parts LND may split the payment into (MPP; default ${PAY_MAX_PARTS}); 1: one route` }),
   })
   .strict();
 export const KeysendBody = z

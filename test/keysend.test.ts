@@ -88,3 +88,26 @@ describe("keysend", () => {
     expect((await api("GET", "/v1/wallet/transactions", { token: a.access_token })).json.transactions.filter((t: { kind: string }) => t.kind === "lightning")).toEqual([]);
   });
 });
+
+describe("MPP: max_parts on a Lightning payment", () => {
+  it("is passed with the payment (1 to 16); out of bounds is a 400 with nothing moved", async () => {
+    const a = await account();
+    await fund(a, 20_000);
+    const invoice = async () => (await api("POST", "/dev/sim/invoices", { body: { amount_sat: 1_000, memo: "mpp" } })).json.payment_request as string;
+    for (const max_parts of [0, 17, 1.5, "2"]) {
+      const r = await api("POST", "/v1/payments/lightning", { token: a.access_token, key: newKey(), body: { payment_request: await invoice(), max_parts } });
+      expect(r.status, JSON.stringify(r.json)).toBe(400);
+    }
+    expect(await balanceOf(a)).toBe(20_000_000);
+    const key = newKey();
+    const body = { payment_request: await invoice(), max_parts: 1 };
+    const r = await api("POST", "/v1/payments/lightning", { token: a.access_token, key, body });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.status).toBe("succeeded");
+    expect(await balanceOf(a)).toBe(20_000_000 - 1_000_000 - r.json.fee_msat);
+    // A retry answers the same payment.
+    const again = await api("POST", "/v1/payments/lightning", { token: a.access_token, key, body });
+    expect(again.json.payment_hash).toBe(r.json.payment_hash);
+    expect(await balanceOf(a)).toBe(20_000_000 - 1_000_000 - r.json.fee_msat);
+  });
+});

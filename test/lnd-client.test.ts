@@ -712,6 +712,43 @@ describe("requests: paths, headers, encodings", () => {
     expect(req.body).not.toHaveProperty("cancelable"); // closing our stream must not cancel the payment
   });
 
+  it("encodes a keysend SendPaymentV2: dest and payment_hash as base64, the preimage record keyed by its type; no payment_request", async () => {
+    const { fetch, requests } = recordingFetch(() => new Response(""));
+    const preimage = "11".repeat(32);
+    const hash = "22".repeat(32);
+    await collect(
+      makeClient(fetch).sendPayment({ payment_request: "", dest: NODE_PUBKEY, payment_hash: hash, amt_msat: 1_000, dest_custom_records: { "5482373484": preimage }, fee_limit_msat: 10, timeout_seconds: 30 }),
+    );
+    const b64 = (hex: string) => btoa(String.fromCharCode(...hex.match(/../g)!.map((h) => parseInt(h, 16))));
+    expect(requests[0]!.body).toEqual({
+      dest: b64(NODE_PUBKEY),
+      payment_hash: b64(hash),
+      dest_custom_records: { "5482373484": b64(preimage) },
+      amt_msat: "1000",
+      fee_limit_msat: "10",
+      timeout_seconds: 30,
+    });
+  });
+
+  it("encodes OpenChannelSync and ConnectPeer, and reads PendingChannels and the funding outpoint (txid bytes reversed)", async () => {
+    const txid = "00".repeat(31) + "ab";
+    const { fetch, requests } = recordingFetch((r) =>
+      r.url.pathname === "/v1/channels"
+        ? jsonResponse(200, { funding_txid_bytes: btoa(String.fromCharCode(0xab, ...new Array(31).fill(0))), output_index: 1 })
+        : r.url.pathname === "/v1/channels/pending"
+          ? jsonResponse(200, { total_limbo_balance: "0", pending_open_channels: [{ channel: { remote_node_pub: NODE_PUBKEY, channel_point: `${txid}:1`, capacity: "2000000", local_balance: "1996510", remote_balance: "0", initiator: "INITIATOR_LOCAL" } }] })
+          : jsonResponse(200, {}),
+    );
+    const lnd = makeClient(fetch);
+    expect(await lnd.openChannel({ node_pubkey: NODE_PUBKEY, local_funding_amount: 2_000_000 })).toEqual({ funding_txid: txid, output_index: 1 });
+    expect(requests[0]!.body).toEqual({ node_pubkey: btoa(String.fromCharCode(...NODE_PUBKEY.match(/../g)!.map((h) => parseInt(h, 16)))), local_funding_amount: "2000000" });
+    await lnd.connectPeer(NODE_PUBKEY, "127.0.0.1:9735");
+    expect(requests[1]!.body).toEqual({ addr: { pubkey: NODE_PUBKEY, host: "127.0.0.1:9735" }, perm: false });
+    expect((await lnd.pendingChannels()).pending_open_channels).toEqual([
+      { remote_node_pub: NODE_PUBKEY, channel_point: `${txid}:1`, capacity: 2_000_000, local_balance: 1_996_510, remote_balance: 0, initiator: true },
+    ]);
+  });
+
   it("encodes EstimateRouteFee for both graph and probe estimates", async () => {
     const { fetch, requests } = recordingFetch(() =>
       jsonResponse(200, { routing_fee_msat: "1010", time_lock_delay: "184", failure_reason: "FAILURE_REASON_NONE" }),

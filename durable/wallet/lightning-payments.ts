@@ -32,6 +32,7 @@ interface PaymentRow {
   created_at: string;
   keysend_destination: string | null;
   keysend_preimage: string | null;
+  max_parts: number | null;
 }
 
 /** How long one tracking run waits on LND for a pending payment, and how soon it looks again. */
@@ -70,6 +71,8 @@ export class LightningPayments implements Part {
     // Keysend (docs/decisions/0025): the destination and the preimage the hub made, kept to send it again after a crash.
     `ALTER TABLE lightning_payments ADD COLUMN keysend_destination TEXT;
      ALTER TABLE lightning_payments ADD COLUMN keysend_preimage TEXT;`,
+    // MPP: the caller's max_parts (null: PAY_MAX_PARTS), kept for a send after a crash.
+    `ALTER TABLE lightning_payments ADD COLUMN max_parts INTEGER;`,
   ];
   readonly tasks: readonly Task[] = [
     {
@@ -154,9 +157,10 @@ export class LightningPayments implements Part {
       }
       this.limits.record(kind, request.amount_msat, transaction);
       this.kit.sql`INSERT INTO lightning_payments (payment_id, payment_hash, payment_request, route, amountless, amount_msat, reserved_msat, status, transaction_id,
-                                                   created_at, updated_at, keysend_destination, keysend_preimage)
+                                                   created_at, updated_at, keysend_destination, keysend_preimage, max_parts)
                    VALUES (${payment_id}, ${request.payment_hash}, ${request.payment_request}, ${route}, ${request.amountless ? 1 : 0}, ${request.amount_msat},
-                           ${reserved}, 'pending', ${transaction.id}, ${now}, ${now}, ${request.keysend?.destination ?? null}, ${request.keysend?.preimage ?? null})`;
+                           ${reserved}, 'pending', ${transaction.id}, ${now}, ${now}, ${request.keysend?.destination ?? null}, ${request.keysend?.preimage ?? null},
+                           ${request.max_parts ?? null})`;
       if (transfer_id) this.ledger.post(`${transfer_id}:debit`, journals.transferDebit(request.amount_msat), now);
       else this.ledger.post(`${payment_id}:hold`, journals.paymentHold(reserved), now);
       this.events.append("payment.pending", { ...this.byId(payment_id)!, balance_msat: this.ledger.balanceOf("wallet") }, now);
@@ -248,7 +252,7 @@ export class LightningPayments implements Part {
               payment_hash: p.payment_hash,
               dest_custom_records: { [KEYSEND_RECORD]: p.keysend_preimage },
             }
-          : { ...common, payment_request: p.payment_request, amt_msat: p.amountless ? p.amount_msat : undefined, max_parts: PAY_MAX_PARTS },
+          : { ...common, payment_request: p.payment_request, amt_msat: p.amountless ? p.amount_msat : undefined, max_parts: p.max_parts ?? PAY_MAX_PARTS },
         { waitMs: this.wiring.payWaitMs },
       );
       await this.applyOutcome(payment_id, outcome);

@@ -3703,6 +3703,8 @@ export interface operations {
                     amount_sat?: number;
                     /** @description default max(10 sat, 0.5 %) */
                     max_fee_sat?: number;
+                    /** @description the most parts LND may split the payment into (MPP; default 16); 1: one route */
+                    max_parts?: number;
                 };
             };
         };

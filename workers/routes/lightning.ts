@@ -161,7 +161,7 @@ lightning.openapi(
     const body = c.req.valid("json");
     const walletId = c.get("principal").walletId;
     const idempotency = await idempotencyTag(c, "POST /v1/payments/lightning", body);
-    const request = { payment_request: body.payment_request, amount_msat: satOrUndefined(body.amount_sat), max_fee_msat: satOrUndefined(body.max_fee_sat) };
+    const request = { payment_request: body.payment_request, amount_msat: satOrUndefined(body.amount_sat), max_fee_msat: satOrUndefined(body.max_fee_sat), max_parts: body.max_parts };
     const checked = await payableOrStored(c.env, walletId, request, idempotency);
     if ("stored" in checked) return answer(c, checked.stored) as never;
     // The amount is the invoice's (or the caller's for an amountless one): TOTP is checked on it before paying.

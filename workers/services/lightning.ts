@@ -67,7 +67,7 @@ export async function payableOrStored(
 export async function payInvoice(
   env: Env,
   walletId: string,
-  request: { payment_request: string; amount_msat?: Msat; max_fee_msat?: Msat },
+  request: { payment_request: string; amount_msat?: Msat; max_fee_msat?: Msat; max_parts?: number },
   idempotency: IdempotencyTag,
   checked?: PayableInvoice,
 ): Promise<ApiAnswer<LightningPayment> | Refusal> {
@@ -82,6 +82,7 @@ export async function payInvoice(
     amountless: invoice.amount_msat === null,
     max_fee_msat: request.max_fee_msat ?? defaultMaxFeeMsat(amount_msat),
     memo: invoice.description,
+    ...(request.max_parts === undefined ? {} : { max_parts: request.max_parts }),
   });
 }
 
