@@ -398,6 +398,28 @@ describe("sending", () => {
     await conserved(owner, payer);
   });
 
+  it("paid inside the hub while LND was unreachable, then an outside HTLC for it: given back once LND is back, not held (simulation, seed 3187473666)", async () => {
+    // Found by the deterministic simulation (a ten-minute soak; seed 3187473666, shrunk from 500 operations to 13):
+    // the HTLC arrived on the invoice's stream, the wallet refused it (paid inside the hub), the cancel failed
+    // (LND unreachable) and the node marked the invoice canceled anyway, so no sweep looked at it again and
+    // LND held the outside payer's HTLC (ACCEPTED) until it would time out.
+    const [owner, payer] = [await createAccount("rx"), await createAccount("tx")];
+    await fund(payer, 60_000);
+    const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 4956 }, token: owner.access_token });
+    await sim("/sim/knobs", { unreachable: "drop" });
+    expect((await payLn(payer, inv.json.payment_request)).json).toMatchObject({ status: "succeeded", fee_msat: 0 });
+    const outside = await sim("/sim/pay", { payment_request: inv.json.payment_request, wait_ms: 800 });
+    expect(outside.json.status).toBe("pending");
+    await sim("/sim/knobs", {});
+    expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("ACCEPTED");
+    expect(await runDurableObjectAlarm(node())).toBe(true);
+    expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("CANCELED");
+    expect((await api("GET", `/v1/invoices/${inv.json.payment_hash}`, { token: owner.access_token })).json).toMatchObject({ status: "paid", paid_msat: 4_956_000 });
+    expect([await balanceOf(owner), await balanceOf(payer)]).toEqual([4_956_000, 60_000_000 - 4_956_000]);
+    expect((await api("GET", "/v1/events?after=0", { token: owner.access_token })).json.events.map((e: any) => e.type)).toEqual(["invoice.paid"]);
+    await conserved(owner, payer);
+  });
+
   it("refuses expired, foreign-network, malformed invoices and insufficient balance, changing nothing", async () => {
     const a = await createAccount("tx");
     await fund(a, 1000);

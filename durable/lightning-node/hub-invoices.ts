@@ -115,8 +115,15 @@ export class HubInvoices implements Part {
   private async creditAndSettle(row: InvoiceRow, amount_msat: Msat): Promise<string> {
     const credited = await this.wallets(row.wallet_id).creditInvoice(row.payment_hash, amount_msat);
     if (!credited.ok) {
-      // Paid internally or canceled meanwhile: the outside HTLC goes back to its payer.
-      await this.lnd().cancelInvoice(row.payment_hash).catch(() => undefined);
+      // Paid internally or canceled meanwhile: the outside HTLC goes back to its payer. Marked canceled only
+      // once LND canceled it: if LND cannot be reached, the row stays as it was (open: the sweep lists the
+      // ACCEPTED invoice again and cancels it then), or the HTLC would be held until it timed out.
+      try {
+        await this.lnd().cancelInvoice(row.payment_hash);
+      } catch {
+        this.kit.scheduler.arm(Date.now() + SWEEP_INTERVAL_MS);
+        return row.state;
+      }
       this.kit.sql`UPDATE invoices SET state = 'canceled' WHERE payment_hash = ${row.payment_hash}`;
       return "canceled";
     }
