@@ -129,7 +129,9 @@ describe("liquidity policy: properties", () => {
         evaluate_every_s: 600,
       }),
     );
-  const input = fc.tuple(policyArb, fc.array(channelArb, { maxLength: 12 }), fc.array(pendingArb, { maxLength: 3 }), fc.integer({ min: 0, max: 500_000_000 }));
+  // Channel ids are unique, as LND's are.
+  const channelsArb = fc.array(channelArb, { maxLength: 12 }).map((cs) => cs.map((c, i) => ({ ...c, chan_id: String(i + 1) })));
+  const input = fc.tuple(policyArb, channelsArb, fc.array(pendingArb, { maxLength: 3 }), fc.integer({ min: 0, max: 500_000_000 }));
 
   it("never recommends a close; at most one open, within the size bounds, to a preferred peer with nothing being opened", () => {
     fc.assert(
