@@ -136,3 +136,26 @@ describe("liquidity policy in the node", () => {
     expect("opens" in connected && connected.opens[0]).toMatchObject({ peer_pubkey: NODES.dave.pubkey, state: "pending" });
   });
 });
+
+describe("liquidity policy when LND cannot be read", () => {
+  it("the evaluation is null (not the last one with a new time), lightning_unavailable; the next one reads LND again", async () => {
+    await evaluateWith(null);
+    expect((await report()).evaluation).not.toBeNull();
+    // The node's liquidity part talks to LND through a scope of the simulator where LND is down.
+    await testEnv.LND_SIM!.fetch("http://sim/scope/liq-down/sim/knobs", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ unreachable: "503" }) });
+    const failed = await onNode(async (n) => {
+      const lnd = n.liquidityPolicy.lnd;
+      n.liquidityPolicy.lnd = (timeoutMs) =>
+        createLndClient({ baseUrl: "http://lnd/scope/liq-down", fetch: (input, init) => testEnv.LND_SIM!.fetch(input, init), timeoutMs });
+      try {
+        return await n.liquidityPolicy.evaluate();
+      } finally {
+        n.liquidityPolicy.lnd = lnd;
+      }
+    });
+    expect(failed).toMatchObject({ code: "lightning_unavailable" });
+    expect((await report()).evaluation).toBeNull();
+    await evaluateWith(null);
+    expect((await report()).evaluation.totals.channels).toBe(4);
+  });
+});

@@ -138,7 +138,7 @@ export class Liquidity implements Part {
     } catch (error) {
       // Tried again at the next evaluation (the scheduler's retry for a task that throws is for bugs).
       this.kit.sql`INSERT INTO liquidity_evaluation (id, evaluated_at, evaluation) VALUES (1, ${Date.now()}, ${JSON.stringify(null)})
-                   ON CONFLICT (id) DO UPDATE SET evaluated_at = excluded.evaluated_at`;
+                   ON CONFLICT (id) DO UPDATE SET evaluated_at = excluded.evaluated_at, evaluation = excluded.evaluation`;
       return refuse("lightning_unavailable", `LND's channels could not be read: ${(error as Error)?.message ?? String(error)}`);
     }
     this.kit.sql`INSERT INTO liquidity_evaluation (id, evaluated_at, evaluation) VALUES (1, ${Date.now()}, ${JSON.stringify(evaluation)})
