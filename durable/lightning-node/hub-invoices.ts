@@ -1,5 +1,5 @@
 import { refuse, type Refusal } from "../../src/errors";
-import { LndError, type Invoice, type LndRestClient } from "../../src/lightning";
+import { GrpcCode, LndError, type Invoice, type LndRestClient } from "../../src/lightning";
 import type { Msat } from "../../src/money";
 import type { ActorKit, Part, Task } from "../kit/part";
 import type { HoldInvoiceRequest, WalletPort } from "../ports";
@@ -11,12 +11,15 @@ const SWEEP_PAGE = 1000;
 const SWEEP_LOOKUPS = 50;
 /** An invoice stays watched this long past its expiry, for an HTLC accepted at the last moment. */
 const EXPIRY_GRACE_MS = 60_000;
+/** An invoice LND does not know is given up by the sweep once this old (no creation takes as long). */
+const UNKNOWN_GRACE_MS = 60_000;
 
 interface InvoiceRow {
   payment_hash: string;
   wallet_id: string;
   state: string;
   expires_at: number;
+  created_at: number;
 }
 
 /**
@@ -181,7 +184,18 @@ export class HubInvoices implements Part {
           if (listed.state === "OPEN") this.watch(row.payment_hash);
         } else if (lookups++ < SWEEP_LOOKUPS) {
           // Not pending in LND (settled or canceled there), or beyond the listing: ask for it.
-          await this.apply(await this.lnd().lookupInvoice(row.payment_hash));
+          let found: Invoice;
+          try {
+            found = await this.lnd().lookupInvoice(row.payment_hash);
+          } catch (error) {
+            // LND does not know it (its creation was cut short: the node died between the row and LND's
+            // answer): it can never be paid. Skipped, not the end of the sweep (every invoice after it
+            // went unswept while it stayed), and given up once older than any creation in progress.
+            if (!(error instanceof LndError) || error.code !== GrpcCode.NOT_FOUND) throw error;
+            if (row.created_at < now - UNKNOWN_GRACE_MS) this.kit.sql`UPDATE invoices SET state = 'canceled' WHERE payment_hash = ${row.payment_hash} AND state = 'open'`;
+            continue;
+          }
+          await this.apply(found);
         }
       }
     } catch (error) {

@@ -302,11 +302,10 @@ async function checkBalances(world: World): Promise<void> {
       move(byName.get(j.message.payment.to), j.message.payment.amount_msat);
     }
   }
-  for (const [n, invoice] of world.invoices) {
+  for (const invoice of world.invoices.values()) {
     const owner = world.accounts.get(invoice.account)!;
     const hub = (await get(`/v1/invoices/${invoice.payment_hash}`, owner.access_token)).json;
     if (hub?.status === "paid") move(invoice.account, hub.paid_msat);
-    void n;
   }
   const seenRequests = new Set<string>();
   for (const req of world.requests.values()) {
