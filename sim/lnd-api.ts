@@ -59,6 +59,10 @@ const LIST_INVOICES_QUERY: Schema = {
   creation_date_start: "uint64", creation_date_end: "uint64",
 };
 const SUBSCRIBE_QUERY: Schema = { add_index: "uint64", settle_index: "uint64" };
+const LIST_PAYMENTS_QUERY: Schema = {
+  include_incomplete: "bool", index_offset: "uint64", max_payments: "uint64", reversed: "bool", count_total_payments: "bool",
+  creation_date_start: "uint64", creation_date_end: "uint64",
+};
 const TRACK_QUERY: Schema = { no_inflight_updates: "bool" };
 const NEW_ADDRESS_QUERY: Schema = { type: "string", account: "string" };
 const GET_TRANSACTIONS_QUERY: Schema = { start_height: "int32", end_height: "int32", account: "string", index_offset: "uint32", max_transactions: "uint32" };
@@ -163,6 +167,12 @@ export class LndApi {
         bytesParam: "payment_hash",
         query: TRACK_QUERY,
         handle: (c) => payments.track(c.param, c.query.bool("no_inflight_updates"), c.request.signal),
+      },
+      {
+        method: "GET",
+        pattern: /^\/v1\/payments$/,
+        query: LIST_PAYMENTS_QUERY,
+        handle: (c) => payments.list(c.query.bool("include_incomplete"), c.query.uint("creation_date_start")),
       },
       { method: "POST", pattern: /^\/v2\/router\/route\/estimatefee$/, body: ROUTE_FEE, handle: (c) => payments.estimateFee(c.body) },
       {

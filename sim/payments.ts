@@ -9,7 +9,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { InvalidInvoiceError, decodeInvoice, type DecodedInvoice } from "../src/bolt11";
 import { failChain, lockChain, settleChain } from "./channels";
-import type { SimContext } from "./context";
+import { randomHex32, type SimContext } from "./context";
 import type { InvoiceBook } from "./invoices";
 import type { Knobs } from "./knobs";
 import { paymentJson } from "./lnd-json";
@@ -133,11 +133,17 @@ export class PaymentBook {
     if (dest === "") throw lndError("sim: a payment needs a payment_request or a dest");
     if (dest.length !== 66) throw lndError(`invalid vertex length of ${dest.length / 2}, want 33`);
     if (amountMsat === 0) throw lndError("amount must be specified when paying to a node");
-    const hash = f.bytes("payment_hash");
+    const amp = f.bool("amp");
+    // AMP: LND draws the set id, which is the payment's identifier (its payment_hash) and ignores payment_hash.
+    // The simulator draws a preimage and uses its SHA-256 as the set id (in LND each part has its own
+    // hash and preimage, derived from a root share); the payment address is the caller's, or random.
+    const ampPreimage = amp ? randomHex32() : "";
+    const hash = amp ? bytesToHex(sha256(hexToBytes(ampPreimage))) : f.bytes("payment_hash");
     if (hash.length !== 64) throw lndError("payment hash must be given when paying to a node");
+    const paymentAddr = amp ? f.bytes("payment_addr") || randomHex32() : "";
     const records = f.object("dest_custom_records");
     const record = records[KEYSEND_TYPE];
-    const preimage = typeof record === "string" ? (bodyBytesToHex(record) ?? "") : "";
+    const preimage = amp ? ampPreimage : typeof record === "string" ? (bodyBytesToHex(record) ?? "") : "";
     if (!f.bool("allow_self_payment") && dest === HUB.pubkey) throw lndError("self-payments not allowed");
     const existing = this.ctx.store.payment(hash);
     if (existing?.status === "SUCCEEDED") throw new GrpcError(Code.ALREADY_EXISTS, "invoice is already paid");
@@ -146,7 +152,7 @@ export class PaymentBook {
     // The destination keeps what the onion carried: a preimage of the hash is a payment it can settle.
     if (node && node.name !== "hub" && preimage.length === 64 && bytesToHex(sha256(hexToBytes(preimage))) === hash) {
       this.ctx.store.putOutsideInvoice({
-        hash, preimage, node: node.name, paymentRequest: "", paymentAddr: "", amountMsat: null,
+        hash, preimage, node: node.name, paymentRequest: "", paymentAddr, amountMsat: null,
         expiresAtMs: this.ctx.nowMs() + 24 * 3600_000, knobs: {}, paid: false,
       });
     }
@@ -154,7 +160,7 @@ export class PaymentBook {
       hash,
       paymentIndex: this.ctx.store.next("payment_index"),
       paymentRequest: "",
-      paymentAddr: "",
+      paymentAddr,
       valueMsat: amountMsat,
       feeMsat: 0,
       status: "IN_FLIGHT",
@@ -168,7 +174,7 @@ export class PaymentBook {
     const stream = new NdjsonStream(signal);
     this.ctx.events.payments.add(hash, stream, { noInflightUpdates: f.bool("no_inflight_updates") });
     this.update(payment);
-    const decoded = { payee: dest, payment_hash: hash, payment_secret: "", min_final_cltv_expiry: OUTSIDE_FINAL_CLTV } as unknown as DecodedInvoice;
+    const decoded = { payee: dest, payment_hash: hash, payment_secret: paymentAddr, min_final_cltv_expiry: OUTSIDE_FINAL_CLTV } as unknown as DecodedInvoice;
     const options: SendOptions = { feeLimitMsat, outgoingChanIds: f.list("outgoing_chan_ids").map(String), lastHopPubkey: f.bytes("last_hop_pubkey") };
     this.pay(payment, decoded, options, knobs);
     return stream.response;
@@ -190,6 +196,15 @@ export class PaymentBook {
     if (!noInflightUpdates) stream.send(paymentJson(payment));
     this.ctx.events.payments.add(payment.hash, stream, { noInflightUpdates });
     return stream.response;
+  }
+
+  /** ListPayments: payments created at or after creation_date_start (unix seconds), in-flight ones only if include_incomplete. */
+  list(includeIncomplete: boolean, creationDateStart: number): JsonObject {
+    const payments = this.ctx.store
+      .allPayments()
+      .filter((p) => (includeIncomplete || p.status !== "IN_FLIGHT") && Number(BigInt(p.creationTimeNs) / 1_000_000_000n) >= creationDateStart)
+      .map(paymentJson);
+    return { payments, first_index_offset: "0", last_index_offset: "0", total_num_payments: "0" };
   }
 
   /** EstimateRouteFee: a graph estimate for {dest, amt_sat}, a probe for {payment_request}. */

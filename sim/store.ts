@@ -343,6 +343,11 @@ export class Store {
     );
   }
 
+  /** Every payment, by payment index. */
+  allPayments(): HubPayment[] {
+    return this.rows("SELECT data FROM payments ORDER BY payment_index").map((r) => JSON.parse(String(r.data)) as HubPayment);
+  }
+
   /** In-flight payments whose attempt resolves at or before `nowMs`. */
   duePayments(nowMs: number): HubPayment[] {
     return this.rows("SELECT data FROM payments WHERE resolve_at_ms IS NOT NULL AND resolve_at_ms <= ?", nowMs).map(

@@ -285,6 +285,14 @@ export const KeysendBody = z
     amount_sat: amountSat(MAX_PAYMENT_SAT),
     max_fee_sat: z.number().int().min(0).max(MAX_PAYMENT_SAT).optional().openapi({ description: "default max(10 sat, 0.5 %)" }),
     memo: z.string().max(200).optional().openapi({ description: "kept in the payer's history; not sent" }),
+    amp: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          "spontaneous AMP instead of keysend: LND splits the payment (up to 16 parts) and draws the set id, answered as amp_set_id; " +
+          "payment_hash is then a payment address the hub chose (to find the payment again). The destination must accept AMP.",
+      }),
   })
   .strict();
 export const EstimateBody = z.object({ payment_request: PaymentRequest, amount_sat: amountSat(MAX_PAYMENT_SAT).optional() }).strict();
@@ -297,6 +305,9 @@ export const LightningPayment = z
     amount_msat: MsatOut,
     fee_msat: MsatOut,
     preimage: hexOut(32).optional(),
+    amp_set_id: hexOut(32)
+      .optional()
+      .openapi({ description: "AMP payments: the set id LND drew (its payment identifier), once LND has reported it; payment_hash is then the payment address the hub chose" }),
     // LND's words or the hub's, cut where the payment is answered (durable/wallet/lightning-payments.ts).
     failure_reason: ErrorMessageOut.optional(),
     transaction: Transaction,

@@ -730,6 +730,21 @@ describe("requests: paths, headers, encodings", () => {
     });
   });
 
+  it("encodes a spontaneous AMP SendPaymentV2 (amp, the hub's payment_addr, no payment_hash) and ListPayments' query, reading its payments", async () => {
+    const addr = "33".repeat(32);
+    const { fetch, requests } = recordingFetch((r) =>
+      r.url.pathname === "/v1/payments" ? jsonResponse(200, { payments: [lndPaymentJson({ hash: ODD_HASH, status: "IN_FLIGHT" })] }) : new Response(""),
+    );
+    const client = makeClient(fetch);
+    await collect(client.sendPayment({ payment_request: "", dest: NODE_PUBKEY, amp: true, payment_addr: addr, amt_msat: 1_000, max_parts: 16, fee_limit_msat: 10, timeout_seconds: 30 }));
+    const b64 = (hex: string) => btoa(String.fromCharCode(...hex.match(/../g)!.map((h) => parseInt(h, 16))));
+    expect(requests[0]!.body).toEqual({ dest: b64(NODE_PUBKEY), amp: true, payment_addr: b64(addr), amt_msat: "1000", max_parts: 16, fee_limit_msat: "10", timeout_seconds: 30 });
+    const listed = await client.listPayments({ include_incomplete: true, creation_date_start: 1_700_000_000, max_payments: 10_000 });
+    expect(listed.map((p) => [p.payment_hash, p.status])).toEqual([[ODD_HASH, "IN_FLIGHT"]]);
+    const q = requests[1]!.url.searchParams;
+    expect([q.get("include_incomplete"), q.get("creation_date_start"), q.get("max_payments")]).toEqual(["true", "1700000000", "10000"]);
+  });
+
   it("encodes OpenChannelSync and ConnectPeer, and reads PendingChannels and the funding outpoint (txid bytes reversed)", async () => {
     const txid = "00".repeat(31) + "ab";
     const { fetch, requests } = recordingFetch((r) =>
@@ -911,6 +926,8 @@ describe("responses: number, bytes and enum conversion", () => {
       amt_to_forward_msat: 150_000,
       fee_msat: 1000,
       expiry: 820043,
+      // The last hop's MPP record: how an AMP payment is found again by the payment address the hub chose.
+      mpp_payment_addr: "11".repeat(32),
     });
     expect(done.htlcs[0]!.preimage).toBe(preimage);
   });

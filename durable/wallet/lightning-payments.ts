@@ -1,7 +1,8 @@
 import { boundedMessage, refuse, isRefusal, type Refusal } from "../../src/errors";
 import { newId } from "../../src/ids";
 import { journals } from "../../src/ledger";
-import { GrpcCode, LndError, type LndRestClient, type PaymentOutcome } from "../../src/lightning";
+import { GrpcCode, LndError, type LndRestClient, type Payment, type PaymentOutcome } from "../../src/lightning";
+import { isFinalPayment } from "../../src/lightning/payment-outcome";
 import type { Msat } from "../../src/money";
 import { KEYSEND_RECORD, PAY_MAX_PARTS, PAY_TIMEOUT_S, selfPaymentRefusal } from "../../src/payment-rules";
 import type { ApiAnswer, Counterparty, LightningPayment, TransferPayload } from "../../src/wallet-types";
@@ -33,6 +34,8 @@ interface PaymentRow {
   keysend_destination: string | null;
   keysend_preimage: string | null;
   max_parts: number | null;
+  amp: number;
+  amp_set_id: string | null;
 }
 
 /** How long one tracking run waits on LND for a pending payment, and how soon it looks again. */
@@ -40,6 +43,11 @@ const TRACK_WAIT_MS = 2_000;
 export const PAYMENT_TRACK_INTERVAL_MS = 10_000;
 /** A new payment is first followed up this soon (if its request did not see it end). */
 const FIRST_TRACK_AFTER_MS = 5_000;
+/**
+ * An AMP payment whose set id the hub never heard (it died before LND's first answer) and that LND's
+ * ListPayments does not show this long after it was held: LND never started it, so it is sent then.
+ */
+export const AMP_UNSEEN_GRACE_MS = 60_000;
 /** Pending outgoing payments one tracking run follows up. */
 const PAYMENTS_PER_RUN = 20;
 
@@ -73,6 +81,9 @@ export class LightningPayments implements Part {
      ALTER TABLE lightning_payments ADD COLUMN keysend_preimage TEXT;`,
     // MPP: the caller's max_parts (null: PAY_MAX_PARTS), kept for a send after a crash.
     `ALTER TABLE lightning_payments ADD COLUMN max_parts INTEGER;`,
+    // Spontaneous AMP (docs/decisions/0025): payment_hash holds the payment address the hub chose; LND's set id once known.
+    `ALTER TABLE lightning_payments ADD COLUMN amp INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE lightning_payments ADD COLUMN amp_set_id TEXT;`,
   ];
   readonly tasks: readonly Task[] = [
     {
@@ -157,10 +168,10 @@ export class LightningPayments implements Part {
       }
       this.limits.record(kind, request.amount_msat, transaction);
       this.kit.sql`INSERT INTO lightning_payments (payment_id, payment_hash, payment_request, route, amountless, amount_msat, reserved_msat, status, transaction_id,
-                                                   created_at, updated_at, keysend_destination, keysend_preimage, max_parts)
+                                                   created_at, updated_at, keysend_destination, keysend_preimage, max_parts, amp)
                    VALUES (${payment_id}, ${request.payment_hash}, ${request.payment_request}, ${route}, ${request.amountless ? 1 : 0}, ${request.amount_msat},
-                           ${reserved}, 'pending', ${transaction.id}, ${now}, ${now}, ${request.keysend?.destination ?? null}, ${request.keysend?.preimage ?? null},
-                           ${request.max_parts ?? null})`;
+                           ${reserved}, 'pending', ${transaction.id}, ${now}, ${now}, ${request.keysend?.destination ?? request.amp?.destination ?? null},
+                           ${request.keysend?.preimage ?? null}, ${request.max_parts ?? null}, ${request.amp ? 1 : 0})`;
       if (transfer_id) this.ledger.post(`${transfer_id}:debit`, journals.transferDebit(request.amount_msat), now);
       else this.ledger.post(`${payment_id}:hold`, journals.paymentHold(reserved), now);
       this.events.append("payment.pending", { ...this.byId(payment_id)!, balance_msat: this.ledger.balanceOf("wallet") }, now);
@@ -181,6 +192,7 @@ export class LightningPayments implements Part {
     if (!p) return null;
     const answer: LightningPayment = { status: p.status, payment_hash: p.payment_hash, amount_msat: p.amount_msat, fee_msat: p.fee_msat, transaction: this.history.byId(p.transaction_id)! };
     if (p.preimage) answer.preimage = p.preimage;
+    if (p.amp_set_id) answer.amp_set_id = p.amp_set_id;
     // LND's refusal is stored as it came (`LND refused the payment: …`): answered cut, as errors are.
     if (p.failure_reason) answer.failure_reason = boundedMessage(p.failure_reason);
     return answer;
@@ -189,7 +201,7 @@ export class LightningPayments implements Part {
   /** This wallet's payment of a hash: the live attempt (at most one), else the latest that failed; null if none. */
   byHash(payment_hash: string): LightningPayment | null {
     const payment = this.kit.sql<{ payment_id: string }>`
-      SELECT payment_id FROM lightning_payments WHERE payment_hash = ${payment_hash}
+      SELECT payment_id FROM lightning_payments WHERE payment_hash = ${payment_hash} OR amp_set_id = ${payment_hash}
       ORDER BY status = 'failed', created_at DESC, rowid DESC LIMIT 1`[0];
     return payment ? this.byId(payment.payment_id) : null;
   }
@@ -242,7 +254,18 @@ export class LightningPayments implements Part {
     try {
       const common = { fee_limit_msat: p.reserved_msat - p.amount_msat, timeout_seconds: PAY_TIMEOUT_S };
       const outcome = await this.wiring.lnd().payInvoice(
-        p.keysend_destination && p.keysend_preimage
+        p.amp && p.keysend_destination
+          ? {
+              // Spontaneous AMP: LND draws the set id; the payment address is the hub's, to find the payment if no answer comes.
+              ...common,
+              payment_request: "",
+              dest: p.keysend_destination,
+              amt_msat: p.amount_msat,
+              amp: true,
+              payment_addr: p.payment_hash,
+              max_parts: p.max_parts ?? PAY_MAX_PARTS,
+            }
+          : p.keysend_destination && p.keysend_preimage
           ? {
               // Keysend: the preimage travels to the destination in its TLV record; one part (no payment secret to tie parts together).
               ...common,
@@ -278,19 +301,45 @@ export class LightningPayments implements Part {
   private async track(payment_id: string): Promise<"tracked" | "unknown_to_lnd"> {
     const p = this.row(payment_id);
     if (!p || p.status !== "pending") return "tracked";
+    if (p.amp && !p.amp_set_id) return this.findAmp(p);
     try {
-      await this.applyOutcome(payment_id, await this.wiring.lnd().waitForPayment(p.payment_hash, { waitMs: TRACK_WAIT_MS }));
+      await this.applyOutcome(payment_id, await this.wiring.lnd().waitForPayment(p.amp_set_id ?? p.payment_hash, { waitMs: TRACK_WAIT_MS }));
     } catch (error) {
       if (error instanceof LndError && error.code === GrpcCode.NOT_FOUND) return "unknown_to_lnd";
     }
     return "tracked";
   }
 
+  /**
+   * An AMP payment without its set id (no answer from LND came back): LND's payments since it was held, the one
+   * whose parts carry the hub's payment address. Not there after AMP_UNSEEN_GRACE_MS: LND never started it.
+   */
+  private async findAmp(p: PaymentRow): Promise<"tracked" | "unknown_to_lnd"> {
+    let payments: Payment[];
+    try {
+      payments = await this.wiring.lnd().listPayments({ include_incomplete: true, creation_date_start: Math.floor(Date.parse(p.created_at) / 1000) - 60, max_payments: 10_000 });
+    } catch {
+      return "tracked"; // LND unreachable: look again next run
+    }
+    const found = payments.find((payment) => payment.htlcs.some((h) => h.route?.hops.at(-1)?.mpp_payment_addr === p.payment_hash));
+    if (found) {
+      await this.applyOutcome(p.payment_id, isFinalPayment(found) ? { final: true, payment: found } : { final: false, payment: found });
+      return "tracked";
+    }
+    return Date.now() - Date.parse(p.created_at) > AMP_UNSEEN_GRACE_MS ? "unknown_to_lnd" : "tracked";
+  }
+
   private async applyOutcome(payment_id: string, outcome: PaymentOutcome): Promise<void> {
+    // AMP: the first word from LND names the set id; kept so the payment is tracked by it from now on.
+    if (outcome.payment) this.recordAmpSetId(payment_id, outcome.payment.payment_hash);
     if (!outcome.final) return;
     const { payment } = outcome;
     if (payment.status === "SUCCEEDED") await this.finishExternal(payment_id, { fee_msat: payment.fee_msat, preimage: payment.payment_preimage ?? "" });
     else await this.finishExternal(payment_id, { failed: payment.failure_reason });
+  }
+
+  private recordAmpSetId(payment_id: string, set_id: string): void {
+    this.kit.sql`UPDATE lightning_payments SET amp_set_id = ${set_id} WHERE payment_id = ${payment_id} AND amp = 1 AND amp_set_id IS NULL`;
   }
 
   /** One unit of work: settle the hold at the real fee (refunding the rest), or release it whole. */

@@ -366,7 +366,7 @@ export interface paths {
         put?: never;
         /**
          * Pay a node by its public key (keysend): no invoice; the hub makes the preimage and sends it in the onion
-         * @description Held like an outgoing Lightning payment (amount + maximum fee), settled at the real fee, followed until final. The preimage is made by the hub and carried in the keysend record (5482373484); the payment hash is its SHA-256. The hub's own node is refused (pay its users by username instead). The destination must accept keysend.
+         * @description Held like an outgoing Lightning payment (amount + maximum fee), settled at the real fee, followed until final. The preimage is made by the hub and carried in the keysend record (5482373484); the payment hash is its SHA-256. The hub's own node is refused (pay its users by username instead). The destination must accept keysend. With `amp: true` the payment is spontaneous AMP (docs/decisions/0025): LND draws the set id, answered as `amp_set_id`.
          */
         post: operations["payKeysend"];
         delete?: never;
@@ -1559,6 +1559,8 @@ export interface components {
             amount_msat: number;
             fee_msat: number;
             preimage?: string;
+            /** @description AMP payments: the set id LND drew (its payment identifier), once LND has reported it; payment_hash is then the payment address the hub chose */
+            amp_set_id?: string;
             failure_reason?: string;
             transaction: components["schemas"]["Transaction"];
         };
@@ -3817,6 +3819,8 @@ export interface operations {
                     max_fee_sat?: number;
                     /** @description kept in the payer's history; not sent */
                     memo?: string;
+                    /** @description spontaneous AMP instead of keysend: LND splits the payment (up to 16 parts) and draws the set id, answered as amp_set_id; payment_hash is then a payment address the hub chose (to find the payment again). The destination must accept AMP. */
+                    amp?: boolean;
                 };
             };
         };

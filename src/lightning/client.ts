@@ -19,7 +19,7 @@ import {
   decodeWalletBalance,
   decodeWalletState,
 } from "./decode-node";
-import { decodePayment, decodeRouteFee } from "./decode-payments";
+import { decodeListPayments, decodePayment, decodeRouteFee } from "./decode-payments";
 import { waitForFinalPayment } from "./payment-outcome";
 import { LndTransport, type CallOptions, type LndTransportConfig, type StreamOptions } from "./transport";
 import type {
@@ -36,6 +36,7 @@ import type {
   Invoice,
   ListChannelsRequest,
   ListInvoicesRequest,
+  ListPaymentsRequest,
   ListInvoicesResult,
   NodeInfo,
   OnchainTransaction,
@@ -163,6 +164,8 @@ export class LndRestClient {
     if (req.dest_custom_records !== undefined) {
       body.dest_custom_records = Object.fromEntries(Object.entries(req.dest_custom_records).map(([type, value]) => [uint64IdText(type), hexToBase64(value)]));
     }
+    if (req.amp) body.amp = true;
+    if (req.payment_addr !== undefined) body.payment_addr = hexToBase64(hex32(req.payment_addr, "payment_addr"));
     if (req.amt_msat !== undefined) body.amt_msat = int64Text(req.amt_msat, "amt_msat");
     if (req.max_parts !== undefined) body.max_parts = int32(req.max_parts, "max_parts");
     if (req.no_inflight_updates !== undefined) body.no_inflight_updates = req.no_inflight_updates;
@@ -200,6 +203,17 @@ export class LndRestClient {
     const open = (signal: AbortSignal) =>
       this.trackPayment(paymentHashHex, {}, { signal, firstMessageTimeoutMs: undefined });
     return waitForFinalPayment(open, wait.waitMs, wait.signal);
+  }
+
+  /** ListPayments: the node's payments (incomplete ones too if asked), from `creation_date_start` (unix seconds). */
+  async listPayments(req: ListPaymentsRequest = {}, options?: CallOptions): Promise<Payment[]> {
+    const query = {
+      include_incomplete: req.include_incomplete,
+      creation_date_start: optInt(req.creation_date_start, "creation_date_start"),
+      max_payments: optInt(req.max_payments, "max_payments"),
+      index_offset: optInt(req.index_offset, "index_offset"),
+    };
+    return decodeListPayments(await this.http.call("GET", "/v1/payments", { query }, options));
   }
 
   /** Graph estimate with {dest, amt_sat}, or probe with {payment_request, timeout}. */

@@ -83,6 +83,10 @@ function decodeRoute(o: JsonObject): Route {
         amt_to_forward_msat: int(hop, "amt_to_forward_msat"),
         fee_msat: int(hop, "fee_msat"),
         expiry: int(hop, "expiry"),
+        mpp_payment_addr: (() => {
+          const mpp = optObject(hop, "mpp_record");
+          return mpp ? bytesHex(mpp, "payment_addr") : null;
+        })(),
       };
     }),
   };
@@ -95,4 +99,9 @@ export function decodeRouteFee(json: unknown): RouteFeeEstimate {
     time_lock_delay: int(o, "time_lock_delay"),
     failure_reason: openEnumOf(o, "failure_reason", PAYMENT_FAILURE_REASONS),
   };
+}
+
+/** ListPayments: the payments, oldest first. */
+export function decodeListPayments(json: unknown): Payment[] {
+  return list(asObject(json, "ListPaymentsResponse"), "payments").map(decodePayment);
 }

@@ -158,6 +158,10 @@ export interface SendPaymentRequest {
   payment_hash?: string;
   /** TLV records for the final hop: type (decimal) → value (hex). */
   dest_custom_records?: Record<string, string>;
+  /** AMP (with `dest`, no payment_hash): LND draws the set id, which becomes the payment's payment_hash. */
+  amp?: boolean;
+  /** the payment address (hex) carried in every part's MPP record; with `amp` and `dest`, the hub's own, to find the payment again. */
+  payment_addr?: string;
   /** only for zero-amount invoices. */
   amt_msat?: number;
   /** required on purpose: LND's default of 0 allows only fee-free routes. */
@@ -179,6 +183,8 @@ export interface RouteHop {
   amt_to_forward_msat: number;
   fee_msat: number;
   expiry: number;
+  /** the last hop's MPP record: the payment address (hex), null if none. */
+  mpp_payment_addr: string | null;
 }
 
 export interface Route {
@@ -220,6 +226,14 @@ export interface Payment {
   creation_date: number;
   creation_time_ns: bigint;
   htlcs: HtlcAttempt[];
+}
+
+export interface ListPaymentsRequest {
+  include_incomplete?: boolean;
+  /** unix seconds: payments created at or after. */
+  creation_date_start?: number;
+  max_payments?: number;
+  index_offset?: number;
 }
 
 /**

@@ -190,7 +190,8 @@ lightning.openapi(
     description:
       "Held like an outgoing Lightning payment (amount + maximum fee), settled at the real fee, followed until final. " +
       "The preimage is made by the hub and carried in the keysend record (5482373484); the payment hash is its SHA-256. " +
-      "The hub's own node is refused (pay its users by username instead). The destination must accept keysend.",
+      "The hub's own node is refused (pay its users by username instead). The destination must accept keysend. " +
+      "With `amp: true` the payment is spontaneous AMP (docs/decisions/0025): LND draws the set id, answered as `amp_set_id`.",
     scope: "send",
     request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(s.KeysendBody) },
     responses: { 200: jsonResponse(s.LightningPayment, "succeeded, failed, or pending (followed up by the hub)"), ...errorResponses(400, 401, 403, 409, 413, 422, 503) },
@@ -211,6 +212,23 @@ lightning.openapi(
     const amount_msat = satToMsat(body.amount_sat);
     await requireTotpForSend(c, amount_msat, idempotency);
     const preimage = randomHex(32);
+    const max_fee_msat = body.max_fee_sat === undefined ? defaultMaxFeeMsat(amount_msat) : satToMsat(body.max_fee_sat);
+    if (body.amp) {
+      // AMP: no hash in advance (LND draws the set id); the payment address the hub chooses identifies it until then.
+      return answer(
+        c,
+        await walletActor(c.env, walletId).payLightning({
+          idempotency,
+          payment_request: "",
+          payment_hash: randomHex(32),
+          amount_msat,
+          amountless: false,
+          max_fee_msat,
+          memo: body.memo ?? null,
+          amp: { destination: body.destination },
+        }),
+      ) as never;
+    }
     return answer(
       c,
       await walletActor(c.env, walletId).payLightning({
@@ -219,7 +237,7 @@ lightning.openapi(
         payment_hash: await sha256HexOfBytes(hexToBytes(preimage)),
         amount_msat,
         amountless: false,
-        max_fee_msat: body.max_fee_sat === undefined ? defaultMaxFeeMsat(amount_msat) : satToMsat(body.max_fee_sat),
+        max_fee_msat,
         memo: body.memo ?? null,
         keysend: { destination: body.destination, preimage },
       }),
