@@ -169,7 +169,7 @@ describe("deterministic simulation", () => {
         outcomes.push(outcome);
         if (outcome.world.violations.length) {
           console.log(summary(outcomes));
-          expect.fail(await report(outcome, config.ops));
+          expect.fail(`soak base seed ${config.base}, run ${i} (replays with the runs before it: npm run sim -- --soak ${config.soak_s} --seed ${config.base})\n${await report(outcome, config.ops)}`);
         }
       }
       console.log(summary(outcomes));
