@@ -236,9 +236,10 @@ function lndConfig(name, dir, ports, b) {
     "--no-rest-tls", // REST as plain HTTP: Node's fetch and workerd need no custom CA (loopback only)
     "--maxpendingchannels=10", // hub opens two channels to alice at once (default: 1 pending per peer)
     "--trickledelay=50", "--gossip.sub-batch-delay=5ms", // gossip in ms, not the mainnet-tuned 90s
-    // The outside nodes take keysend payments (the hub's POST /v1/payments/keysend pays alice); the hub's
-    // own node does not need it to send one (and advertises no keysend feature bit, as in production).
-    ...(name === "hub" ? [] : ["--accept-keysend"]),
+    // The outside nodes take keysend and spontaneous AMP payments (the hub's POST /v1/payments/keysend pays
+    // alice, with amp: true too); the hub's own node needs neither to send one (and advertises no keysend
+    // feature bit, as in production).
+    ...(name === "hub" ? [] : ["--accept-keysend", "--accept-amp"]),
   ];
   return node;
 }

@@ -1,5 +1,5 @@
 // Payment options against real lnd (docs/decisions/0025): keysend from a hub wallet to alice (lnd
-// --accept-keysend), and a payment too large for any one of the hub's channels to alice, split by
+// --accept-keysend), spontaneous AMP to alice (--accept-amp), and a payment too large for any one of the hub's channels to alice, split by
 // lnd over both (MPP, max_parts). Conservation after each.
 
 import { afterEach, describe, expect, it } from "vitest";
@@ -44,6 +44,35 @@ describe.skipIf(!ctx)("payment options against real lnd", () => {
     const own = await api("POST", "/v1/payments/keysend", { token: a.access_token, key: newKey(), body: { destination: ctx!.hub.pubkey, amount_sat: 1_000 } });
     expect(own.status).toBe(400);
     expect(await balanceOf(a)).toBe(20_000_000 - 1_500_000 - r.json.fee_msat);
+  });
+
+  it("AMP: a wallet pays alice by spontaneous AMP (lnd --accept-amp); the set id lnd drew is answered, the hub's payment address is on its parts", async () => {
+    const a = await account("amp");
+    await fund(a, 20_000);
+    const key = newKey();
+    const body = { destination: ctx!.alice.pubkey, amount_sat: 2_500, memo: "amp", amp: true };
+    const r = await api("POST", "/v1/payments/keysend", { token: a.access_token, key, body });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json).toMatchObject({ status: "succeeded", amount_msat: 2_500_000 });
+    expect(r.json.amp_set_id).toMatch(/^[0-9a-f]{64}$/);
+    expect(await balanceOf(a)).toBe(20_000_000 - 2_500_000 - r.json.fee_msat);
+    // The hub's lnd knows the payment by the set id; the hub's payment address is on its parts (how it is found after a crash).
+    const outcome = await hubLnd.waitForPayment(r.json.amp_set_id, { waitMs: 5_000 });
+    expect(outcome.final && outcome.payment.status).toBe("SUCCEEDED");
+    const settled = outcome.payment!.htlcs.filter((h) => h.status === "SUCCEEDED");
+    expect(settled.length).toBeGreaterThanOrEqual(1);
+    for (const h of settled) expect(h.route!.hops.at(-1)!.mpp_payment_addr).toBe(r.json.payment_hash);
+    const since = Math.floor(Date.now() / 1000) - 600;
+    const listed = await hubLnd.listPayments({ include_incomplete: true, creation_date_start: since });
+    expect(listed.filter((p) => p.htlcs.some((h) => h.route?.hops.at(-1)?.mpp_payment_addr === r.json.payment_hash)).map((p) => p.payment_hash)).toEqual([r.json.amp_set_id]);
+    // Alice's lnd settled an AMP invoice for it.
+    const { invoices } = await alice!.ok("GET", "/v1/invoices?reversed=true&num_max_invoices=20");
+    const received = invoices.filter((i: { is_amp: boolean; state: string }) => i.is_amp && i.state === "SETTLED");
+    expect(received.some((i: { amt_paid_sat: string }) => i.amt_paid_sat === "2500"), JSON.stringify(received)).toBe(true);
+    // A retry with the key: the same payment, nothing more moved.
+    const again = await api("POST", "/v1/payments/keysend", { token: a.access_token, key, body });
+    expect([again.json.payment_hash, again.json.amp_set_id]).toEqual([r.json.payment_hash, r.json.amp_set_id]);
+    expect(await balanceOf(a)).toBe(20_000_000 - 2_500_000 - r.json.fee_msat);
   });
 
   it("MPP: 6.5M sat to alice, more than any one of the hub's channels to her holds, arrives in several parts", async () => {
