@@ -37,6 +37,8 @@ const hub = (ratelimits: RateLimits) =>
   cloudflareTest({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
+      // Request.cf from a placeholder: Miniflare would otherwise fetch it from workers.cloudflare.com (offline here: a warning on every run).
+      cf: false,
       bindings: { ENVIRONMENT: "development", BITCOIN_NETWORK: "regtest", LND_PAY_WAIT_MS: "1500", JWT_PRIVATE_JWK, WEBHOOK_RETRY_SCALE: "0.001", WEBHOOK_TIMEOUT_MS: "1000", SESSION_EPOCH_TTL_MS: "0", TOTP_ENCRYPTION_KEY: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))), ADMIN_API_KEY },
       ratelimits,
       workers: [SIM_WORKER],

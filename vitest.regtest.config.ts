@@ -24,6 +24,8 @@ export default defineConfig({
       return {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
+          // Request.cf from a placeholder (Miniflare would fetch it from workers.cloudflare.com: offline, a warning).
+          cf: false,
           bindings: {
             ENVIRONMENT: "development",
             BITCOIN_NETWORK: "regtest",
