@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { bundle, generateJwk, writeConfig, calibrationWorkerPath, BUILD, ROOT } from "./lib/build.mjs";
+import { bundle, generateJwk, writeConfig, calibrationWorkerPath, BUILD, ROOT, BENCH_ADMIN_KEY } from "./lib/build.mjs";
 import { startWorkerd, startMiniflare, memoryOf, cpuSeconds, machineCpuSeconds, workerdVersion, threadCount } from "./lib/runtime.mjs";
 import { createClient, clientKind } from "./lib/http.mjs";
 import { closedLoop, openLoop, summarize, round, pool } from "./lib/load.mjs";
@@ -45,6 +45,7 @@ const { values: opt } = parseArgs({
     "webhook-levels": { type: "string" },
     "skip-webhooks": { type: "boolean", default: false },
     "skip-lnurl": { type: "boolean", default: false },
+    "skip-operations": { type: "boolean", default: false },
     limits: { type: "string", default: "on" },
     "skip-limits-ab": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -56,7 +57,7 @@ if (opt.help) {
   [--levels 1,16,64,256] [--hot-levels 16,64] [--storage tmpfs|disk] [--runtime workerd|miniflare]
   [--to username|wallet] [--retries N] [--skip-calibration] [--keep]
   [--chat-pairs N] [--chat-group-messages N] [--chat-direct-levels 16,1] [--chat-group-levels 1,4] [--skip-chat]
-  [--webhook-endpoints N] [--webhook-levels 16,1] [--skip-webhooks] [--skip-lnurl]
+  [--webhook-endpoints N] [--webhook-levels 16,1] [--skip-webhooks] [--skip-lnurl] [--skip-operations]
   [--limits on|off] [--skip-limits-ab]`);
   process.exit(0);
 }
@@ -467,6 +468,14 @@ async function main() {
   }
   if (lnurl.skipped) log(`[bench] lnurl skipped: ${lnurl.skipped}`);
 
+  // ── Operations: reward claims (every claim of a program in its one actor), solvency and /metrics reads ──
+  // (Before webhooks, like LNURL: no endpoint exists yet, so the rewards credited feed no deliveries.)
+  const operations = (results.phases.operations = {});
+  if (opt["skip-operations"]) operations.skipped = "--skip-operations";
+  else if (cfg.runtime !== "workerd") operations.skipped = "needs workerd (the bench's config gives the hub its ADMIN_API_KEY)";
+  else await operationsPhase({ hub, accounts, operations, quietly, loop });
+  if (operations.skipped) log(`[bench] operations skipped: ${operations.skipped}`);
+
   // ── Webhooks: deliveries to a local receiver while accounts pay each other ──
   const webhooks = (results.phases.webhooks = {});
   if (opt["skip-webhooks"]) webhooks.skipped = "--skip-webhooks";
@@ -545,7 +554,7 @@ async function main() {
     rss_mb_per_1k_accounts: memory.mb_per_1k_accounts,
     errors:
       [...Object.values(intraledger), ...Object.values(hot), results.phases.websocket.payments, ln.create, ln.sim_pay,
-        ...chatRuns(chat).map((x) => x.messages), ...Object.values(chat.pay ?? {}), chat.intraledger_adjacent, lnurl.callback,
+        ...chatRuns(chat).map((x) => x.messages), ...Object.values(chat.pay ?? {}), chat.intraledger_adjacent, lnurl.callback, operations.claims,
         ...webhookRuns(webhooks).map((x) => x.payments)]
         .filter(Boolean)
         .reduce((s, r) => s + r.error_count, 0) + (webhooks.signatures?.failed ?? 0) + (webhooks.misrouted ?? 0) + (limitsAb.on?.errors ?? 0) + (limitsAb.off?.errors ?? 0),
@@ -559,6 +568,10 @@ async function main() {
     chat_pay_p99_ms: chat.pay?.c16?.latency.p99_ms ?? null,
     lnurl_tps: lnurl.callback?.tps ?? null,
     lnurl_p99_ms: lnurl.callback?.latency.p99_ms ?? null,
+    reward_claim_tps: operations.claims?.tps ?? null,
+    reward_claim_p99_ms: operations.claims?.latency.p99_ms ?? null,
+    solvency_p50_ms: operations.solvency?.p50_ms ?? null,
+    metrics_scrape_p50_ms: operations.metrics?.p50_ms ?? null,
     webhook_endpoints: webhooks.endpoints ?? null,
     webhook_tps: webhooks[`c${cfg.webhooks.levels[0]}`]?.deliveries_per_s ?? null,
     webhook_p99_ms: webhooks.open?.commit_to_receiver.p99_ms ?? null,
@@ -817,6 +830,56 @@ async function chatPhases({ hub, accounts, intraledger, chat, quietly, loop, ope
  * clock). Every delivery is verified with `standardwebhooks` (a failure is an error); a delivery of a
  * measured payment that never came is `events_missing`, one at the wrong endpoint `misrouted` (an error).
  */
+/**
+ * The operator's capabilities (issue 14), measured as the payments are:
+ * 1. reward claims at 16 clients: programs of 1 sat per claim, each with a budget for every account;
+ *    claim n goes to program ⌊n / accounts⌋ by account n mod accounts, so the clients claim the same
+ *    program at once (its budget lives in one actor: a popular promotion's case);
+ * 2. GET /v1/admin/solvency and GET /metrics, one at a time (each reads every shard).
+ */
+async function operationsPhase({ hub, accounts, operations, quietly, loop }) {
+  const n = accounts.length;
+  const programs = [];
+  // Enough claims for the window at up to 2,000 claims/s.
+  const count = Math.min(200, Math.ceil(((cfg.warmupS + cfg.durationS) * 2000) / n) + 1);
+  for (let p = 0; p < count; p++) {
+    const made = await hub.createRewardProgram(BENCH_ADMIN_KEY, `bench ${p}`, 1, n);
+    if (!made.ok) {
+      operations.skipped = `POST /v1/admin/rewards answered ${made.status}: ${String(made.detail).slice(0, 200)}`;
+      return;
+    }
+    programs.push(made.program_id);
+  }
+  let next = 0;
+  operations.claims = await quietly("reward claims", () =>
+    loop({
+      concurrency: 16,
+      warmupMs: ms(cfg.warmupS),
+      durationMs: ms(cfg.durationS),
+      op: () => {
+        const j = next++;
+        if (j >= programs.length * n) return Promise.resolve({ ok: false, status: "no claim left (more programs needed)" });
+        return hub.claimReward(accounts[j % n], programs[Math.floor(j / n)]);
+      },
+    }),
+  );
+  operations.programs = programs.length;
+  for (const [name, path] of [["solvency", "/v1/admin/solvency"], ["metrics", "/metrics"]]) {
+    const times = [];
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      const r = await hub.adminGet(BENCH_ADMIN_KEY, path);
+      if (!r.ok) throw new Error(`GET ${path} → ${r.status} ${String(r.detail).slice(0, 200)}`);
+      times.push(performance.now() - t);
+    }
+    operations[name] = summarize(times);
+  }
+  log(
+    `[bench] operations: reward claims ${operations.claims.tps}/s p50 ${operations.claims.latency.p50_ms} p99 ${operations.claims.latency.p99_ms} ms (errors ${operations.claims.error_count}); ` +
+      `solvency p50 ${operations.solvency.p50_ms} ms, /metrics p50 ${operations.metrics.p50_ms} ms`,
+  );
+}
+
 async function webhookPhase({ hub, webhooks, quietly, loop, open, cpu }) {
   const w = cfg.webhooks;
   if (hub.accounts.length < w.endpoints) {
@@ -1123,6 +1186,8 @@ function printTable(r) {
   if (chat.intraledger_adjacent) add("intraledger (right before chat pay)", chat.intraledger_adjacent);
   const lnurl = r.phases.lnurl ?? {};
   if (lnurl.callback) add(`LNURL callback (${lnurl.accounts} users)`, lnurl.callback);
+  const operations = r.phases.operations ?? {};
+  if (operations.claims) add(`reward claims (${operations.programs} programs, one at a time by 16 clients)`, operations.claims);
   const wh = r.phases.webhooks ?? {};
   for (const x of webhookRuns(wh)) add(`payments, ${wh.endpoints} webhook endpoints`, x.payments, `${x.deliveries_per_s} deliveries/s, commit → receiver p50 ${x.commit_to_receiver.p50_ms} / p99 ${x.commit_to_receiver.p99_ms} ms`);
   const head = ["phase", "conc", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "workerd cores", "cpu ms/req", "other cores", "note"];

@@ -87,6 +87,9 @@ export function hubWranglerConfig(config = join(ROOT, "wrangler.toml")) {
 /** workerd serves each rate-limiting binding from this module (the binding's rule, counted in the isolate's memory). */
 const RATELIMIT_MODULE = "bench-internal:ratelimit";
 
+/** The operator's bearer (/v1/admin/*, /metrics) of every hub the bench serves: fresh per bench process. */
+export const BENCH_ADMIN_KEY = `fha_${Buffer.from(webcrypto.getRandomValues(new Uint8Array(32))).toString("hex")}`;
+
 /** A fresh Ed25519 private JWK, as `npm start` writes into .dev.vars. */
 export async function generateJwk() {
   const { privateKey } = await webcrypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
@@ -117,6 +120,7 @@ export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim =
     `(name = "ENVIRONMENT", text = "development")`,
     `(name = "BITCOIN_NETWORK", text = "regtest")`,
     `(name = "JWT_PRIVATE_JWK", text = ${q(jwk)})`,
+    `(name = "ADMIN_API_KEY", text = ${q(BENCH_ADMIN_KEY)})`,
     `(name = "TOTP_ENCRYPTION_KEY", text = ${q(Buffer.from(webcrypto.getRandomValues(new Uint8Array(32))).toString("base64"))})`,
     ...actors.map((a) => `(name = ${q(a.name)}, durableObjectNamespace = ${q(a.className)})`),
   ];

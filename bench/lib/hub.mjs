@@ -152,6 +152,30 @@ export class Hub {
     return pr ? { ok: true, status: 200, pr } : { ok: false, status: "no pr", detail: res.text };
   }
 
+  // ── Operations (the operator's routes, ADMIN_API_KEY) ─────────────────────
+
+  /** POST /v1/admin/rewards: a program paying `amountSat` per claim from a budget of `budgetSat`. → { ok, status, program_id } */
+  async createRewardProgram(adminKey, name, amountSat, budgetSat) {
+    const res = await this.client.request("POST", "/v1/admin/rewards", {
+      headers: { "content-type": "application/json", authorization: `Bearer ${adminKey}` },
+      body: JSON.stringify({ name, amount_sat: amountSat, budget_sat: budgetSat }),
+    });
+    if (res.status !== 201) return { ok: false, status: res.status, detail: res.text };
+    return { ok: true, status: 201, program_id: JSON.parse(res.text).program_id };
+  }
+
+  /** POST /v1/rewards/{program_id}/claim by `account` (Idempotency-Key). → { ok, status } */
+  async claimReward(account, programId) {
+    const res = await this.client.request("POST", `/v1/rewards/${programId}/claim`, { headers: this.headers(account, this.nextKey("claim")) });
+    return res.status === 200 || res.status === 201 ? { ok: true, status: res.status } : { ok: false, status: res.status, detail: res.text };
+  }
+
+  /** GET `path` with the operator's bearer (GET /v1/admin/solvency, GET /metrics). → { ok, status, text } */
+  async adminGet(adminKey, path) {
+    const res = await this.client.request("GET", path, { headers: { authorization: `Bearer ${adminKey}` } });
+    return { ok: res.status === 200, status: res.status, text: res.text, detail: res.status === 200 ? undefined : res.text };
+  }
+
   /** Moves `account.lastSeq` to the last event of its log (GET /v1/events, pages of 1,000), so a socket opened after replays nothing old. */
   async catchUpEvents(account) {
     for (;;) {
