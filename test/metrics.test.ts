@@ -1,7 +1,9 @@
+import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { beforeAll, describe, expect, it } from "vitest";
 import { metricsShard } from "../durable/env";
+import type { MetricsActor } from "../durable/metrics-actor";
 import { FLUSH_INTERVAL_MS } from "../durable/metrics/isolate";
 import { LATENCY_BOUNDS_S, M, METRICS_SHARDS, W, minuteOf } from "../src/metrics/catalog";
 import { EXPOSITION_CONTENT_TYPE, bucketIndex, escapeHelp, escapeLabelValue, formatValue, renderExposition, type Family } from "../src/metrics/exposition";
@@ -384,6 +386,31 @@ describe("GET /metrics", () => {
     expect(requests(after, "GET", "/v1/wallet", 200) - requests(before, "GET", "/v1/wallet", 200)).toBe(METRICS_SHARDS);
     expect(counter(after, M.payments, { kind: "lightning_send", status: "failed" }) - counter(before, M.payments, { kind: "lightning_send", status: "failed" })).toBe(2 * METRICS_SHARDS);
     expect(gauge(after, M.dailyVolume)! - gauge(before, M.dailyVolume)!).toBe(1_000 * METRICS_SHARDS);
+  });
+
+  it("a shard that does not answer fails the scrape (500), never an answer missing its counts; the next scrape has them all", async () => {
+    const before = await metrics();
+    const shard = metricsShard(testEnv, 3) as unknown as DurableObjectStub<MetricsActor>;
+    // The shard's sums cannot be read (its storage failing, say): its RPC throws.
+    await runInDurableObject(shard, (actor: MetricsActor) => {
+      actor.series.read = () => {
+        throw new Error("shard 3 cannot read its sums");
+      };
+    });
+    try {
+      const failed = await scrape();
+      expect(failed.status).toBe(500);
+      expect(JSON.parse(failed.text).error.code).toBe("internal");
+    } finally {
+      await runInDurableObject(shard, (actor: MetricsActor) => {
+        delete (actor.series as { read?: unknown }).read;
+      });
+    }
+    const after = await metrics();
+    for (const name of [M.payments, M.httpRequests, M.paymentVolume]) {
+      const total = (families: Map<string, ParsedFamily>) => [...(families.get(name)?.samples ?? [])].reduce((sum, x) => sum + x.value, 0);
+      expect(total(after)).toBeGreaterThanOrEqual(total(before));
+    }
   });
 
   it("a request is counted in the isolate's memory: no shard hears of it until the isolate hands its counts over", async () => {
