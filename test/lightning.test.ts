@@ -101,6 +101,24 @@ describe("receiving", () => {
     await conserved(a);
   });
 
+  it("an HTLC held in LND for an invoice the hub already marked expired (its event missed) is still found by the sweep and credited once", async () => {
+    const a = await createAccount("rx");
+    const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 700 }, token: a.access_token });
+    await sim("/sim/knobs", { drop_invoice_events: true });
+    const paid = await api("POST", "/dev/sim/pay", { body: { payment_request: inv.json.payment_request, wait_ms: 300 } });
+    expect(paid.json.status).toBe("pending");
+    // The hub's clock expired the invoice before it saw the HTLC (accepted by LND at the last moment).
+    await runInDurableObject(nodeActor(), (instance: LightningNodeActor) => {
+      instance.kit.sql`UPDATE invoices SET state = 'expired' WHERE payment_hash = ${inv.json.payment_hash}`;
+    });
+    await runDurableObjectAlarm(node());
+    expect(await balanceOf(a)).toBe(700_000);
+    expect((await lnd.lookupInvoice(inv.json.payment_hash)).state).toBe("SETTLED");
+    await runDurableObjectAlarm(node());
+    expect(await balanceOf(a)).toBe(700_000);
+    await conserved(a);
+  });
+
   it("credited, then the settle is lost: LND holds the HTLC until the sweep settles it with the same preimage, credited once", async () => {
     const a = await createAccount("rx");
     const inv = await api("POST", "/v1/invoices", { body: { amount_sat: 800 }, token: a.access_token });

@@ -13,6 +13,12 @@ const SWEEP_LOOKUPS = 50;
 const EXPIRY_GRACE_MS = 60_000;
 /** An invoice LND does not know is given up by the sweep once this old (no creation takes as long). */
 const UNKNOWN_GRACE_MS = 60_000;
+/**
+ * How long after its expiry an invoice is still looked for among LND's ACCEPTED ones: an HTLC that
+ * arrived just in time (its event missed), or one whose cancel failed when it came, is held there
+ * until the sweep credits or cancels it (LND gives a held HTLC back only near its CLTV expiry).
+ */
+const EXPIRED_HELD_WINDOW_MS = 24 * 3600_000;
 
 interface InvoiceRow {
   payment_hash: string;
@@ -35,11 +41,14 @@ export class HubInvoices implements Part {
        payment_hash TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, state TEXT NOT NULL,
        expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL);
      CREATE INDEX invoices_pending ON invoices (state) WHERE state IN ('open', 'credited');`,
+    // Invoices expired lately: the sweep still looks for an HTLC LND holds for one (EXPIRED_HELD_WINDOW_MS).
+    `CREATE INDEX invoices_expired ON invoices (expires_at) WHERE state = 'expired';`,
   ];
   readonly tasks: readonly Task[] = [
     {
       name: "hub-invoices:sweep",
-      nextDueAt: () => (this.kit.sql`SELECT 1 FROM invoices WHERE state IN ('open', 'credited') LIMIT 1`.length ? this.sweptAt + SWEEP_INTERVAL_MS : null),
+      nextDueAt: () =>
+        this.kit.sql`SELECT 1 FROM invoices WHERE state IN ('open', 'credited') LIMIT 1`.length || this.expiredLately(Date.now()).length ? this.sweptAt + SWEEP_INTERVAL_MS : null,
       run: () => this.sweep(),
     },
   ];
@@ -141,6 +150,11 @@ export class HubInvoices implements Part {
     }
   }
 
+  /** Invoices expired within EXPIRED_HELD_WINDOW_MS (of their expiry) of `now`. */
+  private expiredLately(now: number): { payment_hash: string }[] {
+    return this.kit.sql<{ payment_hash: string }>`SELECT payment_hash FROM invoices WHERE state = 'expired' AND expires_at > ${now - EXPIRED_HELD_WINDOW_MS}`;
+  }
+
   /** Follows one invoice's state in LND until it is final. */
   private watch(payment_hash: string): void {
     if (this.watching.has(payment_hash)) return;
@@ -169,7 +183,8 @@ export class HubInvoices implements Part {
     this.sweptAt = now;
     this.kit.sql`UPDATE invoices SET state = 'expired' WHERE state = 'open' AND expires_at < ${now - EXPIRY_GRACE_MS}`;
     const pending = this.kit.sql<InvoiceRow>`SELECT * FROM invoices WHERE state IN ('open', 'credited') ORDER BY created_at`;
-    if (pending.length === 0) return;
+    const lately = this.expiredLately(now);
+    if (pending.length === 0 && lately.length === 0) return;
     try {
       // One listing of LND's pending (OPEN and ACCEPTED) invoices covers the common case.
       const { invoices } = await this.lnd().listInvoices({ pending_only: true, num_max_invoices: SWEEP_PAGE, reversed: true });
@@ -197,6 +212,11 @@ export class HubInvoices implements Part {
           }
           await this.apply(found);
         }
+      }
+      // Expired here, an HTLC held in LND: credited (LND accepted it in time) or given back to its payer.
+      for (const { payment_hash } of lately) {
+        const listed = inLnd.get(payment_hash);
+        if (listed?.state === "ACCEPTED") await this.apply(listed);
       }
     } catch (error) {
       if (!(error instanceof LndError)) console.warn("invoice sweep: LND unreachable, retrying later");
