@@ -5,6 +5,10 @@ import { generateSigningJwk } from "./src/auth/tokens.ts";
 import { SIM_WORKER, buildSim } from "./sim/build.ts";
 import { outsideWorld } from "./test/outside-world.ts";
 
+// No Request.cf fetch from workers.cloudflare.com (offline here: a warning and an ENOTFOUND stack per test
+// file): Miniflare instances the plugin makes without our options (`cf: false` below) read this.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+
 // A fresh signing key per test run: no secret lives in the repository.
 const JWT_PRIVATE_JWK = await generateSigningJwk();
 // And a fresh operator key (the /v1/admin/ routes' bearer).

@@ -11,6 +11,9 @@ import { generateSigningJwk } from "./src/auth/tokens.ts";
 import { SIM_WORKER, buildSim } from "./sim/build.ts";
 import type { RegtestContext } from "./test/regtest/context.ts";
 
+// No Request.cf fetch from workers.cloudflare.com (offline: a warning per test file), as in vitest.config.ts.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+
 const JWT_PRIVATE_JWK = await generateSigningJwk();
 
 // wrangler.toml binds LND_SIM: the simulator Worker must exist for that binding to resolve,
