@@ -99,12 +99,22 @@ export class PaymentBook {
     if (existing?.status === "SUCCEEDED") throw new GrpcError(Code.ALREADY_EXISTS, "invoice is already paid");
     if (existing?.status === "IN_FLIGHT") throw new GrpcError(Code.ALREADY_EXISTS, "payment is in transition");
 
+    const { payment, stream } = this.begin(f, signal, hash, paymentRequest, decoded.payment_secret, amountMsat);
+
+    const outside = this.ctx.store.outsideInvoice(hash);
+    const effective: Knobs = { ...knobs, ...(outside?.knobs ?? {}) };
+    this.pay(payment, decoded, options, effective);
+    return stream.response;
+  }
+
+  /** A new payment IN_FLIGHT, recorded, with the stream its updates go to (an invoice's or a keysend's). */
+  private begin(f: Fields, signal: AbortSignal, hash: string, paymentRequest: string, paymentAddr: string, valueMsat: number): { payment: HubPayment; stream: NdjsonStream } {
     const payment: HubPayment = {
       hash,
       paymentIndex: this.ctx.store.next("payment_index"),
       paymentRequest,
-      paymentAddr: decoded.payment_secret,
-      valueMsat: amountMsat,
+      paymentAddr,
+      valueMsat,
       feeMsat: 0,
       status: "IN_FLIGHT",
       failureReason: "FAILURE_REASON_NONE",
@@ -117,11 +127,7 @@ export class PaymentBook {
     const stream = new NdjsonStream(signal);
     this.ctx.events.payments.add(hash, stream, { noInflightUpdates: f.bool("no_inflight_updates") });
     this.update(payment);
-
-    const outside = this.ctx.store.outsideInvoice(hash);
-    const effective: Knobs = { ...knobs, ...(outside?.knobs ?? {}) };
-    this.pay(payment, decoded, options, effective);
-    return stream.response;
+    return { payment, stream };
   }
 
   /**
@@ -156,24 +162,7 @@ export class PaymentBook {
         expiresAtMs: this.ctx.nowMs() + 24 * 3600_000, knobs: {}, paid: false,
       });
     }
-    const payment: HubPayment = {
-      hash,
-      paymentIndex: this.ctx.store.next("payment_index"),
-      paymentRequest: "",
-      paymentAddr,
-      valueMsat: amountMsat,
-      feeMsat: 0,
-      status: "IN_FLIGHT",
-      failureReason: "FAILURE_REASON_NONE",
-      preimage: null,
-      creationTimeNs: this.ctx.nowNs(),
-      attempts: [],
-      resolveAtMs: null,
-      outcome: "succeed",
-    };
-    const stream = new NdjsonStream(signal);
-    this.ctx.events.payments.add(hash, stream, { noInflightUpdates: f.bool("no_inflight_updates") });
-    this.update(payment);
+    const { payment, stream } = this.begin(f, signal, hash, "", paymentAddr, amountMsat);
     const decoded = { payee: dest, payment_hash: hash, payment_secret: paymentAddr, min_final_cltv_expiry: OUTSIDE_FINAL_CLTV } as unknown as DecodedInvoice;
     const options: SendOptions = { feeLimitMsat, outgoingChanIds: f.list("outgoing_chan_ids").map(String), lastHopPubkey: f.bytes("last_hop_pubkey") };
     this.pay(payment, decoded, options, knobs);
