@@ -1,7 +1,9 @@
 import { Actor } from "./kit/actor";
 import { walletActor, type Env } from "./env";
 import { lndClient } from "./lnd";
-import type { HoldInvoiceRequest, LightningNodePort, OnchainSendRequest, OnchainSendState, PaymentRoute } from "./ports";
+import type { AmpInvoiceRequest, HoldInvoiceRequest, LightningNodePort, OnchainSendRequest, OnchainSendState, PaymentRoute } from "./ports";
+import { AmpInvoices } from "./lightning-node/amp-invoices";
+import { AmpSends } from "./lightning-node/amp-sends";
 import { HubInvoices } from "./lightning-node/hub-invoices";
 import { OnchainDeposits } from "./lightning-node/onchain-deposits";
 import { OnchainSends } from "./lightning-node/onchain-sends";
@@ -48,7 +50,11 @@ export class LightningNodeActor extends Actor<Env> implements LightningNodePort 
   readonly sends = new OnchainSends(this.kit, (timeoutMs = 10_000) => lndClient(this.env, timeoutMs || undefined));
   /** The liquidity policy: evaluated on a schedule, channels to preferred peers opened once each (docs/decisions/0025). */
   readonly liquidityPolicy = new Liquidity(this.kit, (timeoutMs = 10_000) => lndClient(this.env, timeoutMs || undefined), () => parseLiquidityPolicy(this.env.LIQUIDITY_POLICY));
-  protected readonly parts = [this.invoices, this.claims, this.deposits, this.sends, this.liquidityPolicy];
+  /** AMP invoices of the hub's wallets: each set LND settles credited once, through the outbox (docs/decisions/0025). */
+  readonly ampInvoices = new AmpInvoices(this.kit, (timeoutMs = 10_000) => lndClient(this.env, timeoutMs || undefined), (id) => walletActor(this.env, id));
+  /** Sends to outside AMP invoices: one unresolved send per payment address at a time. */
+  readonly ampSends = new AmpSends(this.kit, (id) => walletActor(this.env, id));
+  protected readonly parts = [this.invoices, this.claims, this.deposits, this.sends, this.liquidityPolicy, this.ampInvoices, this.ampSends];
 
   /** Creates a hold invoice in LND for a wallet (which keeps the preimage) and watches it. */
   async createHoldInvoice(request: HoldInvoiceRequest): Promise<{ ok: true; payment_request: string } | Refusal> {
@@ -60,14 +66,41 @@ export class LightningNodeActor extends Actor<Env> implements LightningNodePort 
    * outside one is claimed so that no second payment of the hub can send to it.
    */
   async routePayment(payment_hash: string, wallet_id: string, payment_id: string): Promise<PaymentRoute | Refusal> {
-    const payee = this.invoices.walletOf(payment_hash);
+    const payee = this.invoices.walletOf(payment_hash) ?? this.ampInvoices.walletOf(payment_hash);
     if (payee) return { route: "internal", wallet_id: payee };
     return this.claims.claim(payment_hash, wallet_id, payment_id);
   }
 
   /** True when the hash belongs to an invoice this hub issued. */
   async isHubInvoice(payment_hash: string): Promise<boolean> {
-    return this.invoices.walletOf(payment_hash) !== null;
+    return this.invoices.walletOf(payment_hash) !== null || this.ampInvoices.walletOf(payment_hash) !== null;
+  }
+
+  /** Creates an AMP invoice in LND for a wallet and registers it (docs/decisions/0025). */
+  async createAmpInvoice(request: AmpInvoiceRequest): Promise<{ ok: true; payment_hash: string; payment_request: string } | Refusal> {
+    return this.ampInvoices.create(request);
+  }
+
+  /** Applies LND's view of a hub AMP invoice; safe to deliver any number of times. */
+  async applyAmpInvoice(invoice: Pick<Invoice, "r_hash" | "state" | "amp_invoice_state">): Promise<number> {
+    return this.ampInvoices.apply(invoice);
+  }
+
+  /** A payment of an AMP invoice: inside the hub for a hub invoice, else one unresolved send per payment address. */
+  async routeAmpPayment(payment_hash: string, payment_addr: string, wallet_id: string, payment_id: string): Promise<PaymentRoute | Refusal> {
+    const payee = this.invoices.walletOf(payment_hash) ?? this.ampInvoices.walletOf(payment_hash);
+    if (payee) return { route: "internal", wallet_id: payee };
+    return this.ampSends.claim(payment_addr, wallet_id, payment_id);
+  }
+
+  /** An AMP send's set id is known (or it ended before LND): the next send of the invoice may start. */
+  async resolveAmpSend(payment_addr: string, payment_id: string, set_id: string | null): Promise<void> {
+    this.ampSends.resolve(payment_addr, payment_id, set_id);
+  }
+
+  /** The set ids of the hub's other sends to this payment address. */
+  async ampSendSetIds(payment_addr: string, payment_id: string): Promise<string[]> {
+    return this.ampSends.setIds(payment_addr, payment_id);
   }
 
   /** Records how an outside payment ended; a failed one frees its hash for another try. */

@@ -49,6 +49,8 @@ export interface PayLightningRequest {
   keysend?: { destination: string; preimage: string };
   /** A spontaneous AMP payment (payment_request ""): to this node; payment_hash is the payment address the hub chose, LND draws the set id. */
   amp?: { destination: string };
+  /** An AMP invoice (feature bit 30/31): paid with SendPaymentV2 amp, LND draws the set id; the invoice's payment address. */
+  amp_invoice?: { payment_addr: string };
 }
 
 export interface CreateInvoiceRequest {
@@ -63,6 +65,8 @@ export interface CreateInvoiceRequest {
   description_hash?: string | null;
   /** A payer's comment (LNURL-pay, LUD-12). */
   comment?: string | null;
+  /** An AMP invoice: payable any number of times until it expires, each payment credited under its set id. */
+  amp?: boolean;
 }
 
 export interface InvoicesQuery {
@@ -142,6 +146,10 @@ export interface WalletPort extends Rpc.DurableObjectBranded {
   /** This wallet's payment of a payment hash (the live attempt, else the latest failed one), or not_found. */
   getLightningPayment(payment_hash: string): Promise<ApiAnswer<LightningPayment> | Refusal>;
   receiveInvoicePayment(payload: TransferPayload): Promise<{ ok: true; preimage: string } | Refusal>;
+  /** A payment of one of this wallet's AMP invoices (the node actor's outbox): credited once per (invoice, set id). */
+  receiveAmpPayment(receipt: AmpPaymentReceipt): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal>;
+  /** Where one of this wallet's AMP sends stands: its status and the set id LND drew, if known. */
+  ampSendState(payment_id: string): Promise<{ status: LightningPayment["status"] | "unknown"; set_id: string | null }>;
   books(): Promise<BooksReport>;
   fetch(request: Request): Promise<Response>;
   /** Where one of this wallet's transactions stands, or null if there is none. */
@@ -189,6 +197,24 @@ export interface HoldInvoiceRequest {
   description_hash?: string | null;
 }
 
+/** An AMP invoice for a wallet (AddInvoice is_amp: LND draws the hash and settles each payment itself). */
+export interface AmpInvoiceRequest {
+  wallet_id: string;
+  amount_msat: Msat | null;
+  memo: string | null;
+  expiry_s: number;
+  description_hash?: string | null;
+}
+
+/** One payment (settled HTLC set) of a hub AMP invoice, as the node actor's outbox delivers it: credited once per (payment_hash, set_id). */
+export interface AmpPaymentReceipt {
+  payment_hash: string;
+  set_id: string;
+  amount_msat: Msat;
+  /** when LND settled the set (ISO 8601) */
+  settled_at: string;
+}
+
 /** A wallet's withdrawal as the node actor sends it (once per `withdrawal_id`, labelled in LND). */
 export interface OnchainSendRequest {
   withdrawal_id: string;
@@ -216,6 +242,19 @@ export interface LightningNodePort extends Rpc.DurableObjectBranded {
   finishPayment(payment_hash: string, payment_id: string, state: "succeeded" | "failed"): Promise<void>;
   invoicePaidInternally(payment_hash: string): Promise<void>;
   applyInvoiceUpdate(update: Pick<LndInvoice, "r_hash" | "state" | "amt_paid_msat">): Promise<string>;
+  /** Creates an AMP invoice in LND for a wallet and registers it: each set LND settles credits the wallet once (docs/decisions/0025). */
+  createAmpInvoice(request: AmpInvoiceRequest): Promise<{ ok: true; payment_hash: string; payment_request: string } | Refusal>;
+  /** Applies LND's view of a hub AMP invoice (stream or sweep; any number of times); how many sets were new. */
+  applyAmpInvoice(invoice: Pick<LndInvoice, "r_hash" | "state" | "amp_invoice_state">): Promise<number>;
+  /**
+   * Routes a payment of an AMP invoice: a hub invoice inside the hub; an outside one claims its payment address
+   * for this payment — one unresolved AMP send per address at a time (`payment_in_progress` while another is).
+   */
+  routeAmpPayment(payment_hash: string, payment_addr: string, wallet_id: string, payment_id: string): Promise<PaymentRoute | Refusal>;
+  /** An AMP send's set id is known (it resolves the claim), or it ended without one reaching LND. */
+  resolveAmpSend(payment_addr: string, payment_id: string, set_id: string | null): Promise<void>;
+  /** The set ids of the hub's other sends to this payment address (a lost answer's ListPayments entry is the one not among them). */
+  ampSendSetIds(payment_addr: string, payment_id: string): Promise<string[]>;
   /** The node's funds (channels and chain, src/solvency.ts `lndBalanceMsat`), or `lightning_unavailable`. */
   balance(): Promise<{ ok: true; balance_msat: Msat } | Refusal>;
   /** A new receive address of LND's wallet, registered to the wallet (deposits to it are the wallet's). */

@@ -4,7 +4,7 @@ import { Idempotency, type IdempotencyTag } from "./kit/idempotency";
 import { Sockets, type SocketMatch } from "./kit/sockets";
 import { lightningNode, limitsOff, solvencyShardFor, walletActor, webhookActor, type Env } from "./env";
 import { lndClient } from "./lnd";
-import type { ChatDelivery, CreateInvoiceRequest, InvoicesQuery, OnchainDepositUpdate, PayLightningRequest, PayOnchainRequest, SendTransferRequest, SolvencyPush, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
+import type { AmpPaymentReceipt, ChatDelivery, CreateInvoiceRequest, InvoicesQuery, OnchainDepositUpdate, PayLightningRequest, PayOnchainRequest, SendTransferRequest, SolvencyPush, TransferAnswer, WalletIdentity, WalletPort } from "./ports";
 import { Books } from "./wallet/books";
 import { ChatInbox } from "./wallet/chat-inbox";
 import { WebhookFeed } from "./wallet/webhook-feed";
@@ -12,6 +12,7 @@ import { EventLog } from "./wallet/event-log";
 import { History, newTransaction } from "./wallet/history";
 import { Identity } from "./wallet/identity";
 import { Invoices } from "./wallet/invoices";
+import { AmpReceipts } from "./wallet/amp-receipts";
 import { Ledger } from "./wallet/ledger";
 import { WALLET_LEGACY_SCHEMA } from "./wallet/legacy-schema";
 import { LightningPayments } from "./wallet/lightning-payments";
@@ -59,7 +60,9 @@ export class WalletActor extends Actor<Env> implements WalletPort {
     invoicePaymentSettled: (transaction_id, delivery, now) => ({ ...this.lightning.transferSettled(transaction_id, delivery, now) }),
     carryChatMessage: (conversation_id, n, message, now) => this.chatInbox.carry(conversation_id, n, message, now),
   });
-  readonly invoices = new Invoices(this.kit, this.identity, this.ledger, this.history, this.events, this.transfers, () => lightningNode(this.env));
+  /** The payments of this wallet's AMP invoices, one row per set (docs/decisions/0025). */
+  readonly ampReceipts = new AmpReceipts(this.kit);
+  readonly invoices = new Invoices(this.kit, this.identity, this.ledger, this.history, this.events, this.transfers, () => lightningNode(this.env), this.ampReceipts);
   readonly lightning: LightningPayments = new LightningPayments(this.kit, this.identity, this.ledger, this.history, this.events, this.idempotency, this.spendLimits, this.transfers, {
     node: () => lightningNode(this.env),
     wallets: (wallet_id) => walletActor(this.env, wallet_id),
@@ -79,7 +82,7 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   readonly paymentMetrics = new PaymentMetrics(this.events, isolateMetrics, () => flushSoon(this.env, (promise) => this.ctx.waitUntil(promise)));
 
   /** Migration order: transfers extends the history's table. */
-  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit, this.paymentMetrics, this.rewards, this.solvency, this.onchain];
+  protected readonly parts = [this.identity, this.ledger, this.history, this.transfers, this.events, this.sockets, this.idempotency, this.invoices, this.lightning, this.booksReport, this.chatInbox, this.webhookFeed, this.spendLimits, this.audit, this.paymentMetrics, this.rewards, this.solvency, this.onchain, this.ampReceipts];
 
   /** The benchmark's limits on/off comparison: `LIMITS=off` switches the rolling limits off (development only, `limitsOff`). */
   protected override onStart(): void {
@@ -222,6 +225,16 @@ export class WalletActor extends Actor<Env> implements WalletPort {
   /** Credits an internal payment of one of our invoices; the same transfer again only acknowledges. */
   async receiveInvoicePayment(payload: TransferPayload): Promise<{ ok: true; preimage: string } | Refusal> {
     return this.invoices.creditFromWallet(payload);
+  }
+
+  /** A payment of one of this wallet's AMP invoices (the node actor's outbox): credited once per (invoice, set id). */
+  async receiveAmpPayment(receipt: AmpPaymentReceipt): Promise<{ ok: true; transaction_id: string; duplicate: boolean } | Refusal> {
+    return this.invoices.creditAmpFromLnd(receipt);
+  }
+
+  /** Where one of this wallet's AMP sends stands (the node actor asks before it frees the invoice for another send). */
+  async ampSendState(payment_id: string): Promise<{ status: LightningPayment["status"] | "unknown"; set_id: string | null }> {
+    return this.lightning.ampSendState(payment_id);
   }
 
   /** Pays a BOLT 11 invoice: hub invoices inside the hub, others through LND with a fee-capped hold. */

@@ -11,7 +11,7 @@ import type { InvoiceBook } from "./invoices";
 import type { PaymentBook } from "./payments";
 import type { OutsideInvoice } from "./store";
 import { DEFAULT_KNOBS, PAYMENT_KNOBS, parseKnobs, type Knobs } from "./knobs";
-import { OUTSIDE_INVOICE_FEATURE_BITS } from "./lnd-json";
+import { AMP_INVOICE_FEATURE_BITS, OUTSIDE_INVOICE_FEATURE_BITS } from "./lnd-json";
 import { attemptFailure, findRoutes } from "./routing";
 import { HUB, NODES, OUTSIDE_FINAL_CLTV, OUTSIDE_NODES, type NodeName } from "./topology";
 import { bytesToHex, hexToBytes, jsonResponse, type JsonObject } from "./wire";
@@ -149,6 +149,8 @@ export class Control {
     const knobs = parseKnobs(b.knobs ?? {}, PAYMENT_KNOBS);
     if (typeof knobs === "string") throw badRequest("invalid_knobs", knobs);
     if (b.hold !== undefined && typeof b.hold !== "boolean") throw badRequest("invalid_request", "hold must be a boolean");
+    if (b.amp !== undefined && typeof b.amp !== "boolean") throw badRequest("invalid_request", "amp must be a boolean");
+    if (b.amp === true && b.hold === true) throw badRequest("invalid_request", "an AMP invoice cannot be a hold invoice");
 
     const preimage = randomHex32();
     const hash = bytesToHex(sha256(hexToBytes(preimage)));
@@ -164,7 +166,7 @@ export class Control {
         description: memo,
         expiry_s: expiry,
         min_final_cltv_expiry: OUTSIDE_FINAL_CLTV,
-        features: OUTSIDE_INVOICE_FEATURE_BITS,
+        features: b.amp === true ? AMP_INVOICE_FEATURE_BITS : OUTSIDE_INVOICE_FEATURE_BITS,
       },
       NODES[payee].privateKey,
     );
@@ -179,6 +181,7 @@ export class Control {
       knobs,
       paid: false,
       hold: b.hold === true,
+      amp: b.amp === true,
       state: "open",
     });
     return { payment_request: paymentRequest, payment_hash: hash, payee: NODES[payee].pubkey };
@@ -239,6 +242,10 @@ export class Control {
     }
 
     const hash = decoded.payment_hash;
+    const amp = this.invoices.invoice(hash)?.isAmp === true;
+    if (b.set_id !== undefined && (!amp || typeof b.set_id !== "string" || !/^[0-9a-f]{64}$/.test(b.set_id))) {
+      throw badRequest("invalid_request", "set_id (hex, 32 bytes) is only for an AMP invoice");
+    }
     const refused = this.invoices.rejection(hash, decoded.payment_secret, amountMsat);
     if (refused) throw badRequest(REJECTION_CODES[refused] ?? "invalid_payment_request", refused);
 
@@ -256,13 +263,30 @@ export class Control {
     const chain = `ext:${this.ctx.store.next("external_payment")}`;
     lockChain(this.ctx.store, chain, route, hash);
     const finalHop = route.hops[route.hops.length - 1]!;
+    const dropEvents = b.drop_invoice_events === true || this.knobs.effective(scope).drop_invoice_events;
+    if (amp) {
+      // An AMP payment: a new set (or the caller's set id), settled by the hub node at once.
+      const setId = typeof b.set_id === "string" ? b.set_id : randomHex32();
+      const ampRejected = this.invoices.acceptAmp(
+        hash,
+        decoded.payment_secret,
+        setId,
+        { amountMsat, chain, chanId: finalHop.chanId, htlcIndex: this.ctx.store.pendingHtlcs(chain).at(-1)?.htlcIndex ?? 0, expiryHeight: finalHop.expiry, dropAccepted: dropEvents },
+        dropEvents,
+      );
+      if (ampRejected) {
+        failChain(this.ctx.store, chain);
+        throw badRequest(REJECTION_CODES[ampRejected] ?? "invalid_payment_request", ampRejected);
+      }
+      return { status: "succeeded", payment_hash: hash, amount_msat: amountMsat, set_id: setId };
+    }
     const rejected = this.invoices.accept(hash, decoded.payment_secret, {
       amountMsat,
       chain,
       chanId: finalHop.chanId,
       htlcIndex: this.ctx.store.pendingHtlcs(chain).at(-1)?.htlcIndex ?? 0,
       expiryHeight: finalHop.expiry,
-      dropAccepted: b.drop_invoice_events === true || this.knobs.effective(scope).drop_invoice_events,
+      dropAccepted: dropEvents,
     });
     if (rejected) {
       failChain(this.ctx.store, chain);
@@ -296,6 +320,7 @@ const REJECTION_CODES: Record<string, string> = {
   "invoice already paid": "invoice_already_paid",
   "amount too low": "amount_too_low",
   "amount too high": "amount_too_high",
+  "set already paid": "invoice_already_paid",
 };
 
 async function body(request: Request): Promise<JsonObject> {

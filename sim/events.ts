@@ -25,12 +25,16 @@ export class Events {
   readonly payments = new Subscribers<PaymentSubscriber>();
   private readonly invoiceWaiters = new Map<string, Set<(inv: HubInvoice) => void>>();
 
-  /** `dropAccepted`: the change came from a /sim/pay call that asked for its ACCEPTED to be lost. */
+  /**
+   * `dropAccepted`: the change came from a /sim/pay call that asked for its ACCEPTED (for an AMP invoice:
+   * its set's settlement) to be lost.
+   */
   invoiceChanged(inv: HubInvoice, dropAccepted = false): void {
     const json = invoiceJson(inv);
     const final = inv.state === "SETTLED" || inv.state === "CANCELED";
+    const ampSettled = inv.isAmp === true && inv.state === "OPEN" && (inv.ampSets?.length ?? 0) > 0;
     for (const [stream, sub] of this.singleInvoice.of(inv.hash)) {
-      if (inv.state === "ACCEPTED" && (dropAccepted || sub.dropAccepted)) continue;
+      if ((inv.state === "ACCEPTED" || ampSettled) && (dropAccepted || sub.dropAccepted)) continue;
       stream.send(json);
       if (final) stream.close();
     }

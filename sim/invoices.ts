@@ -7,7 +7,7 @@ import { encodeInvoice } from "../src/bolt11";
 import { failChain, settleChain } from "./channels";
 import { randomHex32, type SimContext } from "./context";
 import { ALL } from "./events";
-import { HUB_INVOICE_FEATURE_BITS, invoiceJson } from "./lnd-json";
+import { AMP_INVOICE_FEATURE_BITS, HUB_INVOICE_FEATURE_BITS, invoiceJson } from "./lnd-json";
 import type { HubInvoice } from "./store";
 import { NdjsonStream } from "./streams";
 import { HUB, HUB_CLTV_DELTA } from "./topology";
@@ -43,6 +43,28 @@ export class InvoiceBook {
   /** AddHoldInvoice: a real BOLT 11 invoice signed by the hub node's key. */
   addHold(f: Fields): JsonObject {
     const hash = hash32(f.bytes("hash"));
+    const terms = this.terms(f);
+    if (this.ctx.store.invoice(hash)) throw lndError("invoice with payment hash already exists");
+    const inv = this.issue(hash, terms, false, f.bool("private"));
+    return { payment_request: inv.paymentRequest, add_index: int64(inv.addIndex), payment_addr: b64(inv.paymentAddr) };
+  }
+
+  /**
+   * AddInvoice with is_amp: an AMP invoice. LND draws a random payment hash (only an index key: each
+   * payment brings its own hashes and preimages) and settles every HTLC set paying it itself; the
+   * invoice stays OPEN (payable again) until it expires. Plain invoices are not simulated (the hub
+   * receives with hold invoices).
+   */
+  addInvoice(f: Fields): JsonObject {
+    if (!f.bool("is_amp")) throw lndError("sim: AddInvoice is simulated for AMP invoices (is_amp) only; the hub receives with AddHoldInvoice");
+    if (f.bytes("r_preimage") !== "") throw lndError("preimage set on AMP invoice");
+    const terms = this.terms(f);
+    const inv = this.issue(randomHex32(), terms, true, f.bool("private"));
+    return { r_hash: b64(inv.hash), payment_request: inv.paymentRequest, add_index: int64(inv.addIndex), payment_addr: b64(inv.paymentAddr) };
+  }
+
+  /** The invoice terms of an AddInvoice/AddHoldInvoice request, checked as LND checks them. */
+  private terms(f: Fields): { memo: string; descriptionHash: string; valueMsat: number; expiry: number; cltvExpiry: number } {
     const memo = f.str("memo");
     if (new TextEncoder().encode(memo).length > MAX_MEMO_BYTES) {
       throw lndError(`memo too large: ${new TextEncoder().encode(memo).length} bytes (maxsize=${MAX_MEMO_BYTES})`);
@@ -69,36 +91,38 @@ export class InvoiceBook {
     if (cltvField !== 0 && cltvField < MIN_CLTV_DELTA) {
       throw lndError(`CLTV delta of ${cltvField} must be greater than minimum of ${MIN_CLTV_DELTA}`);
     }
-    const cltvExpiry = cltvField || HUB_CLTV_DELTA;
-    if (this.ctx.store.invoice(hash)) throw lndError("invoice with payment hash already exists");
+    return { memo, descriptionHash, valueMsat, expiry, cltvExpiry: cltvField || HUB_CLTV_DELTA };
+  }
 
+  /** A new invoice of the hub node, signed, stored OPEN, announced. */
+  private issue(hash: string, t: ReturnType<InvoiceBook["terms"]>, amp: boolean, isPrivate: boolean): HubInvoice {
     const creationDate = this.ctx.nowSeconds();
     const paymentAddr = randomHex32();
     const paymentRequest = encodeInvoice(
       {
         network: "regtest",
-        amount_msat: valueMsat === 0 ? null : valueMsat,
+        amount_msat: t.valueMsat === 0 ? null : t.valueMsat,
         timestamp: creationDate,
         payment_hash: hash,
         payment_secret: paymentAddr,
-        ...(descriptionHash ? { description_hash: descriptionHash } : { description: memo }),
-        expiry_s: expiry,
-        min_final_cltv_expiry: cltvExpiry,
-        features: HUB_INVOICE_FEATURE_BITS,
+        ...(t.descriptionHash ? { description_hash: t.descriptionHash } : { description: t.memo }),
+        expiry_s: t.expiry,
+        min_final_cltv_expiry: t.cltvExpiry,
+        features: amp ? AMP_INVOICE_FEATURE_BITS : HUB_INVOICE_FEATURE_BITS,
       },
       HUB.privateKey,
     );
     const inv: HubInvoice = {
       hash,
       preimage: null,
-      memo,
-      descriptionHash: descriptionHash || null,
-      valueMsat,
+      memo: t.memo,
+      descriptionHash: t.descriptionHash || null,
+      valueMsat: t.valueMsat,
       paymentRequest,
       paymentAddr,
-      expiry,
-      cltvExpiry,
-      private: f.bool("private"),
+      expiry: t.expiry,
+      cltvExpiry: t.cltvExpiry,
+      private: isPrivate,
       creationDate,
       settleDate: 0,
       addIndex: this.ctx.store.next("add_index"),
@@ -106,11 +130,12 @@ export class InvoiceBook {
       state: "OPEN",
       amtPaidMsat: 0,
       htlcs: [],
+      ...(amp ? { isAmp: true, ampSets: [] } : {}),
     };
     this.ctx.store.putInvoice(inv);
     this.ctx.reschedule();
     this.ctx.events.invoiceChanged(inv);
-    return { payment_request: paymentRequest, add_index: int64(inv.addIndex), payment_addr: b64(paymentAddr) };
+    return inv;
   }
 
   /** SettleInvoice: idempotent once settled, refused while OPEN or after CANCELED. */
@@ -237,6 +262,7 @@ export class InvoiceBook {
     const refused = this.rejection(hash, paymentAddr, htlc.amountMsat);
     const inv = this.ctx.store.invoice(hash);
     if (refused || !inv) return refused ?? "unknown invoice";
+    if (inv.isAmp) return "invoice is AMP: pay it with an AMP set";
     const tip = this.ctx.tip();
     inv.state = "ACCEPTED";
     inv.amtPaidMsat = htlc.amountMsat;
@@ -257,6 +283,42 @@ export class InvoiceBook {
     return null;
   }
 
+  /**
+   * An AMP HTLC set arrives for a hub AMP invoice: LND settles it at once (the preimages come from the
+   * payer's shares) under its set id; the invoice stays OPEN, payable again. Returns why it is refused, or null.
+   * `dropEvent`: the change is not reported to single-invoice subscribers (a missed event, for the sweep).
+   */
+  acceptAmp(hash: string, paymentAddr: string, setId: string, htlc: HtlcArrival, dropEvent: boolean): string | null {
+    const refused = this.rejection(hash, paymentAddr, htlc.amountMsat);
+    const inv = this.ctx.store.invoice(hash);
+    if (refused || !inv) return refused ?? "unknown invoice";
+    if (!inv.isAmp) return "invoice is not AMP";
+    const sets = inv.ampSets ?? [];
+    if (sets.some((a) => a.setId === setId)) return "set already paid";
+    const now = this.ctx.nowSeconds();
+    settleChain(this.ctx.store, htlc.chain);
+    inv.htlcs.push({
+      chanId: htlc.chanId,
+      htlcIndex: htlc.htlcIndex,
+      amtMsat: htlc.amountMsat,
+      acceptHeight: this.ctx.tip().height,
+      acceptTime: now,
+      resolveTime: now,
+      expiryHeight: htlc.expiryHeight,
+      state: "SETTLED",
+      chain: htlc.chain,
+      setId,
+    });
+    const settleIndex = this.ctx.store.next("settle_index");
+    inv.ampSets = [...sets, { setId, settleIndex, settleTime: now, amtPaidMsat: htlc.amountMsat }];
+    inv.amtPaidMsat += htlc.amountMsat;
+    inv.settleIndex = settleIndex;
+    inv.settleDate = now;
+    this.ctx.store.putInvoice(inv);
+    this.ctx.events.invoiceChanged(inv, dropEvent);
+    return null;
+  }
+
   /** Why the hub node would refuse an HTLC set of `amountMsat` for this invoice, or null. */
   rejection(hash: string, paymentAddr: string, amountMsat: number): string | null {
     this.expireDue();
@@ -264,6 +326,7 @@ export class InvoiceBook {
     if (!inv || inv.paymentAddr !== paymentAddr) return "unknown invoice";
     if (inv.state === "CANCELED") return inv.creationDate + inv.expiry <= this.ctx.nowSeconds() ? "invoice expired" : "invoice canceled";
     if (inv.state !== "OPEN") return "invoice already paid";
+    // An AMP invoice stays OPEN: each set is checked against its amount, as a payment of its own.
     if (inv.valueMsat > 0 && amountMsat < inv.valueMsat) return "amount too low";
     if (inv.valueMsat > 0 && amountMsat > 2 * inv.valueMsat) return "amount too high";
     return null;

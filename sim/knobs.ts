@@ -14,6 +14,8 @@ export interface Knobs {
   no_route: boolean;
   /** sends stay IN_FLIGHT this long before resolving. */
   payment_in_flight_ms: number;
+  /** a send stays this long IN_FLIGHT with no HTLC attempt (pathfinding) before its first attempt. */
+  payment_pathfinding_ms: number;
   /** how a send to an outside node ends. */
   payment_outcome: "succeed" | "fail";
   /** every LND answer is delayed this long. */
@@ -29,6 +31,7 @@ export interface Knobs {
 export const DEFAULT_KNOBS: Readonly<Knobs> = {
   no_route: false,
   payment_in_flight_ms: 0,
+  payment_pathfinding_ms: 0,
   payment_outcome: "succeed",
   slow_ms: 0,
   unreachable: false,
@@ -54,6 +57,7 @@ export function parseKnobs(input: unknown, allowed: readonly string[] = Object.k
         out[key] = value;
         break;
       case "payment_in_flight_ms":
+      case "payment_pathfinding_ms":
       case "slow_ms":
         if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_MS) {
           return `${key} must be an integer between 0 and ${MAX_MS}`;

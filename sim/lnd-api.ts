@@ -26,6 +26,12 @@ const ADD_HOLD_INVOICE: Schema = {
   memo: "string", hash: "bytes", value: "int64", value_msat: "int64", description_hash: "bytes", expiry: "int64",
   fallback_addr: "string", cltv_expiry: "uint64", route_hints: "repeated", private: "bool",
 };
+/** lnrpc.Invoice as AddInvoice reads it (the fields a request may set). */
+const ADD_INVOICE: Schema = {
+  memo: "string", r_preimage: "bytes", r_hash: "bytes", value: "int64", value_msat: "int64", description_hash: "bytes", expiry: "int64",
+  fallback_addr: "string", cltv_expiry: "uint64", route_hints: "repeated", private: "bool", is_amp: "bool", is_blinded: "bool",
+  blinded_path_config: "message",
+};
 const SETTLE_INVOICE: Schema = { preimage: "bytes" };
 const CANCEL_INVOICE: Schema = { payment_hash: "bytes" };
 const SEND_PAYMENT: Schema = {
@@ -107,6 +113,7 @@ export class LndApi {
       { method: "GET", pattern: /^\/v1\/getinfo$/, handle: () => this.getInfo() },
       { method: "GET", pattern: /^\/v1\/state$/, noMacaroon: true, handle: () => ({ state: "SERVER_ACTIVE" }) },
       { method: "POST", pattern: /^\/v2\/invoices\/hodl$/, body: ADD_HOLD_INVOICE, handle: (c) => invoices.addHold(c.body) },
+      { method: "POST", pattern: /^\/v1\/invoices$/, body: ADD_INVOICE, handle: (c) => invoices.addInvoice(c.body) },
       {
         method: "POST",
         pattern: /^\/v2\/invoices\/settle$/,

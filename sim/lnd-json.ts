@@ -35,6 +35,9 @@ const FEATURE_NAMES: Record<number, string> = {
 /** The features of LND 0.21's invoices: tlv-onion and payment-addr required, MPP and route blinding optional. */
 export const HUB_INVOICE_FEATURE_BITS = [8, 14, 17, 25];
 
+/** LND 0.21's AMP invoices (feature.SetInvoiceAmp): tlv-onion, payment-addr and AMP required. */
+export const AMP_INVOICE_FEATURE_BITS = [8, 14, 30];
+
 /** The outside nodes' invoices (not LND: no route blinding). */
 export const OUTSIDE_INVOICE_FEATURE_BITS = [8, 14, 17];
 
@@ -62,13 +65,16 @@ export function featureMap(bits: readonly number[]): JsonObject {
 const sat = (msat: number) => Math.floor(msat / 1000);
 
 export function invoiceJson(inv: HubInvoice): JsonObject {
+  const sets = inv.ampSets ?? [];
+  // LND reports an AMP invoice SETTLED (settled: true) once one of its sets is settled; it stays payable (OPEN inside).
+  const state = inv.isAmp && sets.length > 0 && inv.state === "OPEN" ? "SETTLED" : inv.state;
   return {
     memo: inv.memo,
     r_preimage: b64(inv.preimage),
     r_hash: b64(inv.hash),
     value: int64(sat(inv.valueMsat)),
     value_msat: int64(inv.valueMsat),
-    settled: inv.state === "SETTLED",
+    settled: state === "SETTLED",
     creation_date: int64(inv.creationDate),
     settle_date: int64(inv.settleDate),
     payment_request: inv.paymentRequest,
@@ -84,7 +90,7 @@ export function invoiceJson(inv: HubInvoice): JsonObject {
     amt_paid: int64(inv.amtPaidMsat),
     amt_paid_sat: int64(sat(inv.amtPaidMsat)),
     amt_paid_msat: int64(inv.amtPaidMsat),
-    state: inv.state,
+    state,
     htlcs: inv.htlcs.map((h) => ({
       chan_id: h.chanId,
       htlc_index: int64(h.htlcIndex),
@@ -96,14 +102,18 @@ export function invoiceJson(inv: HubInvoice): JsonObject {
       state: h.state,
       custom_records: ENDORSEMENT_RECORDS,
       mpp_total_amt_msat: int64(h.amtMsat),
-      amp: null,
+      // AMP: the set's id (the simulator pays a set in one part: child index 0; no root share kept).
+      amp: h.setId ? { root_share: "", set_id: b64(h.setId), child_index: 0, hash: "", preimage: "" } : null,
       custom_channel_data: ENDORSEMENT_CHANNEL_DATA,
     })),
-    features: featureMap(HUB_INVOICE_FEATURE_BITS),
+    features: featureMap(inv.isAmp ? AMP_INVOICE_FEATURE_BITS : HUB_INVOICE_FEATURE_BITS),
     is_keysend: false,
     payment_addr: b64(inv.paymentAddr),
-    is_amp: false,
-    amp_invoice_state: {},
+    is_amp: inv.isAmp === true,
+    // set id (hex) → its state, as lnrpc.AMPInvoiceState.
+    amp_invoice_state: Object.fromEntries(
+      sets.map((a) => [a.setId, { state: "SETTLED", settle_index: int64(a.settleIndex), settle_time: int64(a.settleTime), amt_paid_msat: int64(a.amtPaidMsat) }]),
+    ),
     is_blinded: false,
     blinded_path_config: null,
   };

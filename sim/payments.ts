@@ -94,16 +94,44 @@ export class PaymentBook {
     };
     if (!f.bool("allow_self_payment") && decoded.payee === HUB.pubkey) throw lndError("self-payments not allowed");
 
+    const outside = this.ctx.store.outsideInvoice(decoded.payment_hash);
+    const effective: Knobs = { ...knobs, ...(outside?.knobs ?? {}) };
+    if (decoded.features.includes(30) || decoded.features.includes(31)) {
+      if (!f.bool("amp")) throw lndError("the AMP flag (--amp or SendPaymentRequest.Amp) must be set to pay an AMP invoice");
+      return this.sendAmpInvoice(f, signal, decoded, paymentRequest, amountMsat, options, effective);
+    }
+
     const hash = decoded.payment_hash;
     const existing = this.ctx.store.payment(hash);
     if (existing?.status === "SUCCEEDED") throw new GrpcError(Code.ALREADY_EXISTS, "invoice is already paid");
     if (existing?.status === "IN_FLIGHT") throw new GrpcError(Code.ALREADY_EXISTS, "payment is in transition");
 
     const { payment, stream } = this.begin(f, signal, hash, paymentRequest, decoded.payment_secret, amountMsat);
-
-    const outside = this.ctx.store.outsideInvoice(hash);
-    const effective: Knobs = { ...knobs, ...(outside?.knobs ?? {}) };
     this.pay(payment, decoded, options, effective);
+    return stream.response;
+  }
+
+  /**
+   * Paying an AMP invoice (SendPaymentV2 with amp): LND draws a set id, the payment's identifier (its
+   * payment_hash), and pays the invoice's payment address (or the caller's, which only a payee accepting
+   * spontaneous AMP takes). As for spontaneous AMP, the simulator's set id is the SHA-256 of a preimage it
+   * draws, paid in one part; the outside payee settles any set paying its open AMP invoice.
+   */
+  private sendAmpInvoice(f: Fields, signal: AbortSignal, decoded: DecodedInvoice, paymentRequest: string, amountMsat: number, options: SendOptions, knobs: Knobs): Promise<Response> {
+    const preimage = randomHex32();
+    const setId = bytesToHex(sha256(hexToBytes(preimage)));
+    const paymentAddr = f.bytes("payment_addr") || decoded.payment_secret;
+    const invoice = this.ctx.store.outsideInvoice(decoded.payment_hash);
+    const node = nodeByPubkey(decoded.payee);
+    if (invoice?.amp && node && node.name !== "hub" && invoice.node === node.name) {
+      // What the payee derives from the set's shares: a preimage for this set, under the invoice's terms.
+      this.ctx.store.putOutsideInvoice({
+        hash: setId, preimage, node: invoice.node, paymentRequest: "", paymentAddr: invoice.paymentAddr, amountMsat: invoice.amountMsat,
+        expiresAtMs: invoice.expiresAtMs, knobs: {}, paid: false, state: invoice.state === "canceled" ? "canceled" : "open",
+      });
+    }
+    const { payment, stream } = this.begin(f, signal, setId, paymentRequest, paymentAddr, amountMsat);
+    this.pay(payment, { ...decoded, payment_hash: setId, payment_secret: paymentAddr }, options, knobs);
     return stream.response;
   }
 
@@ -239,6 +267,14 @@ export class PaymentBook {
   /** Resolves held attempts whose time has come (alarm and request sweeps). */
   resolveDue(): void {
     for (const payment of this.ctx.store.duePayments(this.ctx.nowMs())) {
+      const deferred = payment.deferred;
+      if (deferred) {
+        delete payment.deferred;
+        payment.resolveAtMs = null;
+        const { decoded, knobs, ...options } = deferred;
+        this.pay(payment, decoded as DecodedInvoice, options, knobs as unknown as Knobs);
+        continue;
+      }
       const attempt = payment.attempts.find((a) => a.status === "IN_FLIGHT");
       if (!attempt) continue;
       const outside = this.ctx.store.outsideInvoice(payment.hash);
@@ -261,6 +297,20 @@ export class PaymentBook {
   // ---- the payment lifecycle ----
 
   private pay(payment: HubPayment, decoded: DecodedInvoice, options: SendOptions, knobs: Knobs): void {
+    if (knobs.payment_pathfinding_ms > 0) {
+      // Listed IN_FLIGHT with no attempt until its pathfinding ends (resolveDue starts it then).
+      payment.deferred = {
+        decoded: { payee: decoded.payee, payment_hash: decoded.payment_hash, payment_secret: decoded.payment_secret, min_final_cltv_expiry: decoded.min_final_cltv_expiry },
+        feeLimitMsat: options.feeLimitMsat,
+        outgoingChanIds: options.outgoingChanIds,
+        lastHopPubkey: options.lastHopPubkey,
+        knobs: { ...knobs, payment_pathfinding_ms: 0 },
+      };
+      payment.resolveAtMs = this.ctx.nowMs() + knobs.payment_pathfinding_ms;
+      this.ctx.store.putPayment(payment);
+      this.ctx.reschedule();
+      return;
+    }
     const dest = nodeByPubkey(decoded.payee);
     if (knobs.no_route || !dest) {
       return this.finish(payment, "FAILURE_REASON_NO_ROUTE");

@@ -21,6 +21,8 @@ export interface InvoiceHtlc {
   state: HtlcState;
   /** the HTLC chain (see htlcs table) that carries it. */
   chain: string;
+  /** AMP: the set it belongs to (hex). */
+  setId?: string;
 }
 
 /** A hold invoice of the hub node. */
@@ -44,6 +46,19 @@ export interface HubInvoice {
   state: InvoiceState;
   amtPaidMsat: number;
   htlcs: InvoiceHtlc[];
+  /** An AMP invoice (AddInvoice is_amp): never ACCEPTED; each HTLC set LND settles itself, under its own set id. */
+  isAmp?: boolean;
+  /** AMP: the settled sets, in settle order (LND's amp_invoice_state). */
+  ampSets?: AmpSet[];
+}
+
+/** One paid (settled) set of an AMP invoice. */
+export interface AmpSet {
+  setId: string;
+  settleIndex: number;
+  /** unix seconds */
+  settleTime: number;
+  amtPaidMsat: number;
 }
 
 export interface RouteHop {
@@ -100,6 +115,11 @@ export interface HubPayment {
   /** when the in-flight attempt resolves (ms), for payments to outside nodes. */
   resolveAtMs: number | null;
   outcome: "succeed" | "fail";
+  /**
+   * Still pathfinding (knob payment_pathfinding_ms): recorded IN_FLIGHT with no HTLC attempt yet, as lnd
+   * lists a payment before its first attempt; at resolveAtMs its first attempt starts with this.
+   */
+  deferred?: { decoded: { payee: string; payment_hash: string; payment_secret: string; min_final_cltv_expiry: number }; feeLimitMsat: number; outgoingChanIds: string[]; lastHopPubkey: string; knobs: Record<string, unknown> };
 }
 
 /** An invoice of an outside node, created through /sim/invoices. */
@@ -116,6 +136,8 @@ export interface OutsideInvoice {
   paid: boolean;
   /** a hold invoice: a payment stays in flight until /sim/invoices/settle or /cancel. */
   hold?: boolean;
+  /** An AMP invoice of the outside node: paid any number of times (SendPaymentV2 with amp), each payment its own set id. */
+  amp?: boolean;
   /** open → accepted (an HTLC is held) → settled or canceled; absent = open. */
   state?: "open" | "accepted" | "settled" | "canceled";
 }

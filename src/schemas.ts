@@ -206,8 +206,25 @@ export const CreateInvoiceBody = z
       .max(INVOICE_EXPIRY.max_s)
       .optional()
       .openapi({ description: `seconds; default ${INVOICE_EXPIRY.default_s}` }),
+    amp: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          "an AMP invoice (LND AddInvoice is_amp): payable any number of times until it expires, each payment (HTLC set) settled by LND under its own " +
+          "set id and credited once, listed in amp_payments; the status stays open. The payer must pay with AMP.",
+      }),
   })
   .strict();
+/** One payment of an AMP invoice. */
+export const AmpInvoicePayment = z
+  .object({
+    set_id: hexOut(32).nullable().openapi({ description: "LND's set id of this payment; null when another hub wallet paid it inside the hub" }),
+    amount_msat: MsatOut,
+    paid_at: TimestampOut,
+    transaction_id: hubId("tx"),
+  })
+  .openapi("AmpInvoicePayment");
 export const Invoice = z
   .object({
     payment_hash: hexOut(32),
@@ -224,6 +241,8 @@ export const Invoice = z
     external_id: z.string().openapi({ maxLength: INVOICE_METADATA.external_id_max }).nullable(),
     // LUD-12: at most COMMENT_ALLOWED (src/lnurl.ts, 255; not imported: lnurl.ts imports this file) characters, as the callback checked it.
     comment: z.string().openapi({ maxLength: 255 }).nullable().openapi({ description: "the payer's comment (LNURL-pay, LUD-12)" }),
+    amp: z.literal(true).optional().openapi({ description: "present on AMP invoices (docs/decisions/0025)" }),
+    amp_payments: z.array(AmpInvoicePayment).optional().openapi({ description: "AMP invoices: each payment, oldest first (paid_msat is their sum)" }),
   })
   .openapi("Invoice");
 export const InvoicesQuery = z.object({ external_id: ExternalId.optional(), ...PageQuery.shape });
@@ -277,6 +296,15 @@ export const LightningPayBody = z
     amount_sat: amountSat(MAX_PAYMENT_SAT).optional().openapi({ description: "only for invoices without an amount" }),
     max_fee_sat: z.number().int().min(0).max(MAX_PAYMENT_SAT).optional().openapi({ description: "default max(10 sat, 0.5 %)" }),
     max_parts: z.number().int().min(1).max(PAY_MAX_PARTS).optional().openapi({ description: `the most parts LND may split the payment into (MPP; default ${PAY_MAX_PARTS}); 1: one route` }),
+    amp: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          "pay by AMP: an invoice with the AMP feature (bit 30/31) is always paid by AMP (LND draws the set id, answered as amp_set_id); " +
+          "true for an invoice without it, or false for one with it, is a 400. One send per AMP invoice starts at a time across the hub: " +
+          "another meanwhile is a 409 conflict (retry).",
+      }),
   })
   .strict();
 export const KeysendBody = z
@@ -307,7 +335,11 @@ export const LightningPayment = z
     preimage: hexOut(32).optional(),
     amp_set_id: hexOut(32)
       .optional()
-      .openapi({ description: "AMP payments: the set id LND drew (its payment identifier), once LND has reported it; payment_hash is then the payment address the hub chose" }),
+      .openapi({
+        description:
+          "AMP payments: the set id LND drew (its payment identifier), once LND has reported it; payment_hash is then the payment address the hub chose " +
+          "(spontaneous AMP) or the invoice's payment hash (an AMP invoice)",
+      }),
     // LND's words or the hub's, cut where the payment is answered (durable/wallet/lightning-payments.ts).
     failure_reason: ErrorMessageOut.optional(),
     transaction: Transaction,

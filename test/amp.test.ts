@@ -181,6 +181,37 @@ describe("AMP sends (spontaneous, to a node's public key)", () => {
     expect(await balanceOf(a)).toBe(8_000_000 - done.json.fee_msat);
   });
 
+  it("LND lists the send but with no HTLC yet (still pathfinding) past the grace: not sent twice; matched once it makes its attempt", async () => {
+    // Decision 0025's open risk: lnd's payment record carries the payment address only on its HTLCs' MPP records, so a
+    // send still pathfinding cannot be matched; sent again after the grace, it went out twice. Now: no send while LND
+    // lists an in-flight spontaneous payment of this amount without HTLCs.
+    const a = await account();
+    await fund(a, 10_000);
+    const payment_addr = "6b".repeat(32);
+    const payment_id = await holdOnly(a, payment_addr, 3_000_000);
+    await sim("/sim/knobs", { payment_pathfinding_ms: 2_000 });
+    const outcome = await lnd.payInvoice(
+      { payment_request: "", dest: NODES.erin.pubkey, amt_msat: 3_000_000, amp: true, payment_addr, fee_limit_msat: 10_000, timeout_seconds: 60 },
+      { waitMs: 200 },
+    );
+    expect(outcome.final).toBe(false);
+    expect(outcome.payment?.htlcs).toEqual([]);
+    await runInDurableObject(walletStub(a.wallet_id), (_actor, state) => {
+      state.storage.sql.exec("UPDATE lightning_payments SET created_at = ? WHERE payment_id = ?", new Date(Date.now() - 61_000).toISOString(), payment_id);
+    });
+    await runDurableObjectAlarm(walletStub(a.wallet_id));
+    const listed = async () => (await lnd.listPayments({ include_incomplete: true })).filter((p) => p.value_msat === 3_000_000 && p.payment_request === "" && p.creation_date >= outcome.payment!.creation_date);
+    expect(await listed()).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 2_100));
+    await sim("/sim/knobs", {});
+    await runDurableObjectAlarm(walletStub(a.wallet_id));
+    const done = await api("GET", `/v1/payments/lightning/${payment_addr}`, { token: a.access_token });
+    expect(done.json).toMatchObject({ status: "succeeded", amp_set_id: outcome.payment!.payment_hash });
+    expect(await listed()).toHaveLength(1);
+    expect(await hubPaymentsTo(payment_addr)).toHaveLength(1);
+    expect(await balanceOf(a)).toBe(7_000_000 - done.json.fee_msat);
+  });
+
   it("bad input is a 4xx and moves nothing: amp not a boolean, the hub's own node, no amount, unknown fields, not enough money", async () => {
     const a = await account();
     await fund(a, 5_000);

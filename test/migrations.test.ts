@@ -94,7 +94,7 @@ describe("wallet schema migrations", () => {
     await walletStub(oldId).describe(); // wakes up: adopts the old layout
     const [freshLayout, oldLayout] = await Promise.all([layoutOf(fresh.wallet_id), layoutOf(oldId)]);
     expect(oldLayout).toEqual(freshLayout);
-    expect(freshLayout.tables.map((t) => t.name)).toEqual(["_kit_migrations", "audit_entries", "balances", "chat_inbox", "entries", "events", "idempotency", "invoices", "lightning_payments", "limits_freeze", "limits_level", "limits_usage", "onchain_deposits", "onchain_withdrawals", "socket_epoch", "socket_revocations", "solvency_feed", "transactions", "wallet", "webhook_feed"]);
+    expect(freshLayout.tables.map((t) => t.name)).toEqual(["_kit_migrations", "amp_payments", "audit_entries", "balances", "chat_inbox", "entries", "events", "idempotency", "invoices", "lightning_payments", "limits_freeze", "limits_level", "limits_usage", "onchain_deposits", "onchain_withdrawals", "socket_epoch", "socket_revocations", "solvency_feed", "transactions", "wallet", "webhook_feed"]);
   });
 });
 

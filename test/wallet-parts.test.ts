@@ -17,7 +17,7 @@ describe("wallet parts", () => {
     const parts = await onWallet(a, (_actor, state) =>
       state.storage.sql.exec<{ part: string }>("SELECT part FROM _kit_migrations WHERE step = 1 ORDER BY part").toArray().map((r) => r.part),
     );
-    expect(parts).toEqual(["audit-trail", "chat-inbox", "events", "history", "idempotency", "identity", "invoices", "ledger", "lightning-payments", "limits", "onchain", "sockets", "solvency-feed", "transfers", "webhook-feed"]);
+    expect(parts).toEqual(["amp-receipts", "audit-trail", "chat-inbox", "events", "history", "idempotency", "identity", "invoices", "ledger", "lightning-payments", "limits", "onchain", "sockets", "solvency-feed", "transfers", "webhook-feed"]);
     const tasks = await onWallet(a, (actor) => actor.kit.scheduler.taskNames());
     expect(tasks).toEqual(["transfers:deliveries", "sockets:expiry", "idempotency:expiry", "lightning-payments:tracking", "webhook-feed:deliveries", "limits:expiry", "solvency-feed:push", "onchain:withdrawals"]);
   });

@@ -7,7 +7,8 @@ import type { Msat } from "../../src/money";
 import { isAcceptableInvoiceCredit } from "../../src/payment-rules";
 import type { ApiAnswer, Invoice, TransferPayload } from "../../src/wallet-types";
 import type { ActorKit, Part } from "../kit/part";
-import type { CreateInvoiceRequest, LightningNodePort } from "../ports";
+import type { AmpPaymentReceipt, CreateInvoiceRequest, LightningNodePort } from "../ports";
+import type { AmpReceipts } from "./amp-receipts";
 import type { EventLog } from "./event-log";
 import { newTransaction, type History } from "./history";
 import type { Identity } from "./identity";
@@ -29,6 +30,7 @@ interface InvoiceRow {
   metadata: string | null;
   external_id: string | null;
   comment: string | null;
+  amp: number;
 }
 
 /**
@@ -49,6 +51,8 @@ export class Invoices implements Part {
      ALTER TABLE invoices ADD COLUMN comment TEXT;
      CREATE UNIQUE INDEX invoices_by_external_id ON invoices (external_id) WHERE external_id IS NOT NULL;
      CREATE INDEX invoices_by_age ON invoices (created_at);`,
+    // AMP invoices (docs/decisions/0025): no preimage here (LND settles each payment itself), paid any number of times.
+    `ALTER TABLE invoices ADD COLUMN amp INTEGER NOT NULL DEFAULT 0;`,
   ];
 
   constructor(
@@ -59,6 +63,7 @@ export class Invoices implements Part {
     private readonly events: EventLog,
     private readonly transfers: Transfers,
     private readonly node: () => DurableObjectStub<LightningNodePort>,
+    private readonly amp: AmpReceipts,
   ) {}
 
   /** Creates a hold invoice: the preimage is stored before LND knows the hash, so an accepted HTLC always finds it. */
@@ -73,6 +78,7 @@ export class Invoices implements Part {
     const external_id = request.external_id ?? null;
     // The unique index is what decides; the look first only gives a clear answer without an LND call.
     if (external_id !== null && this.kit.sql`SELECT 1 FROM invoices WHERE external_id = ${external_id}`.length) return externalIdTaken(external_id);
+    if (request.amp) return this.createAmp(request, identity.wallet_id, { created_at, expires_at, metadata, external_id });
     try {
       this.kit.sql`INSERT INTO invoices (payment_hash, preimage, amount_msat, memo, status, expires_at, created_at, metadata, external_id, comment)
                    VALUES (${payment_hash}, ${preimage}, ${request.amount_msat}, ${request.memo}, 'open', ${expires_at}, ${created_at}, ${metadata}, ${external_id}, ${request.comment ?? null})`;
@@ -97,10 +103,74 @@ export class Invoices implements Part {
     return { ok: true, status: 201, body: this.byHash(payment_hash)! };
   }
 
+  /**
+   * An AMP invoice: LND draws its hash (AddInvoice is_amp) and settles each payment itself, so there is no
+   * preimage to keep; the row is written once LND answered. Each payment is credited when the node actor
+   * delivers its set (creditAmpFromLnd), even if this row were lost, so nothing is written first.
+   */
+  private async createAmp(
+    request: CreateInvoiceRequest,
+    wallet_id: string,
+    row: { created_at: string; expires_at: string; metadata: string | null; external_id: string | null },
+  ): Promise<ApiAnswer<Invoice> | Refusal> {
+    const created = await this.node().createAmpInvoice({
+      wallet_id,
+      amount_msat: request.amount_msat,
+      memo: request.memo,
+      expiry_s: request.expiry_s,
+      description_hash: request.description_hash ?? null,
+    });
+    if (!created.ok) return created;
+    try {
+      this.kit.sql`INSERT INTO invoices (payment_hash, preimage, payment_request, amount_msat, memo, status, expires_at, created_at, metadata, external_id, comment, amp)
+                   VALUES (${created.payment_hash}, '', ${created.payment_request}, ${request.amount_msat}, ${request.memo}, 'open', ${row.expires_at}, ${row.created_at},
+                           ${row.metadata}, ${row.external_id}, ${request.comment ?? null}, 1)`;
+    } catch (error) {
+      // Another request took the external id meanwhile: this invoice is not answered (its payments, if any, are still credited).
+      if (row.external_id !== null && /UNIQUE/.test(String(error))) return externalIdTaken(row.external_id);
+      throw error;
+    }
+    return { ok: true, status: 201, body: this.byHash(created.payment_hash)! };
+  }
+
+  /**
+   * One payment (set) of an AMP invoice that LND settled, delivered by the node actor's outbox: credited
+   * once per (invoice, set id) — the history row, the double entry, the receipt row and `invoice.paid`
+   * (with the set id) in one unit of work; delivered again, only acknowledged.
+   */
+  creditAmpFromLnd(receipt: AmpPaymentReceipt): { ok: true; transaction_id: string; duplicate: boolean } | Refusal {
+    const credited = this.amp.creditedBy(receipt.payment_hash, receipt.set_id);
+    if (credited) return { ok: true, transaction_id: credited, duplicate: true };
+    if (!Number.isSafeInteger(receipt.amount_msat) || receipt.amount_msat <= 0) return refuse("invalid_request", `cannot credit ${receipt.amount_msat} msat`);
+    const row = this.row(receipt.payment_hash);
+    const now = new Date().toISOString();
+    return this.kit.unitOfWork.run(() => {
+      const transaction = newTransaction({ kind: "lightning", direction: "in", amount_msat: receipt.amount_msat, status: "succeeded", counterparty: null, memo: row?.memo ?? null }, now);
+      this.history.insert(transaction);
+      this.ledger.post(`${receipt.payment_hash}:${receipt.set_id}:received`, journals.invoiceCredit(receipt.amount_msat), now);
+      this.amp.insert({ payment_hash: receipt.payment_hash, receipt_id: receipt.set_id, set_id: receipt.set_id, amount_msat: receipt.amount_msat, transaction_id: transaction.id, paid_at: now });
+      this.addAmpPayment(receipt.payment_hash, receipt.amount_msat, "lnd", transaction.id, now);
+      this.events.append("invoice.paid", { invoice: this.byHash(receipt.payment_hash), transaction, amp_set_id: receipt.set_id, balance_msat: this.ledger.balanceOf("wallet") }, now);
+      return { ok: true as const, transaction_id: transaction.id, duplicate: false };
+    });
+  }
+
+  /** An AMP invoice stays open (payable again): a payment adds to what it was paid. */
+  private addAmpPayment(payment_hash: string, amount_msat: Msat, via: "lnd" | "internal", transaction_id: string, now: string): void {
+    this.kit.sql`UPDATE invoices SET paid_at = ${now}, paid_msat = COALESCE(paid_msat, 0) + ${amount_msat}, paid_via = ${via}, transaction_id = ${transaction_id}
+                 WHERE payment_hash = ${payment_hash} AND amp = 1`;
+  }
+
   /** One of this wallet's invoices as the API shows it (expired once past its time), or null. */
   byHash(payment_hash: string): Invoice | null {
     const row = this.kit.sql<InvoiceRow>`SELECT * FROM invoices WHERE payment_hash = ${payment_hash} AND payment_request IS NOT NULL`[0];
-    return row ? toInvoice(row) : null;
+    return row ? this.view(row) : null;
+  }
+
+  /** An invoice as the API shows it; an AMP invoice with its payments. */
+  private view(row: InvoiceRow): Invoice {
+    const invoice = toInvoice(row);
+    return row.amp ? { ...invoice, amp: true, amp_payments: this.amp.of(row.payment_hash) } : invoice;
   }
 
   /** LUD-21: paid or not, the preimage only once paid (it proves the payment), and the payment request. */
@@ -115,14 +185,14 @@ export class Invoices implements Part {
   page(q: { external_id: string | null; limit: number; cursor: string | null }): { invoices: Invoice[]; next_cursor: string | null } {
     if (q.external_id !== null) {
       const row = this.kit.sql<InvoiceRow>`SELECT * FROM invoices WHERE external_id = ${q.external_id} AND payment_request IS NOT NULL`[0];
-      return { invoices: row ? [toInvoice(row)] : [], next_cursor: null };
+      return { invoices: row ? [this.view(row)] : [], next_cursor: null };
     }
     const before = q.cursor === null ? Number.MAX_SAFE_INTEGER : Number(q.cursor);
     const rows = this.kit.sql<InvoiceRow & { rowid: number }>`
       SELECT rowid, * FROM invoices WHERE payment_request IS NOT NULL AND rowid < ${before} ORDER BY rowid DESC LIMIT ${q.limit + 1}`;
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    return { invoices: page.map(toInvoice), next_cursor: rows.length > q.limit && last ? String(last.rowid) : null };
+    return { invoices: page.map((r) => this.view(r)), next_cursor: rows.length > q.limit && last ? String(last.rowid) : null };
   }
 
   private row(payment_hash: string): InvoiceRow | undefined {
@@ -136,6 +206,7 @@ export class Invoices implements Part {
   creditFromLnd(payment_hash: string, amount_msat: Msat): { ok: true; preimage: string } | Refusal {
     const row = this.row(payment_hash);
     if (!row) return refuse("not_found", "no such invoice");
+    if (row.amp) return refuse("not_found", "an AMP invoice is not a hold invoice");
     if (row.status === "paid") return row.paid_via === "lnd" ? { ok: true, preimage: row.preimage } : refuse("already_paid", "paid inside the hub");
     if (row.status === "canceled") return refuse("not_found", "invoice canceled");
     if (!isAcceptableInvoiceCredit(amount_msat, row.amount_msat)) return refuse("invalid_request", `cannot credit ${amount_msat} msat for this invoice`);
@@ -157,6 +228,7 @@ export class Invoices implements Part {
     const row = this.row(payload.payment_hash ?? "");
     if (!row) return refuse("not_found", "no such invoice");
     if (seen) return { ok: true, preimage: row.preimage };
+    if (row.amp) return this.creditAmpFromWallet(payload, row);
     if (row.status === "paid") return refuse("already_paid", "this invoice was already paid");
     if (row.status === "canceled") return refuse("not_found", "this invoice was canceled");
     if (Date.parse(row.expires_at) < Date.now()) return refuse("invoice_expired", "this invoice has expired");
@@ -172,6 +244,24 @@ export class Invoices implements Part {
     // No outside HTLC may pay it too; if this call is lost, the wallet refuses such an HTLC anyway.
     this.kit.ctx.waitUntil(this.node().invoicePaidInternally(row.payment_hash).catch(() => undefined));
     return { ok: true, preimage: row.preimage };
+  }
+
+  /** Another hub wallet pays one of our AMP invoices (inside the hub, no set id): credited once per transfer; the invoice stays open. */
+  private creditAmpFromWallet(payload: TransferPayload, row: InvoiceRow): { ok: true; preimage: string } | Refusal {
+    if (row.status === "canceled") return refuse("not_found", "this invoice was canceled");
+    if (Date.parse(row.expires_at) < Date.now()) return refuse("invoice_expired", "this invoice has expired");
+    if (row.amount_msat !== null && payload.amount_msat !== row.amount_msat) return refuse("invalid_request", "amount does not match the invoice");
+    const now = new Date().toISOString();
+    this.kit.unitOfWork.run(() => {
+      const transaction = newTransaction({ kind: "lightning", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: row.memo }, now);
+      this.transfers.insertIncoming(transaction, payload.transfer_id);
+      this.ledger.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
+      this.amp.insert({ payment_hash: row.payment_hash, receipt_id: payload.transfer_id, set_id: null, amount_msat: payload.amount_msat, transaction_id: transaction.id, paid_at: now });
+      this.addAmpPayment(row.payment_hash, payload.amount_msat, "internal", transaction.id, now);
+      this.events.append("invoice.paid", { invoice: this.byHash(row.payment_hash), transaction, amp_set_id: null, balance_msat: this.ledger.balanceOf("wallet") }, now);
+    });
+    // No preimage: the payer's payment of an AMP invoice inside the hub succeeds on this acknowledgement.
+    return { ok: true, preimage: "" };
   }
 
   private markPaid(payment_hash: string, amount_msat: Msat, via: "lnd" | "internal", transaction_id: string, now: string): void {

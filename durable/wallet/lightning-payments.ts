@@ -3,6 +3,7 @@ import { newId } from "../../src/ids";
 import { journals } from "../../src/ledger";
 import { GrpcCode, LndError, type LndRestClient, type Payment, type PaymentOutcome } from "../../src/lightning";
 import { isFinalPayment } from "../../src/lightning/payment-outcome";
+import { decodeInvoice } from "../../src/bolt11";
 import type { Msat } from "../../src/money";
 import { KEYSEND_RECORD, PAY_MAX_PARTS, PAY_TIMEOUT_S, selfPaymentRefusal } from "../../src/payment-rules";
 import type { ApiAnswer, Counterparty, LightningPayment, TransferPayload } from "../../src/wallet-types";
@@ -84,6 +85,11 @@ export class LightningPayments implements Part {
     // Spontaneous AMP (docs/decisions/0025): payment_hash holds the payment address the hub chose; LND's set id once known.
     `ALTER TABLE lightning_payments ADD COLUMN amp INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE lightning_payments ADD COLUMN amp_set_id TEXT;`,
+    // AMP invoices (docs/decisions/0025): paid any number of times, each payment its own set id; a wallet pays one at most
+    // once at a time. Every other hash is still paid at most once (a failed attempt frees it).
+    `DROP INDEX lightning_payments_live_hash;
+     CREATE UNIQUE INDEX lightning_payments_live_hash_once ON lightning_payments (payment_hash) WHERE status <> 'failed' AND NOT (amp = 1 AND payment_request <> '');
+     CREATE UNIQUE INDEX lightning_payments_amp_invoice_pending ON lightning_payments (payment_hash) WHERE status = 'pending' AND amp = 1 AND payment_request <> '';`,
   ];
   readonly tasks: readonly Task[] = [
     {
@@ -116,9 +122,13 @@ export class LightningPayments implements Part {
       async () => {
         const identity = this.identity.get();
         if (!identity) return refuse("not_found", "wallet not opened");
-        if (this.livePaymentOf(request.payment_hash)) return refuse("already_paid", "this wallet already paid or is paying this invoice");
+        const busy = this.busyWith(request);
+        if (busy) return busy;
         const payment_id = newId("pay");
-        const route = await this.wiring.node().routePayment(request.payment_hash, identity.wallet_id, payment_id);
+        const ampInvoice = request.amp_invoice;
+        const route = ampInvoice
+          ? await this.wiring.node().routeAmpPayment(request.payment_hash, ampInvoice.payment_addr, identity.wallet_id, payment_id)
+          : await this.wiring.node().routePayment(request.payment_hash, identity.wallet_id, payment_id);
         if (isRefusal(route)) return route;
         if (route.route === "internal") {
           const self = selfPaymentRefusal(identity.wallet_id, route.wallet_id);
@@ -130,7 +140,8 @@ export class LightningPayments implements Part {
         } else {
           const held = this.hold(request, payment_id, "external", null);
           if (!held.ok) {
-            await this.wiring.node().finishPayment(request.payment_hash, payment_id, "failed");
+            if (ampInvoice) await this.wiring.node().resolveAmpSend(ampInvoice.payment_addr, payment_id, null);
+            else await this.wiring.node().finishPayment(request.payment_hash, payment_id, "failed");
             return held;
           }
           await this.sendThroughLnd(payment_id);
@@ -151,7 +162,8 @@ export class LightningPayments implements Part {
     const reserved = route === "internal" ? request.amount_msat : request.amount_msat + request.max_fee_msat;
     return this.kit.unitOfWork.run(() => {
       // Re-checked inside the transaction: two concurrent requests may both have passed the first look.
-      if (this.livePaymentOf(request.payment_hash)) return refuse("already_paid", "this wallet already paid or is paying this invoice");
+      const busy = this.busyWith(request);
+      if (busy) return busy;
       const kind = route === "internal" ? "intraledger" : "withdrawal";
       const overLimit = this.limits.check(kind, request.amount_msat, Date.parse(now));
       if (overLimit) return overLimit;
@@ -171,7 +183,7 @@ export class LightningPayments implements Part {
                                                    created_at, updated_at, keysend_destination, keysend_preimage, max_parts, amp)
                    VALUES (${payment_id}, ${request.payment_hash}, ${request.payment_request}, ${route}, ${request.amountless ? 1 : 0}, ${request.amount_msat},
                            ${reserved}, 'pending', ${transaction.id}, ${now}, ${now}, ${request.keysend?.destination ?? request.amp?.destination ?? null},
-                           ${request.keysend?.preimage ?? null}, ${request.max_parts ?? null}, ${request.amp ? 1 : 0})`;
+                           ${request.keysend?.preimage ?? null}, ${request.max_parts ?? null}, ${request.amp || request.amp_invoice ? 1 : 0})`;
       if (transfer_id) this.ledger.post(`${transfer_id}:debit`, journals.transferDebit(request.amount_msat), now);
       else this.ledger.post(`${payment_id}:hold`, journals.paymentHold(reserved), now);
       this.events.append("payment.pending", { ...this.byId(payment_id)!, balance_msat: this.ledger.balanceOf("wallet") }, now);
@@ -242,6 +254,22 @@ export class LightningPayments implements Part {
     return this.kit.sql`SELECT 1 FROM lightning_payments WHERE payment_hash = ${payment_hash} AND status <> 'failed'`.length > 0;
   }
 
+  /**
+   * Why this wallet cannot start this payment now, or null: a hash it paid or is paying; an AMP invoice
+   * (payable again and again) only while one of its payments from this wallet is pending.
+   */
+  private busyWith(request: PayLightningRequest): Refusal | null {
+    if (!request.amp_invoice) return this.livePaymentOf(request.payment_hash) ? refuse("already_paid", "this wallet already paid or is paying this invoice") : null;
+    const pending = this.kit.sql`SELECT 1 FROM lightning_payments WHERE payment_hash = ${request.payment_hash} AND status = 'pending'`.length > 0;
+    return pending ? refuse("conflict", "this wallet is paying this AMP invoice right now: try again once that payment is final") : null;
+  }
+
+  /** Where one of this wallet's AMP sends stands, with the set id LND drew if known. */
+  ampSendState(payment_id: string): { status: LightningPayment["status"] | "unknown"; set_id: string | null } {
+    const p = this.row(payment_id);
+    return { status: p?.status ?? "unknown", set_id: p?.amp_set_id ?? null };
+  }
+
   private row(payment_id: string): PaymentRow | undefined {
     return this.kit.sql<PaymentRow>`SELECT * FROM lightning_payments WHERE payment_id = ${payment_id}`[0];
   }
@@ -254,7 +282,10 @@ export class LightningPayments implements Part {
     try {
       const common = { fee_limit_msat: p.reserved_msat - p.amount_msat, timeout_seconds: PAY_TIMEOUT_S };
       const outcome = await this.wiring.lnd().payInvoice(
-        p.amp && p.keysend_destination
+        p.amp && p.payment_request !== ""
+          ? // An AMP invoice: LND draws the set id and pays the invoice's payment address.
+            { ...common, payment_request: p.payment_request, amt_msat: p.amountless ? p.amount_msat : undefined, amp: true, max_parts: p.max_parts ?? PAY_MAX_PARTS }
+          : p.amp && p.keysend_destination
           ? {
               // Spontaneous AMP: LND draws the set id; the payment address is the hub's, to find the payment if no answer comes.
               ...common,
@@ -301,7 +332,7 @@ export class LightningPayments implements Part {
   private async track(payment_id: string): Promise<"tracked" | "unknown_to_lnd"> {
     const p = this.row(payment_id);
     if (!p || p.status !== "pending") return "tracked";
-    if (p.amp && !p.amp_set_id) return this.findAmp(p);
+    if (p.amp && !p.amp_set_id) return p.payment_request !== "" ? this.findAmpInvoicePayment(p) : this.findAmp(p);
     try {
       await this.applyOutcome(payment_id, await this.wiring.lnd().waitForPayment(p.amp_set_id ?? p.payment_hash, { waitMs: TRACK_WAIT_MS }));
     } catch (error) {
@@ -326,20 +357,58 @@ export class LightningPayments implements Part {
       await this.applyOutcome(p.payment_id, isFinalPayment(found) ? { final: true, payment: found } : { final: false, payment: found });
       return "tracked";
     }
+    // LND lists a payment before its first HTLC attempt, and without one nothing in it names the payment address:
+    // a spontaneous payment of this amount still pathfinding may be this one. Not sent while one is (it would be
+    // sent twice); it is matched once it makes an attempt, or ends (failed without one: nothing went out).
+    const unmatchable = payments.some((x) => x.status === "IN_FLIGHT" && x.htlcs.length === 0 && x.payment_request === "" && x.value_msat === p.amount_msat);
+    if (unmatchable) return "tracked";
+    return Date.now() - Date.parse(p.created_at) > AMP_UNSEEN_GRACE_MS ? "unknown_to_lnd" : "tracked";
+  }
+
+  /**
+   * A payment of an AMP invoice without its set id (no answer from LND came back). The node admitted no other
+   * hub send of this invoice while this one is unresolved, and knows the set ids of the earlier ones: LND's payment
+   * of this invoice (its payment request, so even before its first HTLC) whose set id is not among them is this
+   * one. None after AMP_UNSEEN_GRACE_MS: LND never started it. More than one (a payment of the invoice made on the
+   * hub's node outside the hub): not told apart, so never sent again; it stays pending, with a warning.
+   */
+  private async findAmpInvoicePayment(p: PaymentRow): Promise<"tracked" | "unknown_to_lnd"> {
+    const payment_addr = ampInvoiceAddress(p.payment_request);
+    let payments: Payment[];
+    let others: Set<string>;
+    try {
+      payments = await this.wiring.lnd().listPayments({ include_incomplete: true, creation_date_start: Math.floor(Date.parse(p.created_at) / 1000) - 60, max_payments: 10_000 });
+      others = new Set(await this.wiring.node().ampSendSetIds(payment_addr, p.payment_id));
+    } catch {
+      return "tracked"; // LND or the node unreachable: look again next run
+    }
+    const candidates = payments.filter((x) => x.payment_request === p.payment_request && !others.has(x.payment_hash));
+    if (candidates.length > 1) {
+      console.warn(`AMP payment ${p.payment_id}: ${candidates.length} payments of its invoice in LND not known to the hub; not sent again`);
+      return "tracked";
+    }
+    const found = candidates[0];
+    if (found) {
+      await this.applyOutcome(p.payment_id, isFinalPayment(found) ? { final: true, payment: found } : { final: false, payment: found });
+      return "tracked";
+    }
     return Date.now() - Date.parse(p.created_at) > AMP_UNSEEN_GRACE_MS ? "unknown_to_lnd" : "tracked";
   }
 
   private async applyOutcome(payment_id: string, outcome: PaymentOutcome): Promise<void> {
     // AMP: the first word from LND names the set id; kept so the payment is tracked by it from now on.
-    if (outcome.payment) this.recordAmpSetId(payment_id, outcome.payment.payment_hash);
+    if (outcome.payment) await this.recordAmpSetId(payment_id, outcome.payment.payment_hash);
     if (!outcome.final) return;
     const { payment } = outcome;
     if (payment.status === "SUCCEEDED") await this.finishExternal(payment_id, { fee_msat: payment.fee_msat, preimage: payment.payment_preimage ?? "" });
     else await this.finishExternal(payment_id, { failed: payment.failure_reason });
   }
 
-  private recordAmpSetId(payment_id: string, set_id: string): void {
-    this.kit.sql`UPDATE lightning_payments SET amp_set_id = ${set_id} WHERE payment_id = ${payment_id} AND amp = 1 AND amp_set_id IS NULL`;
+  private async recordAmpSetId(payment_id: string, set_id: string): Promise<void> {
+    const recorded = this.kit.sqlWrite`UPDATE lightning_payments SET amp_set_id = ${set_id} WHERE payment_id = ${payment_id} AND amp = 1 AND amp_set_id IS NULL`;
+    const p = recorded ? this.row(payment_id) : undefined;
+    // An AMP invoice's send is known by its set id now: the node lets the next send of the invoice start.
+    if (p && p.payment_request !== "") await this.wiring.node().resolveAmpSend(ampInvoiceAddress(p.payment_request), payment_id, set_id).catch(() => undefined);
   }
 
   /** One unit of work: settle the hold at the real fee (refunding the rest), or release it whole. */
@@ -363,6 +432,14 @@ export class LightningPayments implements Part {
       this.events.append("failed" in result ? "payment.failed" : "payment.succeeded", { ...this.byId(payment_id)!, balance_msat: this.ledger.balanceOf("wallet") }, now);
       return p;
     });
-    if (finished) await this.wiring.node().finishPayment(finished.payment_hash, payment_id, "failed" in result ? "failed" : "succeeded").catch(() => undefined);
+    if (finished?.amp && finished.payment_request !== "") {
+      // Resolved (if its set id was never heard, it ended without one: LND refused it).
+      await this.wiring.node().resolveAmpSend(ampInvoiceAddress(finished.payment_request), payment_id, finished.amp_set_id).catch(() => undefined);
+    } else if (finished) await this.wiring.node().finishPayment(finished.payment_hash, payment_id, "failed" in result ? "failed" : "succeeded").catch(() => undefined);
   }
+}
+
+/** The payment address (payment secret) of an AMP invoice: what every payment of it carries. */
+function ampInvoiceAddress(payment_request: string): string {
+  return decodeInvoice(payment_request).payment_secret;
 }

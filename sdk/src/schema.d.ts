@@ -262,7 +262,7 @@ export interface paths {
         /** The caller's invoices, newest first; `external_id` finds the one with that id */
         get: operations["listInvoices"];
         put?: never;
-        /** Create a Lightning invoice (a hold invoice: credited before it is settled) */
+        /** Create a Lightning invoice (a hold invoice: credited before it is settled; with `amp`, an AMP invoice paid any number of times) */
         post: operations["createInvoice"];
         delete?: never;
         options?: never;
@@ -347,7 +347,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Pay a BOLT 11 invoice (hub invoices are paid internally, with no fee) */
+        /** Pay a BOLT 11 invoice (hub invoices are paid internally, with no fee; AMP invoices by AMP) */
         post: operations["payLightning"];
         delete?: never;
         options?: never;
@@ -1519,6 +1519,21 @@ export interface components {
             external_id: string | null;
             /** @description the payer's comment (LNURL-pay, LUD-12) */
             comment: string | null;
+            /**
+             * @description present on AMP invoices (docs/decisions/0025)
+             * @enum {boolean}
+             */
+            amp?: true;
+            /** @description AMP invoices: each payment, oldest first (paid_msat is their sum) */
+            amp_payments?: components["schemas"]["AmpInvoicePayment"][];
+        };
+        AmpInvoicePayment: {
+            /** @description LND's set id of this payment; null when another hub wallet paid it inside the hub */
+            set_id: string | null;
+            amount_msat: number;
+            /** Format: date-time */
+            paid_at: string;
+            transaction_id: string;
         };
         InvoicePage: {
             invoices: components["schemas"]["Invoice"][];
@@ -1559,7 +1574,7 @@ export interface components {
             amount_msat: number;
             fee_msat: number;
             preimage?: string;
-            /** @description AMP payments: the set id LND drew (its payment identifier), once LND has reported it; payment_hash is then the payment address the hub chose */
+            /** @description AMP payments: the set id LND drew (its payment identifier), once LND has reported it; payment_hash is then the payment address the hub chose (spontaneous AMP) or the invoice's payment hash (an AMP invoice) */
             amp_set_id?: string;
             failure_reason?: string;
             transaction: components["schemas"]["Transaction"];
@@ -3268,6 +3283,8 @@ export interface operations {
                     external_id?: string;
                     /** @description seconds; default 3600 */
                     expiry_s?: number;
+                    /** @description an AMP invoice (LND AddInvoice is_amp): payable any number of times until it expires, each payment (HTLC set) settled by LND under its own set id and credited once, listed in amp_payments; the status stays open. The payer must pay with AMP. */
+                    amp?: boolean;
                 };
             };
         };
@@ -3707,6 +3724,8 @@ export interface operations {
                     max_fee_sat?: number;
                     /** @description the most parts LND may split the payment into (MPP; default 16); 1: one route */
                     max_parts?: number;
+                    /** @description pay by AMP: an invoice with the AMP feature (bit 30/31) is always paid by AMP (LND draws the set id, answered as amp_set_id); true for an invoice without it, or false for one with it, is a 400. One send per AMP invoice starts at a time across the hub: another meanwhile is a 409 conflict (retry). */
+                    amp?: boolean;
                 };
             };
         };

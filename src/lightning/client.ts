@@ -3,7 +3,7 @@
 // and responses back through the decode-* modules.
 
 import { hex32, hexToBase64, hexToBase64Url } from "./bytes";
-import { decodeAddHoldInvoice, decodeInvoice, decodeListInvoices } from "./decode-invoices";
+import { decodeAddHoldInvoice, decodeAddInvoice, decodeInvoice, decodeListInvoices } from "./decode-invoices";
 import {
   decodeChannelBalance,
   decodeChannelPoint,
@@ -52,6 +52,8 @@ import type {
   TransactionDetails,
   WalletBalance,
   WalletState,
+  AddAmpInvoiceRequest,
+  AddInvoiceResult,
 } from "./types";
 
 export type LndClientConfig = LndTransportConfig;
@@ -95,6 +97,15 @@ export class LndRestClient {
       body.description_hash = hexToBase64(hex32(req.description_hash, "description_hash"));
     }
     return decodeAddHoldInvoice(await this.http.call("POST", "/v2/invoices/hodl", { body }, options));
+  }
+
+  /** AddInvoice with is_amp: an AMP invoice, paid any number of times (each payment a set id LND settles itself). */
+  async addAmpInvoice(req: AddAmpInvoiceRequest, options?: CallOptions): Promise<AddInvoiceResult> {
+    const body: Record<string, unknown> = { value_msat: int64Text(req.value_msat, "value_msat"), is_amp: true };
+    if (req.memo !== undefined) body.memo = req.memo;
+    if (req.expiry !== undefined) body.expiry = int64Text(req.expiry, "expiry");
+    if (req.description_hash !== undefined) body.description_hash = hexToBase64(hex32(req.description_hash, "description_hash"));
+    return decodeAddInvoice(await this.http.call("POST", "/v1/invoices", { body }, options));
   }
 
   /** Succeeds again if already settled; fails ("invoice still open") before an HTLC is accepted. */

@@ -5,6 +5,8 @@ import { LndUnreachableError } from "./errors";
 import { asObject, bool, bytesHex, enumOf, int, list, str, uint64Id, type JsonObject } from "./wire-values";
 import {
   INVOICE_HTLC_STATES,
+  type AddInvoiceResult,
+  type AmpInvoiceState,
   INVOICE_STATES,
   type AddHoldInvoiceResult,
   type Invoice,
@@ -19,6 +21,32 @@ export function decodeAddHoldInvoice(json: unknown): AddHoldInvoiceResult {
     add_index: int(o, "add_index"),
     payment_addr: bytesHex(o, "payment_addr"),
   };
+}
+
+export function decodeAddInvoice(json: unknown): AddInvoiceResult {
+  const o = asObject(json, "AddInvoiceResponse");
+  const r_hash = bytesHex(o, "r_hash");
+  const payment_addr = bytesHex(o, "payment_addr");
+  if (r_hash === null || payment_addr === null) throw new LndUnreachableError("bad_response", "AddInvoiceResponse without r_hash or payment_addr");
+  return { r_hash, payment_request: str(o, "payment_request"), add_index: int(o, "add_index"), payment_addr };
+}
+
+/** map<string, AMPInvoiceState>: the set ids (hex keys) as LND wrote them, lower-cased. */
+function decodeAmpInvoiceState(o: JsonObject): Record<string, AmpInvoiceState> {
+  const v = o.amp_invoice_state;
+  if (v === undefined || v === null) return {};
+  const out: Record<string, AmpInvoiceState> = {};
+  for (const [setId, entry] of Object.entries(asObject(v, "amp_invoice_state"))) {
+    if (!/^[0-9a-fA-F]{64}$/.test(setId)) throw new LndUnreachableError("bad_response", `amp_invoice_state: set id ${JSON.stringify(setId.slice(0, 80))} is not 32 bytes of hex`);
+    const e = asObject(entry, "AMPInvoiceState");
+    out[setId.toLowerCase()] = {
+      state: enumOf(e, "state", INVOICE_HTLC_STATES),
+      settle_index: int(e, "settle_index"),
+      settle_time: int(e, "settle_time"),
+      amt_paid_msat: int(e, "amt_paid_msat"),
+    };
+  }
+  return out;
 }
 
 export function decodeInvoice(json: unknown): Invoice {
@@ -46,6 +74,7 @@ export function decodeInvoice(json: unknown): Invoice {
     payment_addr: bytesHex(o, "payment_addr"),
     is_keysend: bool(o, "is_keysend"),
     is_amp: bool(o, "is_amp"),
+    amp_invoice_state: decodeAmpInvoiceState(o),
     htlcs: list(o, "htlcs").map(decodeInvoiceHtlc),
   };
 }

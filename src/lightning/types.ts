@@ -78,6 +78,35 @@ export interface AddHoldInvoiceRequest {
   description_hash?: string;
 }
 
+/** AddInvoice for an AMP invoice (is_amp): LND draws the payment hash and settles each payment (HTLC set) itself. */
+export interface AddAmpInvoiceRequest {
+  /** 0: any amount. */
+  value_msat: number;
+  memo?: string;
+  /** seconds; LND's default is 86400. */
+  expiry?: number;
+  /** sha256 of the description, hex. */
+  description_hash?: string;
+}
+
+export interface AddInvoiceResult {
+  /** the payment hash LND drew, hex. */
+  r_hash: string;
+  payment_request: string;
+  add_index: number;
+  /** payment secret (the address every payment of the invoice carries), hex. */
+  payment_addr: string;
+}
+
+/** One paid set of an AMP invoice (lnrpc.AMPInvoiceState). */
+export interface AmpInvoiceState {
+  state: InvoiceHtlcState;
+  settle_index: number;
+  /** unix seconds */
+  settle_time: number;
+  amt_paid_msat: number;
+}
+
 export interface AddHoldInvoiceResult {
   payment_request: string;
   add_index: number;
@@ -121,6 +150,8 @@ export interface Invoice {
   payment_addr: string | null;
   is_keysend: boolean;
   is_amp: boolean;
+  /** AMP invoices: set id (hex) → that payment's state; LND reports the invoice SETTLED once one set is. */
+  amp_invoice_state: Record<string, AmpInvoiceState>;
   htlcs: InvoiceHtlc[];
 }
 

@@ -20,7 +20,7 @@ lightning.openapi(
     method: "post",
     path: "/v1/invoices",
     operationId: "createInvoice",
-    summary: "Create a Lightning invoice (a hold invoice: credited before it is settled)",
+    summary: "Create a Lightning invoice (a hold invoice: credited before it is settled; with `amp`, an AMP invoice paid any number of times)",
     scope: "receive",
     request: jsonBody(s.CreateInvoiceBody),
     responses: { 201: jsonResponse(s.Invoice, "created"), ...errorResponses(400, 401, 403, 409, 413, 503) },
@@ -33,6 +33,7 @@ lightning.openapi(
       expiry_s: body.expiry_s,
       metadata: body.metadata ?? null,
       external_id: body.external_id ?? null,
+      ...(body.amp ? { amp: true } : {}),
     });
     return answer(c, result) as never;
   },
@@ -152,7 +153,7 @@ lightning.openapi(
     method: "post",
     path: "/v1/payments/lightning",
     operationId: "payLightning",
-    summary: "Pay a BOLT 11 invoice (hub invoices are paid internally, with no fee)",
+    summary: "Pay a BOLT 11 invoice (hub invoices are paid internally, with no fee; AMP invoices by AMP)",
     scope: "send",
     request: { headers: requiredIdempotencyKey.extend(s.TotpCodeHeader.shape), ...jsonBody(s.LightningPayBody) },
     responses: { 200: jsonResponse(s.LightningPayment, "succeeded, failed, or pending (followed up by the hub)"), ...errorResponses(400, 401, 403, 409, 413, 422) },
@@ -161,7 +162,7 @@ lightning.openapi(
     const body = c.req.valid("json");
     const walletId = c.get("principal").walletId;
     const idempotency = await idempotencyTag(c, "POST /v1/payments/lightning", body);
-    const request = { payment_request: body.payment_request, amount_msat: satOrUndefined(body.amount_sat), max_fee_msat: satOrUndefined(body.max_fee_sat), max_parts: body.max_parts };
+    const request = { payment_request: body.payment_request, amount_msat: satOrUndefined(body.amount_sat), max_fee_msat: satOrUndefined(body.max_fee_sat), max_parts: body.max_parts, amp: body.amp };
     const checked = await payableOrStored(c.env, walletId, request, idempotency);
     if ("stored" in checked) return answer(c, checked.stored) as never;
     // The amount is the invoice's (or the caller's for an amountless one): TOTP is checked on it before paying.

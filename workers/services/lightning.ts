@@ -67,13 +67,17 @@ export async function payableOrStored(
 export async function payInvoice(
   env: Env,
   walletId: string,
-  request: { payment_request: string; amount_msat?: Msat; max_fee_msat?: Msat; max_parts?: number },
+  request: { payment_request: string; amount_msat?: Msat; max_fee_msat?: Msat; max_parts?: number; amp?: boolean },
   idempotency: IdempotencyTag,
   checked?: PayableInvoice,
 ): Promise<ApiAnswer<LightningPayment> | Refusal> {
   const ready = checked ?? (await payableOrStored(env, walletId, request, idempotency));
   if ("stored" in ready) return ready.stored;
   const { invoice, amount_msat } = ready;
+  // An AMP invoice (feature bit 30 or 31) is paid by AMP (docs/decisions/0025); `amp` may say so, never the opposite.
+  const amp = isAmpInvoice(invoice);
+  if (request.amp === true && !amp) throw new ApiError("invalid_request", "amp: this invoice does not accept AMP (feature bit 30/31)");
+  if (request.amp === false && amp) throw new ApiError("invalid_request", "amp: this is an AMP invoice, paid only by AMP");
   return walletActor(env, walletId).payLightning({
     idempotency,
     payment_request: request.payment_request,
@@ -83,8 +87,12 @@ export async function payInvoice(
     max_fee_msat: request.max_fee_msat ?? defaultMaxFeeMsat(amount_msat),
     memo: invoice.description,
     ...(request.max_parts === undefined ? {} : { max_parts: request.max_parts }),
+    ...(amp ? { amp_invoice: { payment_addr: invoice.payment_secret } } : {}),
   });
 }
+
+/** An invoice that requires or allows AMP (feature bit 30 or 31): LND pays it only as AMP. */
+export const isAmpInvoice = (invoice: DecodedInvoice): boolean => invoice.features.includes(30) || invoice.features.includes(31);
 
 /** Creates a hold invoice for a wallet (default expiry unless given). */
 export function createInvoice(env: Env, walletId: string, request: Omit<CreateInvoiceRequest, "expiry_s"> & { expiry_s?: number }): Promise<ApiAnswer<Invoice> | Refusal> {
