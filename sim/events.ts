@@ -27,18 +27,20 @@ export class Events {
 
   /**
    * `dropAccepted`: the change came from a /sim/pay call that asked for its ACCEPTED (for an AMP invoice:
-   * its set's settlement) to be lost.
+   * its set's settlement) to be lost. An AMP set's settlement reaches all-invoice subscribers only: lnd
+   * notifies it under the HTLCs' own (child) hash, so no SubscribeSingleInvoice of the invoice sees it.
    */
   invoiceChanged(inv: HubInvoice, dropAccepted = false): void {
     const json = invoiceJson(inv);
     const final = inv.state === "SETTLED" || inv.state === "CANCELED";
     const ampSettled = inv.isAmp === true && inv.state === "OPEN" && (inv.ampSets?.length ?? 0) > 0;
     for (const [stream, sub] of this.singleInvoice.of(inv.hash)) {
-      if ((inv.state === "ACCEPTED" || ampSettled) && (dropAccepted || sub.dropAccepted)) continue;
+      if (ampSettled) continue;
+      if (inv.state === "ACCEPTED" && (dropAccepted || sub.dropAccepted)) continue;
       stream.send(json);
       if (final) stream.close();
     }
-    if (inv.state === "OPEN" || inv.state === "SETTLED") {
+    if ((inv.state === "OPEN" || inv.state === "SETTLED") && !(ampSettled && dropAccepted)) {
       for (const [stream] of this.allInvoices.of(ALL)) stream.send(json);
     }
     for (const waiter of [...(this.invoiceWaiters.get(inv.hash) ?? [])]) waiter(inv);

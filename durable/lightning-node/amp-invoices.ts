@@ -63,8 +63,8 @@ export class AmpInvoices implements Part {
   ];
   readonly outbox: Outbox<ReceiptAck, true>;
   readonly tasks: readonly Task[];
-  /** Invoices with a live single-invoice subscription in this instance. */
-  private readonly watching = new Set<string>();
+  /** A SubscribeInvoices stream is open in this instance. */
+  private watching = false;
   /** When the sweep last ran in this instance (0: not since wake-up, so it is due). */
   private sweptAt = 0;
 
@@ -88,6 +88,10 @@ export class AmpInvoices implements Part {
     ];
   }
 
+  onStart(): void {
+    if (this.kit.sql`SELECT 1 FROM amp_invoices WHERE state = 'open' LIMIT 1`.length) this.watch();
+  }
+
   /** Creates an AMP invoice in LND (AddInvoice is_amp: LND draws the hash) for a wallet, and watches it. */
   async create(request: AmpInvoiceRequest): Promise<{ ok: true; payment_hash: string; payment_request: string } | Refusal> {
     let added;
@@ -106,7 +110,7 @@ export class AmpInvoices implements Part {
     const now = Date.now();
     this.kit.sql`INSERT INTO amp_invoices (payment_hash, payment_addr, wallet_id, state, expires_at, created_at, swept_at)
                  VALUES (${added.r_hash}, ${added.payment_addr}, ${request.wallet_id}, 'open', ${now + request.expiry_s * 1000}, ${now}, ${now})`;
-    this.watch(added.r_hash);
+    this.watch();
     this.kit.scheduler.arm(now + AMP_SWEEP_INTERVAL_MS);
     return { ok: true, payment_hash: added.r_hash, payment_request: added.payment_request };
   }
@@ -147,20 +151,23 @@ export class AmpInvoices implements Part {
     });
   }
 
-  /** Follows one invoice in LND until it is canceled (an AMP invoice stays OPEN inside LND while payable). */
-  private watch(payment_hash: string): void {
-    if (this.watching.has(payment_hash)) return;
-    this.watching.add(payment_hash);
+  /**
+   * Follows LND's invoice stream (SubscribeInvoices) in this instance. Not one SubscribeSingleInvoice per
+   * invoice: lnd notifies an AMP set's settlement under the HTLCs' own hash, so only the stream of all
+   * invoices carries it. No replay is asked for: the sweep catches up on what came while no stream was open.
+   */
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
     const follow = async () => {
       try {
-        for await (const invoice of this.lnd(0).subscribeSingleInvoice(payment_hash, { firstMessageTimeoutMs: 30_000 })) {
-          await this.apply(invoice);
-          if (invoice.state === "CANCELED") break;
+        for await (const invoice of this.lnd(0).subscribeInvoices({})) {
+          if (invoice.is_amp) await this.apply(invoice).catch(() => undefined);
         }
       } catch {
-        // The stream broke (LND restarted, the tunnel dropped): the sweep looks the invoice up and resubscribes.
+        // The stream broke (LND restarted, the tunnel dropped): the sweep catches up and resubscribes.
       } finally {
-        this.watching.delete(payment_hash);
+        this.watching = false;
       }
     };
     void follow();
@@ -174,6 +181,7 @@ export class AmpInvoices implements Part {
     const now = Date.now();
     this.sweptAt = now;
     const rows = this.kit.sql<AmpInvoiceRow>`SELECT * FROM amp_invoices WHERE state = 'open' ORDER BY swept_at LIMIT ${AMP_SWEEP_LOOKUPS}`;
+    if (rows.length) this.watch();
     for (const row of rows) {
       let found: Invoice;
       try {
@@ -189,7 +197,6 @@ export class AmpInvoices implements Part {
       await this.apply(found);
       this.kit.sql`UPDATE amp_invoices SET swept_at = ${now} WHERE payment_hash = ${row.payment_hash}`;
       if (row.expires_at + AMP_EXPIRED_WINDOW_MS < now) this.kit.sql`UPDATE amp_invoices SET state = 'closed' WHERE payment_hash = ${row.payment_hash}`;
-      else if (found.state !== "CANCELED" && row.expires_at > now) this.watch(row.payment_hash);
     }
   }
 

@@ -1,12 +1,13 @@
 // Payment options against real lnd (docs/decisions/0025): keysend from a hub wallet to alice (lnd
-// --accept-keysend), spontaneous AMP to alice (--accept-amp), and a payment too large for any one of the hub's channels to alice, split by
+// --accept-keysend), spontaneous AMP to alice (--accept-amp), AMP invoices both ways (alice pays the hub's twice;
+// the hub pays alice's), and a payment too large for any one of the hub's channels to alice, split by
 // lnd over both (MPP, max_parts). Conservation after each.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { createLndClient } from "../../src/lightning";
 import { sha256HexOfBytes } from "../../src/hash";
-import { hexToBytes } from "../../src/lightning/bytes";
-import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, walletStub, type TestAccount } from "../helpers";
+import { hexToBase64Url, hexToBytes } from "../../src/lightning/bytes";
+import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, waitFor, walletStub, type TestAccount } from "../helpers";
 import { Rest, regtestContext } from "./regtest";
 
 const ctx = regtestContext();
@@ -73,6 +74,57 @@ describe.skipIf(!ctx)("payment options against real lnd", () => {
     const again = await api("POST", "/v1/payments/keysend", { token: a.access_token, key, body });
     expect([again.json.payment_hash, again.json.amp_set_id]).toEqual([r.json.payment_hash, r.json.amp_set_id]);
     expect(await balanceOf(a)).toBe(20_000_000 - 2_500_000 - r.json.fee_msat);
+  });
+
+  it("AMP invoice, received: alice pays the hub's AMP invoice twice (SendPaymentV2 amp) — credited twice, once per set id lnd drew", async () => {
+    const a = await account("ampin");
+    const inv = await api("POST", "/v1/invoices", { token: a.access_token, body: { amount_sat: 1_200, memo: "amp in", amp: true } });
+    expect(inv.status, JSON.stringify(inv.json)).toBe(201);
+    expect(inv.json).toMatchObject({ amp: true, status: "open" });
+    const sets: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const payment = alice!.pay(inv.json.payment_request, { amp: true });
+      const outcome = await payment.outcome;
+      expect(outcome.status, JSON.stringify(outcome)).toBe("succeeded");
+      sets.push(payment.updates.at(-1).payment_hash);
+    }
+    expect(sets[0]).not.toBe(sets[1]);
+    await waitFor(async () => (await balanceOf(a)) === 2_400_000, "both AMP payments credited", 20_000);
+    // The hub's lnd reports both sets on the one invoice, which stays payable.
+    const lookedUp = await hubLnd.lookupInvoice(inv.json.payment_hash);
+    expect(lookedUp.is_amp).toBe(true);
+    expect(Object.keys(lookedUp.amp_invoice_state).sort()).toEqual([...sets].sort());
+    const after = (await api("GET", `/v1/invoices/${inv.json.payment_hash}`, { token: a.access_token })).json;
+    expect(after).toMatchObject({ status: "open", paid_msat: 2_400_000 });
+    expect(after.amp_payments.map((p: { set_id: string }) => p.set_id).sort()).toEqual([...sets].sort());
+    const events = (await api("GET", "/v1/events?after=0", { token: a.access_token })).json.events.filter((e: { type: string }) => e.type === "invoice.paid");
+    expect(events.map((e: { data: { amp_set_id: string } }) => e.data.amp_set_id).sort()).toEqual([...sets].sort());
+  });
+
+  it("AMP invoice, paid: a wallet pays alice's AMP invoice (AddInvoice is_amp) — settled at lnd's fee under the set id lnd drew; paid again, a second set", async () => {
+    const a = await account("ampout");
+    await fund(a, 20_000);
+    const added = await alice!.ok("POST", "/v1/invoices", { value: "1800", memo: "amp out", is_amp: true });
+    const payment_request = added.payment_request as string;
+    const paid: { set: string; fee: number }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await api("POST", "/v1/payments/lightning", { token: a.access_token, key: newKey(), body: { payment_request } });
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      expect(r.json).toMatchObject({ status: "succeeded", amount_msat: 1_800_000, payment_hash: base64ToHex(added.r_hash) });
+      expect(r.json.amp_set_id).toMatch(/^[0-9a-f]{64}$/);
+      const outcome = await hubLnd.waitForPayment(r.json.amp_set_id, { waitMs: 5_000 });
+      expect(outcome.final && outcome.payment.status).toBe("SUCCEEDED");
+      expect(r.json.fee_msat).toBe(outcome.payment!.fee_msat);
+      paid.push({ set: r.json.amp_set_id, fee: r.json.fee_msat });
+    }
+    expect(paid[0]!.set).not.toBe(paid[1]!.set);
+    expect(await balanceOf(a)).toBe(20_000_000 - 2 * 1_800_000 - paid[0]!.fee - paid[1]!.fee);
+    // Alice's lnd settled both sets on its one invoice.
+    const theirs = await alice!.ok("GET", `/v2/invoices/lookup?payment_hash=${hexToBase64Url(base64ToHex(added.r_hash))}`);
+    expect(Object.keys(theirs.amp_invoice_state ?? {}).sort()).toEqual(paid.map((p) => p.set).sort());
+    // The hub's lnd lists both under the invoice's payment request (how a lost answer is found again).
+    const listed = await hubLnd.listPayments({ include_incomplete: true, creation_date_start: Math.floor(Date.now() / 1000) - 600 });
+    expect(listed.filter((p) => p.payment_request === payment_request).map((p) => p.payment_hash).sort()).toEqual(paid.map((p) => p.set).sort());
   });
 
   it("MPP: 6.5M sat to alice, more than any one of the hub's channels to her holds, arrives in several parts", async () => {

@@ -69,9 +69,10 @@ export class Rest {
    * This node pays an invoice (SendPaymentV2) in the background. `outcome` resolves with the
    * final state, or with the refusal when the node would not start the payment.
    */
-  pay(paymentRequest: string, opts: { amountSat?: number; feeLimitSat?: number } = {}) {
+  pay(paymentRequest: string, opts: { amountSat?: number; feeLimitSat?: number; amp?: boolean } = {}) {
     const body: Record<string, unknown> = { payment_request: paymentRequest, timeout_seconds: 60, fee_limit_sat: String(opts.feeLimitSat ?? 1000) };
     if (opts.amountSat !== undefined) body.amt = String(opts.amountSat);
+    if (opts.amp) body.amp = true; // an AMP invoice: lnd draws the set id (the payment's payment_hash)
     const controller = new AbortController();
     const updates: any[] = [];
     const outcome: Promise<PayOutcome> = (async () => {
