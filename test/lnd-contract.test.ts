@@ -39,8 +39,8 @@ const simulator: Harness = {
         const body = call.text ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
         return rawReply(await simBinding.fetch(`http://lnd${scope}${path}`, { method, headers, body }));
       },
-      outsideInvoice: ({ amountSat, memo, expirySeconds, payee }) =>
-        ok("/sim/invoices", { amount_sat: amountSat, memo, expiry_s: expirySeconds, payee: payee && NODE[payee] }),
+      outsideInvoice: ({ amountSat, memo, expirySeconds, payee, amp }) =>
+        ok("/sim/invoices", { amount_sat: amountSat, memo, expiry_s: expirySeconds, payee: payee && NODE[payee], amp }),
       outsideHoldInvoice: async ({ amountSat }) => {
         const inv = await ok("/sim/invoices", { amount_sat: amountSat, payee: NODE.far, hold: true });
         return {

@@ -102,7 +102,7 @@ export interface Session {
   /** A raw REST call to the node under test. */
   raw(method: "GET" | "POST", path: string, call?: RawCall): Promise<RawReply>;
   /** An invoice of an outside node that the hub node can pay. */
-  outsideInvoice(req: { amountSat: number; memo?: string; expirySeconds?: number; payee?: OutsideNode }): Promise<{
+  outsideInvoice(req: { amountSat: number; memo?: string; expirySeconds?: number; payee?: OutsideNode; amp?: boolean }): Promise<{
     payment_request: string;
     payment_hash: string;
   }>;
@@ -112,7 +112,7 @@ export interface Session {
    * An outside node pays a hub invoice. Resolves once the hub node holds the HTLC (or the payment
    * ended or was refused), then waits up to `waitMs` more for it to end.
    */
-  payHubInvoice(paymentRequest: string, opts: { waitMs: number; amountSat?: number; payer?: OutsideNode }): Promise<PayOutcome>;
+  payHubInvoice(paymentRequest: string, opts: { waitMs: number; amountSat?: number; payer?: OutsideNode; amp?: boolean }): Promise<PayOutcome>;
   outsidePubkey(node: OutsideNode): Promise<string>;
   /** null where the node cannot be made to misbehave (real lnd). */
   faults: Faults | null;
@@ -140,6 +140,7 @@ export const sha256Hex = (hex: string) => bytesToHex(sha256(hexToBytes(hex)));
 export const randomHex32 = () => bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const b64 = (hex: string) => btoa(String.fromCharCode(...hexToBytes(hex)));
+const base64ToHex = (b64text: string) => bytesToHex(Uint8Array.from(atob(b64text), (c) => c.charCodeAt(0)));
 const b64url = (hex: string) => b64(hex).replace(/\+/g, "-").replace(/\//g, "_"); // padded
 
 /** Polls `probe` until it answers something truthy. */
@@ -575,6 +576,64 @@ export function lndContractSuite(harness: Harness): void {
       expect(pendingHashes).not.toContain(mine[1]!.hash);
       expect(pending.invoices.every((i) => i.state === "OPEN" || i.state === "ACCEPTED")).toBe(true);
       for (const m of [mine[0]!, mine[2]!]) await client.cancelInvoice(m.hash);
+    });
+  });
+
+  describe("AMP invoices", () => {
+    it("AddInvoice is_amp: a drawn hash, AMP required; each AMP payment settled by the node under its own set id, the invoice payable again", async () => {
+      const session = harness.session();
+      const client = session.client();
+      const added = await session.raw("POST", "/v1/invoices", { body: { value: "1500", memo: "amp", is_amp: true } });
+      expect(added.status, added.text).toBe(200);
+      const hash = base64ToHex(added.json.r_hash);
+      const decoded = decodeBolt11(added.json.payment_request);
+      expect(decoded.payment_hash).toBe(hash);
+      expect(decoded.payment_secret).toBe(base64ToHex(added.json.payment_addr));
+      expect(decoded.features).toEqual(expect.arrayContaining([8, 14, 30]));
+      const fresh = await client.lookupInvoice(hash);
+      expect(fresh).toMatchObject({ is_amp: true, state: "OPEN", amp_invoice_state: {}, amt_paid_msat: 0 });
+      for (let i = 0; i < 2; i++) {
+        const paid = await session.payHubInvoice(added.json.payment_request, { waitMs: 10_000, amp: true });
+        expect(paid.status, JSON.stringify(paid)).toBe("succeeded");
+      }
+      const after = await until(async () => {
+        const inv = await client.lookupInvoice(hash);
+        return Object.keys(inv.amp_invoice_state).length === 2 ? inv : null;
+      }, "both sets settled");
+      // lnd reports the invoice SETTLED once a set is, though it stays payable; each set is its own payment.
+      expect(after).toMatchObject({ is_amp: true, state: "SETTLED", amt_paid_msat: 3_000_000 });
+      for (const [setId, set] of Object.entries(after.amp_invoice_state)) {
+        expect(setId).toMatch(/^[0-9a-f]{64}$/);
+        expect(set).toMatchObject({ state: "SETTLED", amt_paid_msat: 1_500_000 });
+        expect(set.settle_index).toBeGreaterThan(0);
+        expect(set.settle_time).toBeGreaterThan(0);
+      }
+      const listed = (await client.listInvoices({ pending_only: true, reversed: true, num_max_invoices: 100 })).invoices.find((i) => i.r_hash === hash);
+      expect(listed?.amp_invoice_state).toEqual(after.amp_invoice_state); // still pending (open) for lnd
+    });
+
+    it("pays an outside AMP invoice only with amp: the set id lnd drew is the payment's hash, the invoice's payment address on its parts", async () => {
+      const session = harness.session();
+      const client = session.client();
+      const invoice = await session.outsideInvoice({ amountSat: 2_000, payee: "near", amp: true });
+      const decoded = decodeBolt11(invoice.payment_request);
+      expect(decoded.features).toContain(30);
+      await expect(client.payInvoice(send(invoice.payment_request), { waitMs: 5_000 })).rejects.toMatchObject({
+        message: expect.stringContaining("the AMP flag (--amp or SendPaymentRequest.Amp) must be set to pay an AMP invoice"),
+      });
+      const sets: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const outcome = await client.payInvoice({ ...send(invoice.payment_request), amp: true }, { waitMs: 10_000 });
+        expect(outcome.final && outcome.payment.status, JSON.stringify(outcome.payment?.failure_reason)).toBe("SUCCEEDED");
+        const p = outcome.payment!;
+        expect(p.payment_hash).not.toBe(invoice.payment_hash);
+        expect(p.payment_request).toBe(invoice.payment_request);
+        for (const h of p.htlcs.filter((x) => x.status === "SUCCEEDED")) expect(h.route!.hops.at(-1)!.mpp_payment_addr).toBe(decoded.payment_secret);
+        sets.push(p.payment_hash);
+      }
+      expect(sets[0]).not.toBe(sets[1]);
+      const listed = (await client.listPayments({ include_incomplete: true })).filter((p) => p.payment_request === invoice.payment_request);
+      expect(listed.map((p) => p.payment_hash).sort()).toEqual([...sets].sort());
     });
   });
 

@@ -43,8 +43,9 @@ export class Rest {
   }
 
   /** A plain invoice of this node. */
-  async addInvoice(amountSat: number, memo = "", expirySeconds?: number): Promise<{ payment_request: string; payment_hash: string }> {
+  async addInvoice(amountSat: number, memo = "", expirySeconds?: number, amp = false): Promise<{ payment_request: string; payment_hash: string }> {
     const body: Record<string, unknown> = { value: String(amountSat), memo };
+    if (amp) body.is_amp = true;
     if (expirySeconds !== undefined) body.expiry = String(expirySeconds);
     const r = await this.ok("POST", "/v1/invoices", body);
     return { payment_request: r.payment_request, payment_hash: base64ToHex(r.r_hash) };
@@ -143,13 +144,13 @@ export function lndHarness(ctx: RegtestContext): Harness {
   const session = (): Session => ({
     client: hubClient,
     raw: (method, path, call = {}) => hub.call(method, path, call.text ?? call.body, call.macaroonHex ?? ctx.hub.macaroonHex),
-    outsideInvoice: ({ amountSat, memo, expirySeconds, payee = "far" }) => outside[payee].addInvoice(amountSat, memo, expirySeconds),
+    outsideInvoice: ({ amountSat, memo, expirySeconds, payee = "far", amp }) => outside[payee].addInvoice(amountSat, memo, expirySeconds, amp),
     outsideHoldInvoice: async ({ amountSat }) => outside.far.addHoldInvoice(amountSat),
     // The default payer is alice: bob never pays the hub, so the hub never has outbound
     // liquidity on its channel with bob and "far" stays two hops away.
-    payHubInvoice: async (pr, { waitMs, amountSat, payer = "near" }) => {
+    payHubInvoice: async (pr, { waitMs, amountSat, payer = "near", amp }) => {
       const hash = decodeInvoice(pr).payment_hash;
-      const payment = outside[payer].pay(pr, { amountSat });
+      const payment = outside[payer].pay(pr, { amountSat, amp });
       let ended: PayOutcome | undefined;
       payment.outcome.then((o) => (ended = o), () => undefined);
       // Until the hub holds the HTLC (or the payment ended first)...
