@@ -22,6 +22,7 @@ import { startWorkerd, cpuSeconds } from "./lib/runtime.mjs";
 import { createClient } from "./lib/http.mjs";
 import { closedLoop, pool, round } from "./lib/load.mjs";
 import { Hub } from "./lib/hub.mjs";
+import { hubInspector } from "./lib/inspector.mjs";
 import { allowLoopbackOutbound, startReceiver } from "./lib/receiver.mjs";
 
 const { values: opt } = parseArgs({
@@ -367,9 +368,7 @@ async function cpuProfile() {
           return hub.pay(pick(to.index), to, { by });
         };
     if (opt.op === "webhooks") await webhookEndpoints(hub);
-    const targets = await (await fetch(`${rt.urls.inspector}/json/list`)).json();
-    const target = targets.find((t) => /hub/.test(`${t.title} ${t.url} ${t.id}`)) ?? targets[0];
-    const inspector = await connectInspector(target.webSocketDebuggerUrl);
+    const { target, inspector } = await hubInspector(rt.urls.inspector);
     await inspector.send("Profiler.enable");
     await inspector.send("Profiler.setSamplingInterval", { interval: 250 });
     log(`[profile] cpu: warming up, then sampling ${opt["cpu-seconds"]} s of c=${concurrency} payments (inspector target "${target.title}")`);
@@ -448,34 +447,6 @@ function layerOf(dso, kind, sym) {
   if (/workerd::|workerd_server|async_trace/.test(sym)) return "workerd APIs and bindings (JSG, SQL, DO plumbing)";
   if (/^(__mem|__str|mem|str)/.test(sym) || dso.startsWith("libc")) return "libc (memcpy, strings, locks)";
   return "other";
-}
-
-function connectInspector(url) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    let seq = 0;
-    const waiting = new Map();
-    ws.addEventListener("message", (e) => {
-      const msg = JSON.parse(e.data);
-      const w = waiting.get(msg.id);
-      if (!w) return;
-      waiting.delete(msg.id);
-      if (msg.error) w.reject(new Error(`${msg.error.message}`));
-      else w.resolve(msg.result);
-    });
-    ws.addEventListener("error", () => reject(new Error(`cannot connect to the inspector at ${url}`)));
-    ws.addEventListener("open", () =>
-      resolve({
-        send: (method, params = {}) =>
-          new Promise((res, rej) => {
-            const id = ++seq;
-            waiting.set(id, { resolve: res, reject: rej });
-            ws.send(JSON.stringify({ id, method, params }));
-          }),
-        close: () => ws.close(),
-      }),
-    );
-  });
 }
 
 /** Self time by function and by source module; the bundle's `// path` comments name the modules. */
