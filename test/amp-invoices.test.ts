@@ -314,7 +314,10 @@ describe("paying an AMP invoice", () => {
     // LND answers slowly: a's send is unresolved (no set id yet) while b asks.
     await sim("/sim/knobs", { slow_ms: 1_000 });
     const first = payLn(a, { payment_request: inv.payment_request });
-    await new Promise((r) => setTimeout(r, 300));
+    const addr = decodeInvoice(inv.payment_request).payment_secret;
+    const claimed = () =>
+      runInDurableObject(nodeActor(), (_i, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM amp_sends WHERE payment_addr = ? AND resolved = 0", addr).one().n === 1);
+    await waitFor(claimed, "a's claim");
     const second = await payLn(b, { payment_request: inv.payment_request });
     expect([second.status, second.json.error?.code], JSON.stringify(second.json)).toEqual([409, "conflict"]);
     expect(await balanceOf(b)).toBe(10_000_000);
