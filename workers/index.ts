@@ -1,4 +1,6 @@
+import { admitted } from "./admission";
 import { createApp } from "./app";
+import type { Env } from "./env";
 
 export { WalletActor } from "../durable/wallet-actor";
 export { AccountActor } from "../durable/account-actor";
@@ -11,4 +13,6 @@ export { MetricsActor } from "../durable/metrics-actor";
 export { RewardProgramActor } from "../durable/reward-program-actor";
 export { RewardDirectoryActor } from "../durable/reward-directory-actor";
 
-export default createApp();
+const app = createApp();
+
+export default { fetch: admitted((request, env, ctx) => app.fetch(request, env, ctx)) } satisfies ExportedHandler<Env>;
