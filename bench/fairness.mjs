@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Who waits at overload? `node bench/fairness.mjs [--accounts 300] [--concurrency 256] [--seconds 10] [--admission N]`
-// (`--admission 0`: the edge entry's admission gate off, docs/decisions/0026; unset: the hub's default).
+// Who waits at overload? `node bench/fairness.mjs [--accounts 300] [--concurrency 256] [--seconds 10]`
+// (docs/performance.md, "Fair under overload").
 // Random intraledger payments at `concurrency` clients (closed loop) on a fresh workerd; every request's
 // start, end, payer and payee are kept, then: the latency percentiles, and for the slowest 1 %
 // whether they bunch in time (the whole isolate stopped: GC, a long turn) or on a few wallets (an
@@ -15,11 +15,11 @@ import { createClient } from "./lib/http.mjs";
 import { percentile, round } from "./lib/load.mjs";
 import { Hub } from "./lib/hub.mjs";
 
-const { values: opt } = parseArgs({ options: { accounts: { type: "string", default: "300" }, concurrency: { type: "string", default: "256" }, seconds: { type: "string", default: "10" }, warmup: { type: "string", default: "2" }, limits: { type: "string", default: "on" }, admission: { type: "string" } } });
+const { values: opt } = parseArgs({ options: { accounts: { type: "string", default: "300" }, concurrency: { type: "string", default: "256" }, seconds: { type: "string", default: "10" }, warmup: { type: "string", default: "2" }, limits: { type: "string", default: "on" } } });
 const log = (...a) => console.error(...a);
 const sim = !!bundle().sim;
 const dataDir = existsSync("/dev/shm") ? `/dev/shm/flash-hub-fairness-${process.pid}` : join(BUILD, "data-fairness");
-const rt = await startWorkerd({ configPath: writeConfig({ dir: join(BUILD, "config-fairness"), jwk: await generateJwk(), dataDir, sim, limits: opt.limits, admissionLimit: opt.admission ?? null }) });
+const rt = await startWorkerd({ configPath: writeConfig({ dir: join(BUILD, "config-fairness"), jwk: await generateJwk(), dataDir, sim, limits: opt.limits }) });
 try {
   const concurrency = Number(opt.concurrency);
   const client = createClient(rt.url, { connections: concurrency });

@@ -80,8 +80,6 @@ export interface Env extends LndEnv {
    * benchmark's limits on/off comparison only: honoured in development, refused anywhere else (`limitsOff`).
    */
   LIMITS?: string;
-  /** Requests of one isolate at work at once before the rest wait their turn (64 unless set; "0": no gate; docs/decisions/0026). */
-  ADMISSION_LIMIT?: string;
 }
 
 /** The hub runs one LND node today; its actor has this name. */

@@ -18,8 +18,6 @@ export const errorStatus = {
   self_payment: 422,
   unknown_recipient: 404,
   rate_limited: 429,
-  /** More requests wait in this isolate than it lets queue (docs/decisions/0026): retry after Retry-After. */
-  overloaded: 503,
   internal: 500,
   /** TOTP is on and this needs a code (a send above the threshold, a new credential, a setting); 401 at login (`LoginRefusal`). */
   totp_required: 403,

@@ -98,8 +98,6 @@ const FROM_HUB: Record<ErrorCode, { code: LndhubCode; status?: number }> = {
   self_payment: { code: 8 },
   unknown_recipient: { code: 8, status: 404 },
   rate_limited: { code: 1, status: 429 },
-  // The isolate's queue is full (decision 0026): LndHub's "try again later" family, 503.
-  overloaded: { code: 7, status: 503 },
   internal: { code: 6 },
   // A second factor LndHub apps cannot give (decision 0011): "bad auth", as a credential that may not do this.
   totp_required: { code: 1, status: 403 },

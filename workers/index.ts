@@ -1,6 +1,4 @@
-import { admitted } from "./admission";
 import { createApp } from "./app";
-import type { Env } from "./env";
 
 export { WalletActor } from "../durable/wallet-actor";
 export { AccountActor } from "../durable/account-actor";
@@ -13,6 +11,4 @@ export { MetricsActor } from "../durable/metrics-actor";
 export { RewardProgramActor } from "../durable/reward-program-actor";
 export { RewardDirectoryActor } from "../durable/reward-directory-actor";
 
-const app = createApp();
-
-export default { fetch: admitted((request, env, ctx) => app.fetch(request, env, ctx)) } satisfies ExportedHandler<Env>;
+export default createApp();

@@ -112,7 +112,7 @@ const q = (s) => JSON.stringify(s); // capnp text strings use the same escapes a
  * limits on/off comparison, bench/lib/limits-ab.mjs); rate limits are wrangler.toml's development
  * figures otherwise, and the lockout vars are wrangler.toml's.
  */
-export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [], hubBundle = join(BUILD, "hub/index.js"), v8Flags = [], actors = hubActorBindings(), limits = "on", admissionLimit = null }) {
+export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim = true, extra = [], hubBundle = join(BUILD, "hub/index.js"), v8Flags = [], actors = hubActorBindings(), limits = "on" }) {
   mkdirSync(dir, { recursive: true });
   const rel = (p) => relative(dir, p);
   const storageOf = storage === "disk" ? `(localDisk = "do-storage")` : `(inMemory = void)`;
@@ -127,8 +127,6 @@ export function writeConfig({ dir = BUILD, jwk, storage = "disk", dataDir, sim =
   const { rateLimits, vars } = hubWranglerConfig();
   for (const name of ["LOGIN_LOCKOUT_AFTER", "LOGIN_LOCKOUT_S"]) if (vars[name] !== undefined) hubBindings.push(`(name = ${q(name)}, text = ${q(vars[name])})`);
   if (limits === "off") hubBindings.push(`(name = "LIMITS", text = "off")`);
-  // The edge entry's admission gate (docs/decisions/0026): unset is the hub's default.
-  if (admissionLimit !== null) hubBindings.push(`(name = "ADMISSION_LIMIT", text = ${q(String(admissionLimit))})`);
   for (const r of rateLimits) {
     const inner = [`(name = "name", json = ${q(JSON.stringify(r.name))})`, `(name = "limit", json = ${q(String(r.limit))})`, `(name = "period", json = ${q(String(r.period))})`];
     hubBindings.push(`(name = ${q(r.name)}, wrapped = (moduleName = ${q(RATELIMIT_MODULE)}, innerBindings = [${inner.join(", ")}]))`);
