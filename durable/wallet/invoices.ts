@@ -6,6 +6,7 @@ import { hexToBytes } from "../../src/lightning/bytes";
 import type { Msat } from "../../src/money";
 import { isAcceptableInvoiceCredit } from "../../src/payment-rules";
 import type { ApiAnswer, Invoice, TransferPayload } from "../../src/wallet-types";
+import type { Counterparty, Transaction } from "../../src/schemas";
 import type { ActorKit, Part } from "../kit/part";
 import type { AmpPaymentReceipt, CreateInvoiceRequest, LightningNodePort } from "../ports";
 import type { AmpReceipts } from "./amp-receipts";
@@ -142,23 +143,35 @@ export class Invoices implements Part {
     const credited = this.amp.creditedBy(receipt.payment_hash, receipt.set_id);
     if (credited) return { ok: true, transaction_id: credited, duplicate: true };
     if (!Number.isSafeInteger(receipt.amount_msat) || receipt.amount_msat <= 0) return refuse("invalid_request", `cannot credit ${receipt.amount_msat} msat`);
-    const row = this.row(receipt.payment_hash);
-    const now = new Date().toISOString();
-    return this.kit.unitOfWork.run(() => {
-      const transaction = newTransaction({ kind: "lightning", direction: "in", amount_msat: receipt.amount_msat, status: "succeeded", counterparty: null, memo: row?.memo ?? null }, now);
-      this.history.insert(transaction);
-      this.ledger.post(`${receipt.payment_hash}:${receipt.set_id}:received`, journals.invoiceCredit(receipt.amount_msat), now);
-      this.amp.insert({ payment_hash: receipt.payment_hash, receipt_id: receipt.set_id, set_id: receipt.set_id, amount_msat: receipt.amount_msat, transaction_id: transaction.id, paid_at: now });
-      this.addAmpPayment(receipt.payment_hash, receipt.amount_msat, "lnd", transaction.id, now);
-      this.events.append("invoice.paid", { invoice: this.byHash(receipt.payment_hash), transaction, amp_set_id: receipt.set_id, balance_msat: this.ledger.balanceOf("wallet") }, now);
-      return { ok: true as const, transaction_id: transaction.id, duplicate: false };
-    });
+    const transaction_id = this.creditAmpPayment(
+      { payment_hash: receipt.payment_hash, receipt_id: receipt.set_id, set_id: receipt.set_id, amount_msat: receipt.amount_msat, via: "lnd", counterparty: null, memo: this.row(receipt.payment_hash)?.memo ?? null },
+      (transaction, now) => {
+        this.history.insert(transaction);
+        this.ledger.post(`${receipt.payment_hash}:${receipt.set_id}:received`, journals.invoiceCredit(receipt.amount_msat), now);
+      },
+    );
+    return { ok: true, transaction_id, duplicate: false };
   }
 
-  /** An AMP invoice stays open (payable again): a payment adds to what it was paid. */
-  private addAmpPayment(payment_hash: string, amount_msat: Msat, via: "lnd" | "internal", transaction_id: string, now: string): void {
-    this.kit.sql`UPDATE invoices SET paid_at = ${now}, paid_msat = COALESCE(paid_msat, 0) + ${amount_msat}, paid_via = ${via}, transaction_id = ${transaction_id}
-                 WHERE payment_hash = ${payment_hash} AND amp = 1`;
+  /**
+   * One unit of work for a payment of an AMP invoice, from LND or from another hub wallet: its history row and
+   * double entry (`book`), its receipt row (unique per invoice and receipt: a second credit rolls back), the
+   * invoice's running total (it stays open, payable again) and `invoice.paid` with the set id.
+   */
+  private creditAmpPayment(
+    p: { payment_hash: string; receipt_id: string; set_id: string | null; amount_msat: Msat; via: "lnd" | "internal"; counterparty: Counterparty | null; memo: string | null },
+    book: (transaction: Transaction, now: string) => void,
+  ): string {
+    const now = new Date().toISOString();
+    return this.kit.unitOfWork.run(() => {
+      const transaction = newTransaction({ kind: "lightning", direction: "in", amount_msat: p.amount_msat, status: "succeeded", counterparty: p.counterparty, memo: p.memo }, now);
+      book(transaction, now);
+      this.amp.insert({ payment_hash: p.payment_hash, receipt_id: p.receipt_id, set_id: p.set_id, amount_msat: p.amount_msat, transaction_id: transaction.id, paid_at: now });
+      this.kit.sql`UPDATE invoices SET paid_at = ${now}, paid_msat = COALESCE(paid_msat, 0) + ${p.amount_msat}, paid_via = ${p.via}, transaction_id = ${transaction.id}
+                   WHERE payment_hash = ${p.payment_hash} AND amp = 1`;
+      this.events.append("invoice.paid", { invoice: this.byHash(p.payment_hash), transaction, amp_set_id: p.set_id, balance_msat: this.ledger.balanceOf("wallet") }, now);
+      return transaction.id;
+    });
   }
 
   /** One of this wallet's invoices as the API shows it (expired once past its time), or null. */
@@ -251,15 +264,13 @@ export class Invoices implements Part {
     if (row.status === "canceled") return refuse("not_found", "this invoice was canceled");
     if (Date.parse(row.expires_at) < Date.now()) return refuse("invoice_expired", "this invoice has expired");
     if (row.amount_msat !== null && payload.amount_msat !== row.amount_msat) return refuse("invalid_request", "amount does not match the invoice");
-    const now = new Date().toISOString();
-    this.kit.unitOfWork.run(() => {
-      const transaction = newTransaction({ kind: "lightning", direction: "in", amount_msat: payload.amount_msat, status: "succeeded", counterparty: payload.from, memo: row.memo }, now);
-      this.transfers.insertIncoming(transaction, payload.transfer_id);
-      this.ledger.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
-      this.amp.insert({ payment_hash: row.payment_hash, receipt_id: payload.transfer_id, set_id: null, amount_msat: payload.amount_msat, transaction_id: transaction.id, paid_at: now });
-      this.addAmpPayment(row.payment_hash, payload.amount_msat, "internal", transaction.id, now);
-      this.events.append("invoice.paid", { invoice: this.byHash(row.payment_hash), transaction, amp_set_id: null, balance_msat: this.ledger.balanceOf("wallet") }, now);
-    });
+    this.creditAmpPayment(
+      { payment_hash: row.payment_hash, receipt_id: payload.transfer_id, set_id: null, amount_msat: payload.amount_msat, via: "internal", counterparty: payload.from, memo: row.memo },
+      (transaction, now) => {
+        this.transfers.insertIncoming(transaction, payload.transfer_id);
+        this.ledger.post(`${payload.transfer_id}:credit`, journals.transferCredit(payload.amount_msat), now);
+      },
+    );
     // No preimage: the payer's payment of an AMP invoice inside the hub succeeds on this acknowledgement.
     return { ok: true, preimage: "" };
   }
