@@ -7,20 +7,11 @@
 
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import type { LightningNodeActor } from "../durable/lightning-node-actor";
 import type { WalletActor } from "../durable/wallet-actor";
 import { decodeInvoice } from "../src/bolt11";
-import { createLndClient } from "../src/lightning";
 import { AMP_UNSEEN_GRACE_MS } from "../durable/wallet/lightning-payments";
-import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, testEnv, waitFor, walletStub, type TestAccount } from "./helpers";
+import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, waitFor, walletStub, type TestAccount, lightningNode as node, lightningNodeActor as nodeActor, simLnd as lnd, simRequest as sim } from "./helpers";
 
-const sim = (path: string, body?: unknown) =>
-  testEnv.LND_SIM!.fetch(`http://sim${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(
-    async (r) => ({ status: r.status, json: (await r.json().catch(() => null)) as any }),
-  );
-const lnd = createLndClient({ baseUrl: "http://lnd", fetch: (input, init) => testEnv.LND_SIM!.fetch(input, init) });
-const node = () => testEnv.LIGHTNING.get(testEnv.LIGHTNING.idFromName("default"));
-const nodeActor = () => node() as unknown as DurableObjectStub<LightningNodeActor>;
 const hex32 = /^[0-9a-f]{64}$/;
 
 const wallets: TestAccount[] = [];

@@ -7,13 +7,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { WalletActor } from "../durable/wallet-actor";
-import { createLndClient } from "../src/lightning";
 import { NODES } from "../sim/topology";
-import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, testEnv, walletStub, type TestAccount } from "./helpers";
+import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, testEnv, walletStub, type TestAccount, simLnd as lnd } from "./helpers";
 
 const sim = (path: string, body?: unknown) =>
   testEnv.LND_SIM!.fetch(`http://sim${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-const lnd = createLndClient({ baseUrl: "http://lnd", fetch: (input, init) => testEnv.LND_SIM!.fetch(input, init) });
 
 const wallets: TestAccount[] = [];
 const account = async () => {

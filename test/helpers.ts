@@ -2,6 +2,9 @@ import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { walletActor, type Env } from "../workers/env";
 import { checkBooks, checkConservation, type BooksReport, type WalletBooks } from "../src/books";
+import { createLndClient } from "../src/lightning";
+import { LIGHTNING_NODE_NAME } from "../durable/env";
+import type { LightningNodeActor } from "../durable/lightning-node-actor";
 
 export const testEnv = env as unknown as Env;
 
@@ -130,3 +133,16 @@ export async function openStream(path: string, headers: Record<string, string> =
 export async function pay(from: TestAccount, to: string, sat: number, key = newKey()) {
   return api("POST", "/v1/payments/intraledger", { body: { to, amount_sat: sat }, token: from.access_token, key });
 }
+
+/** The LND simulator's own routes (`/sim/*`, `/dev/*`): a POST with a JSON body, or a GET; the answer's status and JSON (null if none). */
+export async function simRequest(path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const r = await testEnv.LND_SIM!.fetch(`http://sim${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: r.status, json: await r.json().catch(() => null) };
+}
+
+/** An LND REST client talking to the simulator, as the hub's own client does. */
+export const simLnd = createLndClient({ baseUrl: "http://lnd", fetch: (input, init) => testEnv.LND_SIM!.fetch(input, init) });
+
+/** The hub's one LightningNodeActor (for RPC, and typed for runInDurableObject). */
+export const lightningNode = () => testEnv.LIGHTNING.get(testEnv.LIGHTNING.idFromName(LIGHTNING_NODE_NAME));
+export const lightningNodeActor = () => lightningNode() as unknown as DurableObjectStub<LightningNodeActor>;

@@ -10,13 +10,12 @@ import { OPEN_LOOKUP_AFTER_MS } from "../durable/lightning-node/liquidity";
 import { parseLiquidityPolicy, type LiquidityPolicy } from "../src/liquidity";
 import { createLndClient } from "../src/lightning";
 import { NODES } from "../sim/topology";
-import { api, createAccount, testEnv } from "./helpers";
+import { api, createAccount, testEnv, simLnd as lnd } from "./helpers";
 
 const ADMIN = (testEnv as unknown as { ADMIN_API_KEY: string }).ADMIN_API_KEY;
 const node = () => testEnv.LIGHTNING.get(testEnv.LIGHTNING.idFromName("default"));
 const onNode = <T>(fn: (instance: LightningNodeActor) => T | Promise<T>) =>
   runInDurableObject(node() as unknown as DurableObjectStub<LightningNodeActor>, (instance: LightningNodeActor) => fn(instance));
-const lnd = createLndClient({ baseUrl: "http://lnd", fetch: (input, init) => testEnv.LND_SIM!.fetch(input, init) });
 const report = async () => {
   const r = await api("GET", "/v1/admin/liquidity", { headers: { Authorization: `Bearer ${ADMIN}` } });
   expect(r.status, JSON.stringify(r.json)).toBe(200);

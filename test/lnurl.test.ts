@@ -3,10 +3,9 @@ import { bech32 } from "@scure/base";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { decodeInvoice } from "../src/bolt11";
 import { sha256Hex, sha256HexOfBytes, toHex } from "../src/hash";
-import { createLndClient } from "../src/lightning";
 import { hexToBytes } from "../src/lightning/bytes";
 import { decodeLnurl, encodeLnurl, parseLightningAddress } from "../src/lnurl";
-import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, testEnv, waitFor, walletStub, type TestAccount } from "./helpers";
+import { api, auditOf, balanceOf, createAccount, expectConservation, fund, newKey, waitFor, walletStub, type TestAccount, simLnd as lnd } from "./helpers";
 
 // ── The world outside the hub, for these tests ────────────────────────────────
 //
@@ -37,7 +36,6 @@ afterEach(() => servers.clear());
 const hubFetch = (url: string) => (exports as any).default.fetch(url) as Promise<Response>;
 const serveJson = (json: unknown, status = 200) => () => Response.json(json, { status });
 
-const lnd = createLndClient({ baseUrl: "http://lnd", fetch: (input, init) => testEnv.LND_SIM!.fetch(input, init) });
 
 async function raw(path: string) {
   const res = await hubFetch(`http://hub.test${path}`);

@@ -2,7 +2,6 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WalletActor } from "../durable/wallet-actor";
 import { solvencyShard, solvencyShardFor } from "../durable/env";
-import { createLndClient } from "../src/lightning";
 import {
   addTotals,
   lndBalanceMsat,
@@ -16,14 +15,13 @@ import {
   type SnapshotTotals,
   type WalletSnapshot,
 } from "../src/solvency";
-import { api, auditOf, createAccount, fund, newKey, pay, testEnv, waitFor, walletStub, type TestAccount } from "./helpers";
+import { api, auditOf, createAccount, fund, newKey, pay, testEnv, waitFor, walletStub, type TestAccount, simLnd as lnd } from "./helpers";
 
 const ADMIN_KEY = (testEnv as unknown as { ADMIN_API_KEY: string }).ADMIN_API_KEY;
 const solvency = (token = ADMIN_KEY) => api("GET", "/v1/admin/solvency", { token });
 
 const sim = (path: string, body: unknown) =>
   testEnv.LND_SIM!.fetch(`http://sim${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
-const lnd = createLndClient({ baseUrl: "http://lnd", fetch: (input, init) => testEnv.LND_SIM!.fetch(input, init) });
 
 /** Every test leaves the simulator as it found it. */
 afterEach(async () => {
